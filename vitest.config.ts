@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // s3rver encrypts ListObjectsV2 continuation tokens with DES, which Node >= 17
+    // only offers with the OpenSSL legacy provider (see DESIGN.md).
+    pool: 'forks',
+    execArgv: ['--openssl-legacy-provider'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
