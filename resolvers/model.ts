@@ -1,0 +1,70 @@
+import { VersionNotFoundError } from '../src/errors';
+import type { Resolvers } from '../src/generated/resolvers-types';
+import type { Loaders } from '../src/graphql/loaders';
+import type { VersionRef } from '../src/graphql/mappers';
+import { modelArtifactName } from '../src/inference/modelBundle';
+import { modelTypeOf, parseModelId, parseVersion, type Stage } from '../src/registry/identifiers';
+
+export const modelResolvers: Resolvers = {
+  Query: {
+    model: async (_parent, args, { runtime }) => {
+      const id = parseModelId(args.id);
+      return (await runtime.registry.modelExists(id)) ? { id, type: modelTypeOf(id)! } : null;
+    },
+    models: async (_parent, args, { runtime }) => {
+      const models = await runtime.registry.listModels();
+      return models.filter((m) => !args.type || m.type === args.type);
+    },
+  },
+  Model: {
+    production: async (model, _args, { loaders }) => {
+      const pointer = await loaders.stagePointer.load(`${model.id}|PRODUCTION`);
+      return pointer ? { model: model.id, metadata: pointer.value } : null;
+    },
+    staging: async (model, _args, { loaders }) => {
+      const pointer = await loaders.stagePointer.load(`${model.id}|STAGING`);
+      return pointer ? { model: model.id, metadata: pointer.value } : null;
+    },
+    versions: async (model, _args, { loaders }) => {
+      const names = await loaders.versions.load(model.id);
+      const metas = await loaders.versionMetadata.loadMany(names.map((v) => `${model.id}@${v}`));
+      // A folder without metadata.json is an unfinished upload, not a version.
+      return metas.flatMap((m): VersionRef[] => (m instanceof Error ? [] : [{ model: model.id, metadata: m }]));
+    },
+    version: async (model, args, { loaders }) => {
+      const version = parseVersion(args.version);
+      try {
+        return { model: model.id, metadata: await loaders.versionMetadata.load(`${model.id}@${version}`) };
+      } catch (err) {
+        if (err instanceof VersionNotFoundError) return null;
+        throw err;
+      }
+    },
+    assets: async (model, _args, { runtime }) => (await runtime.registry.assetDirectory()).assets.filter((a) => a.modelId === model.id),
+    history: async (model, args, { runtime }) => {
+      const first = Math.min(Math.max(args.first ?? 20, 0), 500);
+      return (await runtime.deployments.history(model.id)).slice(0, first);
+    },
+  },
+  Version: {
+    model: (v) => ({ id: v.model, type: modelTypeOf(v.model)! }),
+    version: (v) => v.metadata.version,
+    stages: async (v, _args, { loaders }) => stagesOf(v, loaders),
+    stage: async (v, _args, { loaders }) => (await stagesOf(v, loaders))[0] ?? null,
+    createdAt: (v) => v.metadata.created ?? null,
+    accuracy: (v) => v.metadata.accuracy ?? null,
+    trainingSamples: (v) => v.metadata.training_samples ?? null,
+    featureNames: async (v, _args, { runtime }) => runtime.registry.featureNames(v.model, v.metadata),
+    labels: (v) => v.metadata.strategies,
+    sizeBytes: (v) => v.metadata.artifacts[modelArtifactName(v.metadata)].size,
+    sha256: (v) => v.metadata.artifacts[modelArtifactName(v.metadata)].sha256,
+    modelFile: (v) => modelArtifactName(v.metadata),
+  },
+};
+
+async function stagesOf(v: VersionRef, loaders: Loaders): Promise<Stage[]> {
+  const stages: Stage[] = ['PRODUCTION', 'STAGING'];
+  const pointers = await Promise.all(stages.map((s) => loaders.stagePointer.load(`${v.model}|${s}`)));
+  return stages.filter((_, i) => pointers[i]?.value.version === v.metadata.version);
+}
+

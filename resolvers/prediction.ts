@@ -1,0 +1,28 @@
+import { BadUserInputError } from '../src/errors';
+import type { Resolvers } from '../src/generated/resolvers-types';
+import { modelTypeOf } from '../src/registry/identifiers';
+
+export const predictionResolvers: Resolvers = {
+  Query: {
+    predict: (_parent, args, { loaders }) => loaders.predictions(args.stage ?? 'PRODUCTION').load({ ticker: args.ticker, features: args.features }),
+    predictMany: async (_parent, args, { loaders, runtime }) => {
+      if (args.requests.length > runtime.config.MAX_PREDICT_BATCH) {
+        throw new BadUserInputError(`predictMany takes at most ${runtime.config.MAX_PREDICT_BATCH} requests (got ${args.requests.length})`, {
+          maxBatch: runtime.config.MAX_PREDICT_BATCH,
+        });
+      }
+      const loader = loaders.predictions(args.stage ?? 'PRODUCTION');
+      const answers = await loader.loadMany(
+        args.requests.map((r, i) => ({ ticker: r.ticker, features: r.features, where: `requests[${i}]` })),
+      );
+      const failed = answers.findIndex((a) => a instanceof Error);
+      if (failed >= 0) throw answers[failed];
+      return answers as Exclude<(typeof answers)[number], Error>[];
+    },
+  },
+  Prediction: {
+    modelType: (p) => modelTypeOf(p.model)!,
+    model: (p) => ({ id: p.model, type: modelTypeOf(p.model)! }),
+  },
+};
+

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? def : v === 'true' || v === '1' || v === 'yes'));
+
+/**
+ * The configuration schema: environment variables, validated once at start-up.
+ * template.yaml sets the same names on Lambda; the README lists them.
+ */
+export const ConfigSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  /** Bucket holding the models. Locally, unset means the embedded S3 server. */
+  MODEL_BUCKET: z.string().min(3).max(63).optional(),
+  S3_ENDPOINT: z.url().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+  S3_MAX_ATTEMPTS: int(3, 1),
+  S3_CONNECT_TIMEOUT_MS: int(3_000, 1),
+  S3_REQUEST_TIMEOUT_MS: int(15_000, 1),
+  /** Bound on the summed size of loaded models (MiB). */
+  MODEL_CACHE_MAX_MB: int(1024, 1),
+  /** Seconds a stage pointer is trusted before it is revalidated with If-None-Match. */
+  POINTER_TTL_SECONDS: z.coerce.number().min(0).default(30),
+  /** While S3 is unreachable, serve a pointer verified at most this many seconds ago. */
+  POINTER_MAX_STALE_SECONDS: z.coerce.number().min(0).default(600),
+  /** Second cache level for artifacts (Lambda: /tmp). Unset disables it. */
+  DISK_CACHE_DIR: z.string().optional(),
+  DISK_CACHE_MAX_MB: int(400, 1),
+  ORT_INTRA_OP_THREADS: int(1, 1),
+  ORT_GRAPH_OPTIMIZATION: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+  /** Local server: the bearer token that grants write permission. */
+  MODELGRAPH_WRITE_TOKEN: z.string().min(16).optional(),
+  /** Lambda: the JWT scope that grants write permission. */
+  WRITE_SCOPE: z.string().default('models:write'),
+  INTROSPECTION: bool(true),
+  /** Most rows one predictMany may carry. */
+  MAX_PREDICT_BATCH: int(10_000, 1),
+  /** Comma-separated model ids whose production versions are loaded during init. */
+  WARM_MODELS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [])),
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL']).default('INFO'),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = ConfigSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,118 @@
+/**
+ * Domain errors. Every error a client can see carries one of these codes; the
+ * GraphQL layer copies `code` into `extensions.code` (see src/graphql/errors.ts).
+ * Domain code throws these and never imports GraphQL.
+ */
+export const ErrorCode = {
+  UNKNOWN_ASSET: 'UNKNOWN_ASSET',
+  MODEL_NOT_FOUND: 'MODEL_NOT_FOUND',
+  VERSION_NOT_FOUND: 'VERSION_NOT_FOUND',
+  MODEL_NOT_DEPLOYED: 'MODEL_NOT_DEPLOYED',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  CONFLICT: 'CONFLICT',
+  INTEGRITY_ERROR: 'INTEGRITY_ERROR',
+  INVALID_MODEL: 'INVALID_MODEL',
+  STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base of every error whose message is meant for the client. */
+export class ModelgraphError extends Error {
+  readonly code: ErrorCode;
+  /** Extra, client-safe fields copied into `extensions` (never secrets or feature values). */
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ModelgraphError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export class UnknownAssetError extends ModelgraphError {
+  constructor(ticker: string) {
+    super(ErrorCode.UNKNOWN_ASSET, `Unknown asset "${ticker}": it is neither a registered ETF nor a supported stock`, { ticker });
+    this.name = 'UnknownAssetError';
+  }
+}
+
+export class ModelNotFoundError extends ModelgraphError {
+  constructor(model: string) {
+    super(ErrorCode.MODEL_NOT_FOUND, `Model "${model}" does not exist`, { model });
+    this.name = 'ModelNotFoundError';
+  }
+}
+
+export class VersionNotFoundError extends ModelgraphError {
+  constructor(model: string, version: string) {
+    super(ErrorCode.VERSION_NOT_FOUND, `Model "${model}" has no version "${version}"`, { model, version });
+    this.name = 'VersionNotFoundError';
+  }
+}
+
+export class ModelNotDeployedError extends ModelgraphError {
+  constructor(model: string, stage: string) {
+    super(ErrorCode.MODEL_NOT_DEPLOYED, `Model "${model}" has no ${stage.toLowerCase()} version`, { model, stage });
+    this.name = 'ModelNotDeployedError';
+  }
+}
+
+export class BadUserInputError extends ModelgraphError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(ErrorCode.BAD_USER_INPUT, message, details);
+    this.name = 'BadUserInputError';
+  }
+}
+
+export class ConflictError extends ModelgraphError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(ErrorCode.CONFLICT, message, details, options);
+    this.name = 'ConflictError';
+  }
+}
+
+export class IntegrityError extends ModelgraphError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super(ErrorCode.INTEGRITY_ERROR, message, details);
+    this.name = 'IntegrityError';
+  }
+}
+
+export class InvalidModelError extends ModelgraphError {
+  constructor(message: string, details: Record<string, unknown> = {}, options?: ErrorOptions) {
+    super(ErrorCode.INVALID_MODEL, message, details, options);
+    this.name = 'InvalidModelError';
+  }
+}
+
+export class StorageUnavailableError extends ModelgraphError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCode.STORAGE_UNAVAILABLE, message, {}, options);
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+export class UnauthenticatedError extends ModelgraphError {
+  constructor(message = 'This operation needs a caller with write permission: send Authorization: Bearer <token>') {
+    super(ErrorCode.UNAUTHENTICATED, message);
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+export class ForbiddenError extends ModelgraphError {
+  constructor(message = 'The caller lacks the models:write permission') {
+    super(ErrorCode.FORBIDDEN, message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** Makes a `switch` over a union exhaustive at compile time. */
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${JSON.stringify(value)}`);
+    this.name = 'UnreachableCaseError';
+  }
+}

@@ -1,0 +1,30 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { resolvers } from '../../resolvers';
+import type { GraphQLContext } from './context';
+import { createFormatError } from './errors';
+import { loadTypeDefs } from './typeDefs';
+
+export interface GraphQLServerOptions {
+  introspection: boolean;
+  /** Hide internal error messages (NODE_ENV=production). */
+  maskInternalErrors: boolean;
+  plugins?: ApolloServerPlugin<GraphQLContext>[];
+  onInternalError?: (err: unknown) => void;
+}
+
+/** The Apollo Server shared by the local server and the Lambda handler. */
+export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<GraphQLContext> {
+  return new ApolloServer<GraphQLContext>({
+    typeDefs: loadTypeDefs(),
+    resolvers,
+    introspection: opts.introspection,
+    // CSRF prevention is Apollo's default; stated here because it matters: it
+    // stops a browser page elsewhere from firing simple GET/POST mutations.
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createFormatError({ maskInternal: opts.maskInternalErrors, onInternalError: opts.onInternalError }),
+    // Our own offline GraphiQL is served at / locally; Apollo's landing page loads from a CDN.
+    plugins: [ApolloServerPluginLandingPageDisabled(), ...(opts.plugins ?? [])],
+  });
+}

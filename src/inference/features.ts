@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { BadUserInputError } from '../errors';
+
+/**
+ * Builds the validator for one model's inputs: exactly its feature names, each a
+ * finite number. The error names every offending feature (never its value).
+ */
+export function featureValidator(featureNames: readonly string[]): (features: unknown, where?: string) => Float32Array {
+  const shape: Record<string, z.ZodNumber> = {};
+  for (const name of featureNames) shape[name] = z.number().finite();
+  const schema = z.strictObject(shape);
+  const width = featureNames.length;
+
+  return (features, where) => {
+    const result = schema.safeParse(features);
+    if (!result.success) throw featureError(result.error, features, featureNames, where);
+    const row = new Float32Array(width);
+    const values = result.data as Record<string, number>;
+    for (let i = 0; i < width; i++) row[i] = values[featureNames[i]];
+    return row;
+  };
+}
+
+function featureError(error: z.ZodError, features: unknown, featureNames: readonly string[], where?: string): BadUserInputError {
+  const prefix = where ? `${where}: ` : '';
+  if (typeof features !== 'object' || features === null || Array.isArray(features)) {
+    return new BadUserInputError(`${prefix}features must be an object of feature name → number`, { invalidFeatures: [] });
+  }
+  const given = features as Record<string, unknown>;
+  const missing = featureNames.filter((n) => !Object.hasOwn(given, n));
+  const known = new Set(featureNames);
+  const unknown = Object.keys(given).filter((n) => !known.has(n));
+  const nonFinite = featureNames.filter((n) => Object.hasOwn(given, n) && !(typeof given[n] === 'number' && Number.isFinite(given[n])));
+  const parts: string[] = [];
+  if (missing.length) parts.push(`missing ${list(missing)}`);
+  if (unknown.length) parts.push(`unknown ${list(unknown)}`);
+  if (nonFinite.length) parts.push(`not a finite number: ${list(nonFinite)}`);
+  if (!parts.length) parts.push(error.issues[0]?.message ?? 'invalid');
+  return new BadUserInputError(`${prefix}invalid features (${parts.join('; ')})`, {
+    invalidFeatures: [...missing, ...unknown, ...nonFinite].slice(0, 200),
+    missingFeatures: missing.slice(0, 200),
+    unknownFeatures: unknown.slice(0, 200),
+    nonFiniteFeatures: nonFinite.slice(0, 200),
+  });
+}
+
+function list(names: string[]): string {
+  const shown = names.slice(0, 10).map((n) => (n.length > 64 ? `${n.slice(0, 64)}…` : n));
+  return shown.join(', ') + (names.length > 10 ? ` and ${names.length - 10} more` : '');
+}

@@ -1,0 +1,223 @@
+import type * as Ort from 'onnxruntime-node';
+import { InvalidModelError } from '../errors';
+import { COMPRESSED_MODEL_FILES, FEATURE_NAMES_FILE, MODEL_FILE, archiveKey } from '../registry/bucketLayout';
+import { FeatureNamesSchema, type VersionMetadata } from '../registry/versionMetadata';
+import { decompressModel, type ArtifactSource } from './artifactSource';
+import { featureValidator } from './features';
+import { onnxRuntime } from './onnxRuntime';
+
+export interface SessionSettings {
+  intraOpNumThreads: number;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** One row's answer: the class probabilities in label order and the winning label. */
+export interface RowPrediction {
+  strategy: string;
+  confidence: number;
+  probabilities: Float32Array;
+}
+
+/**
+ * Everything needed to answer for one immutable `{model}@{version}`: the ONNX
+ * session, its feature names (input column order), its labels (probability
+ * column order) and the metadata. All of it comes from one version folder, so a
+ * bundle can never mix two versions.
+ */
+export class ModelBundle {
+  readonly key: string;
+  readonly validateFeatures: (features: unknown, where?: string) => Float32Array;
+  runs = 0;
+  private inFlight = 0;
+  private releaseWhenIdle = false;
+  private released = false;
+
+  constructor(
+    readonly model: string,
+    readonly version: string,
+    readonly metadata: VersionMetadata,
+    readonly featureNames: readonly string[],
+    readonly labels: readonly string[],
+    private readonly session: Ort.InferenceSession,
+    private readonly ort: typeof Ort,
+    /** Bytes of the (uncompressed) model; the cache bound counts these. */
+    readonly sizeBytes: number,
+  ) {
+    this.key = `${model}@${version}`;
+    this.validateFeatures = featureValidator(featureNames);
+  }
+
+  /** Runs all rows in ONE session.run call. */
+  async predict(rows: readonly Float32Array[]): Promise<RowPrediction[]> {
+    if (this.released) throw new Error(`session of ${this.key} was released`);
+    const width = this.featureNames.length;
+    const input = new Float32Array(rows.length * width);
+    rows.forEach((row, i) => input.set(row, i * width));
+    this.inFlight++;
+    let probs: Float32Array;
+    try {
+      this.runs++;
+      const out = await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [rows.length, width]) });
+      probs = out.probabilities.data as Float32Array;
+    } finally {
+      this.inFlight--;
+      if (this.releaseWhenIdle && this.inFlight === 0) void this.release();
+    }
+    const classes = this.labels.length;
+    return rows.map((_, i) => {
+      const p = probs.slice(i * classes, (i + 1) * classes);
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (p[c] > p[best]) best = c;
+      return { strategy: this.labels[best], confidence: p[best], probabilities: p };
+    });
+  }
+
+  /** Called when the cache evicts this bundle: in-flight runs finish first. */
+  retire(): void {
+    if (this.inFlight === 0) void this.release();
+    else this.releaseWhenIdle = true;
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    await this.session.release().catch(() => undefined);
+  }
+}
+
+export interface LoadedArtifacts {
+  modelFile: string;
+  modelBytes: Buffer;
+  featureNames: string[];
+}
+
+/** Which file of the version holds the model: plain first, then compressed. */
+export function modelArtifactName(metadata: VersionMetadata): string {
+  if (metadata.artifacts[MODEL_FILE]) return MODEL_FILE;
+  const compressed = COMPRESSED_MODEL_FILES.find((f) => metadata.artifacts[f]);
+  if (!compressed) throw new InvalidModelError(`metadata of version ${metadata.version} lists no model.onnx artifact`);
+  return compressed;
+}
+
+/** Fetches and verifies a version's artifacts from the immutable archive folder. */
+export async function fetchVersionArtifacts(source: ArtifactSource, model: string, version: string, metadata: VersionMetadata): Promise<LoadedArtifacts> {
+  const modelFile = modelArtifactName(metadata);
+  const namesArtifact = metadata.artifacts[FEATURE_NAMES_FILE];
+  if (!namesArtifact) throw new InvalidModelError(`metadata of ${model}@${version} lists no feature_names.json artifact`);
+  const [modelBytesRaw, namesBytes] = await Promise.all([
+    source.fetch({ key: archiveKey(model, version, modelFile), ...metadata.artifacts[modelFile] }),
+    source.fetch({ key: archiveKey(model, version, FEATURE_NAMES_FILE), ...namesArtifact }),
+  ]);
+  let names: unknown;
+  try {
+    names = JSON.parse(namesBytes.toString('utf8'));
+  } catch (err) {
+    throw new InvalidModelError(`feature_names.json of ${model}@${version} is not JSON`, {}, { cause: err });
+  }
+  const parsed = FeatureNamesSchema.safeParse(names);
+  if (!parsed.success) throw new InvalidModelError(`feature_names.json of ${model}@${version}: ${parsed.error.issues[0]?.message}`);
+  let modelBytes: Buffer;
+  try {
+    modelBytes = await decompressModel(modelFile, modelBytesRaw);
+  } catch (err) {
+    throw new InvalidModelError(`${modelFile} of ${model}@${version} does not decompress`, {}, { cause: err });
+  }
+  return { modelFile, modelBytes, featureNames: parsed.data };
+}
+
+/**
+ * Creates the onnxruntime session and proves the model answers the way we read
+ * it: one float input of the feature names' width, a tensor `probabilities`
+ * output with one column per label (a ZipMap output is refused: onnxruntime-node
+ * cannot return non-tensor outputs), and a `label` output that agrees with it.
+ */
+export async function createModelBundle(
+  model: string,
+  version: string,
+  metadata: VersionMetadata,
+  artifacts: LoadedArtifacts,
+  settings: SessionSettings,
+): Promise<ModelBundle> {
+  const ort = await onnxRuntime();
+  const where = `${model}@${version}`;
+  let session: Ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(artifacts.modelBytes, {
+      intraOpNumThreads: settings.intraOpNumThreads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: settings.graphOptimizationLevel,
+    });
+  } catch (err) {
+    throw new InvalidModelError(`${where}: onnxruntime cannot load the model (${firstLine(err)})`, {}, { cause: err });
+  }
+  try {
+    verifySession(session, ort, where, artifacts.featureNames, metadata.strategies);
+    await probe(session, ort, where, artifacts.featureNames.length, metadata.strategies);
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    throw err;
+  }
+  return new ModelBundle(model, version, metadata, artifacts.featureNames, metadata.strategies, session, ort, artifacts.modelBytes.byteLength);
+}
+
+function verifySession(session: Ort.InferenceSession, _ort: typeof Ort, where: string, featureNames: readonly string[], labels: readonly string[]): void {
+  if (session.inputNames.length !== 1) {
+    throw new InvalidModelError(`${where}: expected one input (the feature matrix), found ${session.inputNames.length}`);
+  }
+  if (!session.outputNames.includes('probabilities')) {
+    throw new InvalidModelError(`${where}: the model has no "probabilities" output (outputs: ${session.outputNames.join(', ')})`);
+  }
+  const meta = (session as unknown as { outputMetadata?: ReadonlyArray<{ name: string; isTensor: boolean }> }).outputMetadata;
+  const nonTensor = meta?.filter((m) => !m.isTensor).map((m) => m.name) ?? [];
+  if (nonTensor.length) {
+    throw new InvalidModelError(
+      `${where}: outputs ${nonTensor.join(', ')} are not tensors (a ZipMap node?). Export the classifier without ZipMap (skl2onnx/onnxmltools option zipmap=False)`,
+    );
+  }
+  const input = (session as unknown as { inputMetadata?: ReadonlyArray<{ isTensor: boolean; shape?: ReadonlyArray<number | string> }> }).inputMetadata?.[0];
+  const width = input?.shape?.[1];
+  if (typeof width === 'number' && width !== featureNames.length) {
+    throw new InvalidModelError(`${where}: the model takes ${width} features but feature_names.json names ${featureNames.length}`);
+  }
+  if (new Set(labels).size !== labels.length) throw new InvalidModelError(`${where}: metadata strategies are not distinct`);
+}
+
+async function probe(session: Ort.InferenceSession, ort: typeof Ort, where: string, width: number, labels: readonly string[]): Promise<void> {
+  let out: Ort.InferenceSession.OnnxValueMapType;
+  try {
+    out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(width), [1, width]) });
+  } catch (err) {
+    const text = firstLine(err);
+    if (/non tensor/i.test(text)) {
+      throw new InvalidModelError(`${where}: the model outputs a non-tensor (ZipMap); export it with zipmap=False`, {}, { cause: err });
+    }
+    throw new InvalidModelError(`${where}: the model does not run on ${width} float features (${text})`, {}, { cause: err });
+  }
+  const probs = out.probabilities as Ort.Tensor;
+  if (probs.type !== 'float32' || probs.dims.length !== 2 || probs.dims[1] !== labels.length) {
+    throw new InvalidModelError(`${where}: "probabilities" is ${probs.type}[${probs.dims.join(', ')}], expected float32[N, ${labels.length}] (one column per label in metadata.strategies)`);
+  }
+  const label = out.label as Ort.Tensor | undefined;
+  if (label) {
+    const p = probs.data as Float32Array;
+    let best = 0;
+    for (let c = 1; c < labels.length; c++) if (p[c] > p[best]) best = c;
+    const raw = label.data[0];
+    const named = typeof raw === 'string' ? raw : typeof raw === 'bigint' || typeof raw === 'number' ? labels[Number(raw)] : undefined;
+    if (typeof raw === 'string' && !labels.includes(raw)) {
+      throw new InvalidModelError(`${where}: the model's label "${raw}" is not among metadata.strategies`);
+    }
+    if (named !== undefined && p[best] > p[labels.indexOf(named)] + 1e-6) {
+      throw new InvalidModelError(`${where}: metadata.strategies are not in the model's class order (label ${named} is not the most probable column)`);
+    }
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
+}

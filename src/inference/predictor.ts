@@ -1,0 +1,110 @@
+import { ModelgraphError, ModelNotDeployedError } from '../errors';
+import type { Asset } from '../registry/assetRegistry';
+import { parseTicker, type Stage } from '../registry/identifiers';
+import type { Registry } from '../registry/registry';
+import type { ModelBundle } from './modelBundle';
+import type { ModelCache } from './modelCache';
+
+export interface PredictionRequest {
+  ticker: string;
+  features: unknown;
+  /** Shown in error messages, e.g. "requests[3]". */
+  where?: string;
+}
+
+export interface Prediction {
+  ticker: string;
+  asset: Asset;
+  strategy: string;
+  confidence: number;
+  probabilities: { label: string; probability: number }[];
+  model: string;
+  version: string;
+  stage: Stage;
+}
+
+/**
+ * Tickers → models → one batched session.run per model. Each ticker is resolved
+ * through the asset registry, each distinct model through its stage pointer
+ * (once per batch), and every row of one model runs in a single onnxruntime call.
+ */
+export class Predictor {
+  constructor(
+    private readonly registry: Registry,
+    private readonly models: ModelCache,
+  ) {}
+
+  /** The loaded bundle serving a model's stage: pointer → immutable version → cached session. */
+  async deployedBundle(model: string, stage: Stage = 'PRODUCTION'): Promise<ModelBundle> {
+    const pointer = await this.registry.stagePointer(model, stage);
+    if (!pointer) throw new ModelNotDeployedError(model, stage);
+    return this.models.get(model, pointer.value.version, pointer.value);
+  }
+
+  /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */
+  async predictBatch(requests: readonly PredictionRequest[], stage: Stage = 'PRODUCTION'): Promise<Array<Prediction | Error>> {
+    const results: Array<Prediction | Error> = new Array(requests.length);
+    const assets = await Promise.all(
+      requests.map(async (r) => {
+        try {
+          return await this.registry.resolveTicker(parseTicker(r.ticker));
+        } catch (err) {
+          return asError(err);
+        }
+      }),
+    );
+
+    const byModel = new Map<string, number[]>();
+    assets.forEach((a, i) => {
+      if (a instanceof Error) results[i] = a;
+      else byModel.set(a.modelId, [...(byModel.get(a.modelId) ?? []), i]);
+    });
+
+    await Promise.all(
+      [...byModel].map(async ([model, indexes]) => {
+        let bundle: ModelBundle;
+        try {
+          bundle = await this.deployedBundle(model, stage);
+        } catch (err) {
+          for (const i of indexes) results[i] = asError(err);
+          return;
+        }
+        const rows: Float32Array[] = [];
+        const rowOf: number[] = [];
+        for (const i of indexes) {
+          try {
+            rows.push(bundle.validateFeatures(requests[i].features, requests[i].where));
+            rowOf.push(i);
+          } catch (err) {
+            results[i] = asError(err);
+          }
+        }
+        if (rows.length === 0) return;
+        try {
+          const answers = await this.models.predict(bundle, rows);
+          answers.forEach((answer, k) => {
+            const i = rowOf[k];
+            const asset = assets[i] as Asset;
+            results[i] = {
+              ticker: asset.ticker,
+              asset,
+              strategy: answer.strategy,
+              confidence: answer.confidence,
+              probabilities: bundle.labels.map((label, c) => ({ label, probability: answer.probabilities[c] })),
+              model: bundle.model,
+              version: bundle.version,
+              stage,
+            };
+          });
+        } catch (err) {
+          for (const i of rowOf) results[i] = asError(err);
+        }
+      }),
+    );
+    return results;
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new ModelgraphError('STORAGE_UNAVAILABLE', String(err));
+}

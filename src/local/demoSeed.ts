@@ -1,0 +1,125 @@
+import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../demo/strategies';
+import { demoModel } from '../demo/treeEnsemble';
+import type { AssetRegistryDocument } from '../registry/assetRegistry';
+import { ASSET_REGISTRY_KEY, MODEL_REGISTRY_KEY, PERFORMANCE_TRACKING_KEY } from '../registry/bucketLayout';
+import type { Deployments } from '../registry/deployments';
+import { publishVersion } from '../registry/versionPublisher';
+import type { ObjectStore } from '../storage/objectStore';
+
+export const DEMO_ETFS: Record<string, { name: string; sector: string }> = {
+  SMH: { name: 'VanEck Semiconductor ETF', sector: 'Semiconductors' },
+  SPY: { name: 'SPDR S&P 500 ETF Trust', sector: 'Broad Market' },
+  QQQ: { name: 'Invesco QQQ Trust', sector: 'Technology' },
+  IWM: { name: 'iShares Russell 2000 ETF', sector: 'Small Caps' },
+  XLF: { name: 'Financial Select Sector SPDR Fund', sector: 'Financials' },
+};
+
+/** The six stocks of the original design first, then enough for a 45-stock portfolio. */
+export const DEMO_STOCKS: Record<string, { name: string; sector: string }> = {
+  AAPL: { name: 'Apple Inc.', sector: 'Technology' },
+  TSLA: { name: 'Tesla, Inc.', sector: 'Consumer Discretionary' },
+  NVDA: { name: 'NVIDIA Corporation', sector: 'Semiconductors' },
+  MSFT: { name: 'Microsoft Corporation', sector: 'Technology' },
+  GOOGL: { name: 'Alphabet Inc.', sector: 'Communication Services' },
+  AMZN: { name: 'Amazon.com, Inc.', sector: 'Consumer Discretionary' },
+  ...Object.fromEntries(
+    (
+      'META:Communication Services,NFLX:Communication Services,AMD:Semiconductors,INTC:Semiconductors,AVGO:Semiconductors,QCOM:Semiconductors,' +
+      'MU:Semiconductors,TXN:Semiconductors,CRM:Technology,ORCL:Technology,ADBE:Technology,IBM:Technology,CSCO:Technology,' +
+      'JPM:Financials,BAC:Financials,GS:Financials,MS:Financials,WFC:Financials,C:Financials,V:Financials,MA:Financials,' +
+      'XOM:Energy,CVX:Energy,COP:Energy,JNJ:Health Care,PFE:Health Care,UNH:Health Care,MRK:Health Care,ABBV:Health Care,' +
+      'WMT:Consumer Staples,KO:Consumer Staples,PEP:Consumer Staples,COST:Consumer Staples,HD:Consumer Discretionary,' +
+      'NKE:Consumer Discretionary,DIS:Communication Services,BA:Industrials,CAT:Industrials,GE:Industrials,UBER:Industrials'
+    )
+      .split(',')
+      .map((pair) => {
+        const [ticker, sector] = pair.split(':');
+        return [ticker, { name: ticker, sector }];
+      }),
+  ),
+};
+
+export const DEMO_UNIVERSAL_MODEL = 'universal/all_assets_classifier';
+
+interface DemoVersion {
+  model: string;
+  version: string;
+  seed: number;
+  accuracy: number;
+  created: string;
+}
+
+const DEMO_VERSIONS: DemoVersion[] = [
+  ...Object.keys(DEMO_ETFS).map((t, i) => ({ model: `etfs/${t}`, version: 'v1.0.0', seed: 100 + i, accuracy: 0.61 + i * 0.01, created: '2026-09-01T00:00:00Z' })),
+  { model: 'etfs/SPY', version: 'v1.1.0', seed: 151, accuracy: 0.67, created: '2026-10-15T00:00:00Z' },
+  { model: 'stocks/universal', version: 'v1.0.0', seed: 200, accuracy: 0.58, created: '2026-09-01T00:00:00Z' },
+  { model: 'stocks/universal', version: 'v1.1.0', seed: 201, accuracy: 0.6, created: '2026-10-20T00:00:00Z' },
+  { model: DEMO_UNIVERSAL_MODEL, version: 'v1.0.0', seed: 300, accuracy: 0.55, created: '2026-09-01T00:00:00Z' },
+];
+
+/** Production pointers of the demo, in promotion order (SPY and stocks/universal get a history to roll back). */
+const DEMO_PROMOTIONS: Array<{ model: string; version: string; stage: 'PRODUCTION' | 'STAGING' }> = [
+  ...Object.keys(DEMO_ETFS).map((t) => ({ model: `etfs/${t}`, version: 'v1.0.0', stage: 'PRODUCTION' as const })),
+  { model: 'etfs/SPY', version: 'v1.1.0', stage: 'STAGING' },
+  { model: 'etfs/SPY', version: 'v1.1.0', stage: 'PRODUCTION' },
+  { model: 'stocks/universal', version: 'v1.0.0', stage: 'PRODUCTION' },
+  { model: 'stocks/universal', version: 'v1.1.0', stage: 'PRODUCTION' },
+  { model: DEMO_UNIVERSAL_MODEL, version: 'v1.0.0', stage: 'PRODUCTION' },
+];
+
+export function demoAssetRegistry(): AssetRegistryDocument {
+  return {
+    etfs: Object.fromEntries(
+      Object.entries(DEMO_ETFS).map(([t, e]) => [t, { ...e, status: 'active', model_path: `etfs/${t}/production/` }]),
+    ),
+    stocks: {
+      model_info: { model_path: 'stocks/universal/production/', status: 'active' },
+      supported_tickers: Object.fromEntries(Object.entries(DEMO_STOCKS).map(([t, e]) => [t, { ...e, status: 'active' }])),
+    },
+    last_updated: '2026-11-01T00:00:00Z',
+  };
+}
+
+/** The files of one demo version folder. */
+export function demoVersionFiles(seed: number, opts: { trees?: number; depth?: number } = {}) {
+  return {
+    'model.onnx': Buffer.from(demoModel(seed, opts)),
+    'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES, null, 2)),
+  };
+}
+
+export function demoDescription(v: { accuracy: number; created: string }) {
+  return {
+    created: v.created,
+    accuracy: v.accuracy,
+    training_samples: 120_000,
+    features: DEMO_FEATURE_NAMES.length,
+    strategies: [...OPTION_STRATEGIES],
+    description: 'Demo TreeEnsembleClassifier generated by modelgraph (not trained on market data)',
+  };
+}
+
+/**
+ * Seeds an empty bucket with the demo models in the original layout. Does
+ * nothing when the asset registry already exists (restarts keep your changes).
+ * Returns whether it seeded.
+ */
+export async function seedDemoBucket(store: ObjectStore, deployments: Deployments): Promise<boolean> {
+  if (await store.head(ASSET_REGISTRY_KEY)) return false;
+  for (const v of DEMO_VERSIONS) {
+    if (await store.head(`${v.model}/archive/${v.version}/metadata.json`)) continue;
+    await publishVersion(store, v.model, v.version, demoVersionFiles(v.seed), demoDescription(v));
+  }
+  for (const p of DEMO_PROMOTIONS) {
+    await deployments.promote({ ...p, by: 'demo-seed', reason: 'demo bucket' });
+  }
+  await store.put(
+    MODEL_REGISTRY_KEY,
+    JSON.stringify({ models: DEMO_VERSIONS.map((v) => ({ model: v.model, version: v.version })), note: 'informational; stage pointers are the source of truth' }, null, 2),
+    { contentType: 'application/json' },
+  );
+  await store.put(PERFORMANCE_TRACKING_KEY, JSON.stringify({}, null, 2), { contentType: 'application/json' });
+  // The registry goes last: its presence means the seed completed.
+  await store.put(ASSET_REGISTRY_KEY, JSON.stringify(demoAssetRegistry(), null, 2), { contentType: 'application/json', ifNoneMatch: '*' });
+  return true;
+}

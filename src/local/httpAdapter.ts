@@ -1,0 +1,77 @@
+import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export class PayloadTooLargeError extends Error {}
+
+/** Reads a request body up to `limit` bytes (413 beyond it). */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new PayloadTooLargeError(`request body exceeds ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendJsonError(res: ServerResponse, status: number, code: string, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+/**
+ * Serves Apollo Server over node:http: the same thing Apollo's integrations do,
+ * with a body size limit and without Express.
+ */
+export function createGraphQLHttpHandler<TContext extends BaseContext>(
+  server: ApolloServer<TContext>,
+  context: (req: IncomingMessage) => Promise<TContext>,
+  opts: { maxBodyBytes: number },
+) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let body: unknown = undefined;
+    if (req.method === 'POST') {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, opts.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof PayloadTooLargeError) return sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', err.message);
+        return sendJsonError(res, 400, 'BAD_REQUEST', 'could not read the request body');
+      }
+      const type = req.headers['content-type'] ?? '';
+      if (type.includes('application/json') || type.includes('application/graphql-response+json')) {
+        try {
+          body = raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+        } catch {
+          return sendJsonError(res, 400, 'BAD_REQUEST', 'the request body is not valid JSON');
+        }
+      } else {
+        body = raw.toString('utf8');
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body };
+    const response = await server.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: () => context(req) });
+    for (const [name, value] of response.headers) res.setHeader(name, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  };
+}

@@ -1,0 +1,37 @@
+import { resolve } from 'node:path';
+import { startLocalServer } from './server';
+
+/** `npm start`: the local GraphQL server with GraphiQL, on the embedded S3 server with demo models. */
+async function main(): Promise<void> {
+  const port = Number(process.env.PORT ?? 4000);
+  const dataDir = resolve(process.env.MODELGRAPH_DATA_DIR ?? '.modelgraph');
+  const server = await startLocalServer({ port, dataDir });
+  const bucket = server.s3 ? `embedded S3 at ${server.s3.endpoint} (data in ${dataDir}/s3)` : `s3://${server.runtime.bucket}`;
+  console.log(`
+  Modelgraph is running${server.seeded ? ' (bucket seeded with demo models)' : ''}
+
+    GraphiQL   ${server.url}
+    GraphQL    ${server.graphqlUrl}
+    Models     ${bucket}
+
+  Try:
+    curl -s ${server.graphqlUrl} -H 'content-type: application/json' \\
+      -d '{"query":"{ assets { ticker kind model { id production { version } } } }"}'
+
+  Mutations need the write token (set MODELGRAPH_WRITE_TOKEN, or use the one generated in ${dataDir}/write-token):
+    curl -s ${server.graphqlUrl} -H 'content-type: application/json' \\
+      -H "Authorization: Bearer $(cat ${dataDir}/write-token)" \\
+      -d '{"query":"mutation { rollback(model: \\"etfs/SPY\\", reason: \\"try it\\") { fromVersion toVersion } }"}'
+`);
+  const stop = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

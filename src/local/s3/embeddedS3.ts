@@ -1,0 +1,818 @@
+/**
+ * Embedded S3-compatible server for the local server (`npm start`), the
+ * integration tests and the benchmarks.
+ *
+ * s3rver (in-process, 127.0.0.1, ephemeral internal port, files in `dataDir`)
+ * does the storage; a small node:http front server on the public port forwards
+ * every request to it and adds what s3rver lacks so that the project's
+ * compare-and-swap logic is proven against S3's protocol, not a mock:
+ *
+ *  - conditional writes like S3: PUT / CopyObject / CompleteMultipartUpload
+ *    with `If-None-Match: *` (412 if the key exists) or `If-Match: <etag>`
+ *    (404 NoSuchKey if missing, 412 if the ETag differs), DELETE with
+ *    If-Match; conditional GET/HEAD (If-Match, If-None-Match,
+ *    If-Modified-Since, If-Unmodified-Since → 412/304, quoted or unquoted
+ *    ETags) and CopyObject's x-amz-copy-source-if-* conditions;
+ *  - atomic writes: request bodies are received completely before anything is
+ *    forwarded (a client that aborts mid-upload never leaves a partial
+ *    object), and every key has a fair reader/writer lock — writes are
+ *    exclusive ("check precondition → write → wait for s3rver's answer" is one
+ *    step, so of N concurrent If-Match PUTs exactly one wins) and a reader never
+ *    sees s3rver's in-place rewrite of a file half done;
+ *  - aws-chunked uploads decoded and Content-MD5 / x-amz-checksum-* verified
+ *    (400 BadDigest), so even the SDK's default checksum mode stores the right
+ *    bytes (prefer {@link embeddedS3ClientConfig} anyway);
+ *  - a request log and fault injection for reliability tests.
+ *
+ * s3rver encrypts ListObjectsV2 continuation tokens with DES, which Node ≥ 17
+ * offers only with `--openssl-legacy-provider`; start-up fails clearly
+ * without it.
+ */
+import { createCipheriv } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+
+import { LockTable, type Release } from './locks';
+import { decodeAwsChunked, isAwsChunked, PayloadError, verifyPayload } from './payload';
+import {
+  classify,
+  codeForStatus,
+  errorXml,
+  etagListMatches,
+  isSafeBucketSegment,
+  isStorableKey,
+  isValidBucketName,
+  keysOfDeleteBody,
+  newRequestId,
+  parseCopySource,
+  parseHttpDate,
+  parseTarget,
+  type S3Operation,
+  type S3Target,
+} from './s3Protocol';
+
+// ---------------------------------------------------------------------------
+// Public API
+// ---------------------------------------------------------------------------
+
+export interface EmbeddedS3Options {
+  /** Directory holding the buckets; created if missing; survives restarts. */
+  dataDir: string;
+  /** Public port; 0 (default) = ephemeral. */
+  port?: number;
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** s3rver logging; default true (silent). Pass false to see s3rver's log. */
+  silent?: boolean;
+  /** Most recent requests kept in the request log (default 100 000). */
+  requestLogLimit?: number;
+}
+
+/** One request that reached the front server, in arrival order. */
+export interface S3RequestRecord {
+  /** 1, 2, 3… in arrival order (not reset by resetRequests). */
+  seq: number;
+  method: string;
+  /** '' for service-level requests (ListBuckets). */
+  bucket: string;
+  /** Decoded object key; '' for bucket-level requests (ListObjectsV2, CreateBucket…). */
+  key: string;
+  /** Raw query string without '?', e.g. 'list-type=2&prefix=etfs%2F' or 'x-id=GetObject'. */
+  query: string;
+  /** Status sent to the client; 0 while unanswered or when the connection was reset/stalled. */
+  status: number;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  /** Request body bytes received (after transfer decoding, before aws-chunked decoding). */
+  bytesIn: number;
+  /** Response body bytes written to the client. */
+  bytesOut: number;
+  /** Fault injected into this request, if any. */
+  fault?: FaultKind;
+  /** Date.now() at arrival. */
+  startedAt: number;
+}
+
+/** What a fault's `match` sees. */
+export interface S3RequestInfo {
+  method: string;
+  bucket: string;
+  key: string;
+  query: string;
+  headers: IncomingHttpHeaders;
+}
+
+export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt';
+
+export interface FaultSpec {
+  /** Which requests the fault applies to. */
+  match: (req: S3RequestInfo) => boolean;
+  /**
+   * - 'status': answer `status` (default 503) with an S3 XML error body; the request is not forwarded.
+   * - 'reset': destroy the connection without answering; the request is not forwarded.
+   * - 'stall': do not answer (request not forwarded) until clearFaults(), which lets it proceed
+   *   normally, or close(), which destroys it.
+   * - 'truncate': forward, then send the headers with the full Content-Length but only half the
+   *   body and destroy the connection. For a response without a body (PUT, DELETE, HEAD) the
+   *   connection is destroyed instead of answering: the write happened, the client cannot know.
+   * - 'corrupt': forward, then flip bytes of the response body (first, middle and last byte);
+   *   length and headers (ETag…) unchanged.
+   */
+  kind: FaultKind;
+  /** For kind 'status' (default 503). */
+  status?: number;
+  /** S3 error code for kind 'status' (default: InternalError for 500, ServiceUnavailable for 503, …). */
+  code?: string;
+  /** Apply to this many matching requests, then stop (default: until clearFaults()). */
+  times?: number;
+}
+
+export interface S3RequestFilter extends Partial<Pick<S3RequestRecord, 'method' | 'bucket' | 'key' | 'status'>> {
+  keySuffix?: string;
+  keyPrefix?: string;
+}
+
+export interface EmbeddedS3 {
+  /** http://127.0.0.1:PORT */
+  endpoint: string;
+  port: number;
+  /** Creates the bucket if it does not exist (directly in the store; not logged). */
+  ensureBucket(name: string): Promise<void>;
+  /** A copy of the request log. */
+  requests(): S3RequestRecord[];
+  resetRequests(): void;
+  /** Number of logged requests matching all given fields (method compared case-insensitively). */
+  count(filter: S3RequestFilter): number;
+  injectFault(f: FaultSpec): void;
+  /** Removes all faults and lets stalled requests proceed. */
+  clearFaults(): void;
+  /** Closes both servers and every connection; stalled requests are destroyed. */
+  close(): Promise<void>;
+}
+
+/** S3 client settings for talking to the embedded server. */
+export function embeddedS3ClientConfig(endpoint: string): S3ClientConfig {
+  return {
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  };
+}
+
+/** Throws unless this process can use DES (needed by s3rver's ListObjectsV2 pagination). */
+export function assertDesAvailable(): void {
+  try {
+    createCipheriv('des', Buffer.alloc(8, 1), Buffer.alloc(8, 2));
+  } catch (err) {
+    throw new Error(
+      'The embedded S3 server (s3rver) needs the DES cipher for ListObjectsV2 continuation tokens, ' +
+        'which Node >= 17 only provides with the OpenSSL legacy provider. Run node with ' +
+        '--openssl-legacy-provider (e.g. NODE_OPTIONS=--openssl-legacy-provider npm start, or ' +
+        '`node --openssl-legacy-provider …`). Cause: ' +
+        (err instanceof Error ? err.message : String(err)),
+    );
+  }
+}
+
+export async function startEmbeddedS3(opts: EmbeddedS3Options): Promise<EmbeddedS3> {
+  assertDesAvailable();
+  await mkdir(opts.dataDir, { recursive: true });
+  const backend = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory: opts.dataDir,
+    silent: opts.silent ?? true,
+    resetOnClose: false,
+  });
+  const { port: backendPort } = await backend.run();
+  const front = new FrontServer(backend, backendPort, opts.requestLogLimit ?? 100_000);
+  try {
+    const address = await front.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return {
+      endpoint: `http://${host}:${address.port}`,
+      port: address.port,
+      ensureBucket: (name) => front.ensureBucket(name),
+      requests: () => front.log.map((r) => ({ ...r })),
+      resetRequests: () => {
+        front.log.length = 0;
+      },
+      count: (filter) => front.log.filter((r) => matchesFilter(r, filter)).length,
+      injectFault: (f) => front.injectFault(f),
+      clearFaults: () => front.clearFaults(),
+      close: () => front.close(),
+    };
+  } catch (err) {
+    await front.close();
+    throw err;
+  }
+}
+
+function matchesFilter(r: S3RequestRecord, f: S3RequestFilter): boolean {
+  if (f.method !== undefined && r.method !== f.method.toUpperCase()) return false;
+  if (f.bucket !== undefined && r.bucket !== f.bucket) return false;
+  if (f.key !== undefined && r.key !== f.key) return false;
+  if (f.status !== undefined && r.status !== f.status) return false;
+  if (f.keySuffix !== undefined && !(r.key && r.key.endsWith(f.keySuffix))) return false;
+  if (f.keyPrefix !== undefined && !(r.key && r.key.startsWith(f.keyPrefix))) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Front server
+// ---------------------------------------------------------------------------
+
+interface ActiveFault {
+  spec: FaultSpec;
+  remaining: number;
+}
+
+interface Stalled {
+  resume: () => void;
+  destroy: () => void;
+}
+
+/** Headers that describe one hop and are never forwarded. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+]);
+
+/** Conditional request headers the front evaluates itself (s3rver ignores or mis-evaluates them). */
+const CONDITIONAL_HEADERS = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+const COPY_SOURCE_CONDITIONS = [
+  'x-amz-copy-source-if-match',
+  'x-amz-copy-source-if-none-match',
+  'x-amz-copy-source-if-modified-since',
+  'x-amz-copy-source-if-unmodified-since',
+];
+
+interface CurrentObject {
+  etag: string;
+  lastModified: Date;
+}
+
+class ClientGone extends Error {}
+
+class FrontServer {
+  readonly log: S3RequestRecord[] = [];
+  private seq = 0;
+  private faults: ActiveFault[] = [];
+  private readonly stalled = new Set<Stalled>();
+  private readonly locks = new LockTable();
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+  private readonly server: http.Server;
+  private readonly sockets = new Set<Socket>();
+  private closing?: Promise<void>;
+
+  constructor(
+    private readonly backend: S3rver,
+    private readonly backendPort: number,
+    private readonly logLimit: number,
+  ) {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    // A client that sends garbage gets a 400 and its socket closed; never crash the process.
+    this.server.on('clientError', (_err, socket: Socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  async ensureBucket(name: string): Promise<void> {
+    if (!isValidBucketName(name)) throw new Error(`invalid S3 bucket name "${name}"`);
+    if (!(await this.backend.store.getBucket(name))) await this.backend.store.putBucket(name);
+  }
+
+  injectFault(spec: FaultSpec): void {
+    if (spec.kind === 'status' && spec.status !== undefined && (spec.status < 400 || spec.status > 599)) {
+      throw new Error(`fault status must be 4xx or 5xx, got ${spec.status}`);
+    }
+    this.faults.push({ spec, remaining: spec.times ?? Infinity });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+    const stalled = [...this.stalled];
+    this.stalled.clear();
+    for (const s of stalled) s.resume();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.faults = [];
+      for (const s of this.stalled) s.destroy();
+      this.stalled.clear();
+      const frontClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeAllConnections();
+      for (const s of this.sockets) s.destroy();
+      this.agent.destroy();
+      const httpServer = this.backend.httpServer;
+      const backendClosed = this.backend.close().catch(() => undefined);
+      httpServer?.closeAllConnections();
+      await Promise.all([frontClosed, backendClosed]);
+    })();
+    return this.closing;
+  }
+
+  // -- request handling ------------------------------------------------------
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const target = parseTarget(req);
+    const rec: S3RequestRecord = {
+      seq: ++this.seq,
+      method: target.method,
+      bucket: target.bucket,
+      key: target.key,
+      query: target.query,
+      status: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      startedAt: Date.now(),
+    };
+    if (typeof req.headers['if-match'] === 'string') rec.ifMatch = req.headers['if-match'];
+    if (typeof req.headers['if-none-match'] === 'string') rec.ifNoneMatch = req.headers['if-none-match'];
+    this.log.push(rec);
+    if (this.log.length > this.logLimit) this.log.splice(0, this.log.length - this.logLimit);
+    this.process(req, res, target, rec).catch((err: unknown) => this.internalError(res, rec, err));
+  }
+
+  private async process(req: IncomingMessage, res: ServerResponse, target: S3Target, rec: S3RequestRecord): Promise<void> {
+    let fault = this.takeFault(target, req.headers);
+    if (fault) rec.fault = fault.kind;
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'stall') {
+      const proceed = await new Promise<boolean>((resolve) => {
+        const entry: Stalled = {
+          resume: () => resolve(true),
+          destroy: () => {
+            req.socket.destroy();
+            resolve(false);
+          },
+        };
+        this.stalled.add(entry);
+        res.on('close', () => {
+          if (this.stalled.delete(entry)) resolve(false);
+        });
+      });
+      if (!proceed || res.destroyed) return;
+      fault = undefined;
+    }
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, rec);
+    } catch {
+      return; // the client went away mid-request: nothing is forwarded, nothing is written
+    }
+
+    if (fault?.kind === 'status') {
+      const status = fault.status ?? 503;
+      this.sendError(res, rec, status, fault.code ?? codeForStatus(status), 'Injected fault.');
+      return;
+    }
+
+    if (!isSafeBucketSegment(target.bucket) || (target.key && !isStorableKey(target.key))) {
+      this.sendError(res, rec, 400, 'InvalidArgument', "The embedded S3 server cannot store keys with '.' or '..' path segments.");
+      return;
+    }
+
+    const op = classify(target, req.headers);
+    const headers = forwardHeaders(req.headers);
+    try {
+      if ((op === 'PutObject' || op === 'UploadPart') && isAwsChunked(headers)) body = decodeAwsChunked(body, headers);
+      verifyPayload(body, headers, op === 'PutObject' || op === 'UploadPart');
+    } catch (err) {
+      if (!(err instanceof PayloadError)) throw err;
+      this.sendError(res, rec, err.status, err.code, err.message);
+      return;
+    }
+
+    const release = await this.lock(op, target, headers, body);
+    try {
+      if (!(await this.checkPreconditions(op, target, headers, res, rec))) return;
+      await this.forward(req, res, rec, headers, body, fault);
+    } finally {
+      release();
+    }
+  }
+
+  private takeFault(t: S3Target, headers: IncomingHttpHeaders): FaultSpec | undefined {
+    if (this.faults.length === 0) return undefined;
+    const info: S3RequestInfo = { method: t.method, bucket: t.bucket, key: t.key, query: t.query, headers };
+    for (const f of this.faults) {
+      if (f.remaining <= 0) continue;
+      let hit = false;
+      try {
+        hit = f.spec.match(info);
+      } catch {
+        hit = false;
+      }
+      if (hit) {
+        f.remaining--;
+        this.faults = this.faults.filter((x) => x.remaining > 0);
+        return f.spec;
+      }
+    }
+    return undefined;
+  }
+
+  /** Takes the locks an operation needs (always in one global order: no deadlocks). */
+  private lock(op: S3Operation, t: S3Target, headers: IncomingHttpHeaders, body: Buffer): Promise<Release> {
+    const key = (bucket: string, k: string) => `k:${bucket}\u0000${k}`;
+    // Creating files vs removing emptied directories (DELETE) in s3rver's store race
+    // across keys of one bucket: writers share the bucket lock, deletes take it alone.
+    const bucketLock = (exclusive: boolean) => ({ name: `b:${t.bucket}`, exclusive });
+    switch (op) {
+      case 'GetObject':
+      case 'HeadObject':
+        return this.locks.acquireAll([{ name: key(t.bucket, t.key), exclusive: false }]);
+      case 'PutObject':
+      case 'CompleteMultipartUpload':
+        return this.locks.acquireAll([bucketLock(false), { name: key(t.bucket, t.key), exclusive: true }]);
+      case 'CopyObject': {
+        const wanted = [bucketLock(false), { name: key(t.bucket, t.key), exclusive: true }];
+        const src = parseCopySource(String(headers['x-amz-copy-source']));
+        if (src) {
+          if (src.bucket !== t.bucket) wanted.push({ name: `b:${src.bucket}`, exclusive: false });
+          wanted.push({ name: key(src.bucket, src.key), exclusive: false });
+        }
+        return this.locks.acquireAll(wanted);
+      }
+      case 'DeleteObject':
+        return this.locks.acquireAll([bucketLock(true), { name: key(t.bucket, t.key), exclusive: true }]);
+      case 'DeleteObjects':
+        return this.locks.acquireAll([
+          bucketLock(true),
+          ...keysOfDeleteBody(body.toString('utf8')).map((k) => ({ name: key(t.bucket, k), exclusive: true })),
+        ]);
+      default:
+        return Promise.resolve(() => undefined);
+    }
+  }
+
+  private async current(bucket: string, key: string): Promise<CurrentObject | undefined> {
+    try {
+      const meta = await this.backend.store.getMetadata(bucket, key);
+      return { etag: String(meta.etag), lastModified: new Date(meta['last-modified']) };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Evaluates the preconditions of an operation while its locks are held.
+   * Returns false when it has answered the request itself (304/404/412/501).
+   * Strips the conditional headers it evaluated from `headers`.
+   */
+  private async checkPreconditions(
+    op: S3Operation,
+    t: S3Target,
+    headers: IncomingHttpHeaders,
+    res: ServerResponse,
+    rec: S3RequestRecord,
+  ): Promise<boolean> {
+    const ifMatch = str(headers['if-match']);
+    const ifNoneMatch = str(headers['if-none-match']);
+    const fail = (condition: string): false => {
+      this.sendError(res, rec, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
+        Condition: condition,
+      });
+      return false;
+    };
+    const noSuchKey = (key: string): false => {
+      this.sendError(res, rec, 404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+      return false;
+    };
+
+    switch (op) {
+      case 'GetObject':
+      case 'HeadObject': {
+        if (!CONDITIONAL_HEADERS.some((h) => headers[h] !== undefined)) return true;
+        const cur = await this.current(t.bucket, t.key);
+        const ifModifiedSince = parseHttpDate(headers['if-modified-since']);
+        const ifUnmodifiedSince = parseHttpDate(headers['if-unmodified-since']);
+        for (const h of CONDITIONAL_HEADERS) delete headers[h];
+        if (!cur) return true; // s3rver answers NoSuchKey / NoSuchBucket
+        // RFC 7232 §6 order, which is also what S3 documents:
+        if (ifMatch !== undefined) {
+          if (!etagListMatches(ifMatch, cur.etag)) return fail('If-Match');
+        } else if (ifUnmodifiedSince && cur.lastModified > ifUnmodifiedSince) {
+          return fail('If-Unmodified-Since');
+        }
+        const notModified =
+          ifNoneMatch !== undefined
+            ? etagListMatches(ifNoneMatch, cur.etag)
+            : ifModifiedSince !== undefined && cur.lastModified <= ifModifiedSince;
+        if (notModified) {
+          this.send(res, rec, 304, {
+            ETag: cur.etag,
+            'Last-Modified': cur.lastModified.toUTCString(),
+            'x-amz-request-id': newRequestId(),
+          });
+          return false;
+        }
+        return true;
+      }
+
+      case 'PutObject':
+      case 'CopyObject':
+      case 'CompleteMultipartUpload': {
+        delete headers['if-match'];
+        delete headers['if-none-match'];
+        if (op === 'CopyObject') {
+          const ok = await this.checkCopySource(headers, fail);
+          if (!ok) return false;
+        }
+        if (ifMatch === undefined && ifNoneMatch === undefined) return true;
+        if (!(await this.backend.store.getBucket(t.bucket))) return true; // s3rver answers NoSuchBucket
+        if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
+          this.sendError(res, rec, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', {
+            Header: 'If-None-Match',
+          });
+          return false;
+        }
+        const cur = await this.current(t.bucket, t.key);
+        if (ifMatch !== undefined) {
+          if (!cur) return noSuchKey(t.key);
+          if (!etagListMatches(ifMatch, cur.etag)) return fail('If-Match');
+        }
+        if (ifNoneMatch !== undefined && cur) return fail('If-None-Match');
+        return true;
+      }
+
+      case 'DeleteObject': {
+        delete headers['if-match'];
+        delete headers['if-none-match'];
+        if (ifMatch === undefined && ifNoneMatch === undefined) return true;
+        if (!(await this.backend.store.getBucket(t.bucket))) return true;
+        const cur = await this.current(t.bucket, t.key);
+        if (ifMatch !== undefined) {
+          if (!cur) return noSuchKey(t.key);
+          if (!etagListMatches(ifMatch, cur.etag)) return fail('If-Match');
+        }
+        if (ifNoneMatch !== undefined && cur && etagListMatches(ifNoneMatch, cur.etag)) return fail('If-None-Match');
+        return true;
+      }
+
+      default:
+        return true;
+    }
+  }
+
+  /** CopyObject's x-amz-copy-source-if-* conditions (412 when one does not hold). */
+  private async checkCopySource(headers: IncomingHttpHeaders, fail: (condition: string) => false): Promise<boolean> {
+    const src = parseCopySource(String(headers['x-amz-copy-source']));
+    const ifMatch = str(headers['x-amz-copy-source-if-match']);
+    const ifNoneMatch = str(headers['x-amz-copy-source-if-none-match']);
+    const ifModifiedSince = parseHttpDate(headers['x-amz-copy-source-if-modified-since']);
+    const ifUnmodifiedSince = parseHttpDate(headers['x-amz-copy-source-if-unmodified-since']);
+    const conditional = COPY_SOURCE_CONDITIONS.some((h) => headers[h] !== undefined);
+    for (const h of COPY_SOURCE_CONDITIONS) delete headers[h];
+    if (!src) return true;
+    // s3rver decodes x-amz-copy-source with decodeURI (not decodeURIComponent): hand it a form
+    // that decodeURI turns into exactly the key S3 would use.
+    headers['x-amz-copy-source'] = `/${src.bucket}/${encodeURI(src.key)}`;
+    if (!conditional) return true;
+    const cur = await this.current(src.bucket, src.key);
+    if (!cur) return true; // s3rver answers NoSuchKey
+    if (ifMatch !== undefined) {
+      if (!etagListMatches(ifMatch, cur.etag)) return fail('x-amz-copy-source-If-Match');
+    } else if (ifUnmodifiedSince && cur.lastModified > ifUnmodifiedSince) {
+      return fail('x-amz-copy-source-If-Unmodified-Since');
+    }
+    if (ifNoneMatch !== undefined) {
+      if (etagListMatches(ifNoneMatch, cur.etag)) return fail('x-amz-copy-source-If-None-Match');
+    } else if (ifModifiedSince && cur.lastModified <= ifModifiedSince) {
+      return fail('x-amz-copy-source-If-Modified-Since');
+    }
+    return true;
+  }
+
+  /**
+   * Forwards the (fully received) request to s3rver and its answer to the
+   * client. Resolves once s3rver's answer has been read completely — the
+   * caller's locks are held until then, but never while waiting for a slow
+   * client: the response is buffered by the front if the client reads slowly.
+   */
+  private forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: S3RequestRecord,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    fault: FaultSpec | undefined,
+  ): Promise<void> {
+    const outHeaders: OutgoingHttpHeaders = { ...headers };
+    if (body.length > 0 || req.method === 'PUT' || req.method === 'POST') outHeaders['content-length'] = String(body.length);
+    else delete outHeaders['content-length'];
+
+    return new Promise<void>((resolve, reject) => {
+      const upReq = http.request({
+        host: '127.0.0.1',
+        port: this.backendPort,
+        method: req.method,
+        path: req.url,
+        headers: outHeaders,
+        agent: this.agent,
+      });
+      upReq.on('error', (err) => {
+        if (this.closing) {
+          res.destroy();
+          resolve();
+        } else reject(err);
+      });
+      upReq.on('response', (upRes) => {
+        const status = upRes.statusCode ?? 502;
+        const resHeaders = responseHeaders(upRes.rawHeaders);
+        if (fault?.kind === 'truncate' || fault?.kind === 'corrupt') {
+          const chunks: Buffer[] = [];
+          upRes.on('data', (c: Buffer) => chunks.push(c));
+          upRes.on('error', () => {
+            res.destroy();
+            resolve();
+          });
+          upRes.on('end', () => {
+            const data = Buffer.concat(chunks);
+            if (fault.kind === 'truncate') this.sendTruncated(req, res, rec, status, resHeaders, data);
+            else this.sendCorrupted(res, rec, status, resHeaders, data);
+            resolve();
+          });
+          return;
+        }
+        this.writeHead(res, rec, status, resHeaders);
+        let done = false;
+        const finish = () => {
+          if (!done) {
+            done = true;
+            resolve();
+          }
+        };
+        upRes.on('data', (c: Buffer) => {
+          if (res.destroyed) return;
+          rec.bytesOut += c.length;
+          res.write(c); // ignore back-pressure on purpose: never hold a lock for a slow client
+        });
+        upRes.on('end', () => {
+          res.end();
+          finish();
+        });
+        upRes.on('error', () => {
+          res.destroy();
+          finish();
+        });
+        upRes.on('close', () => {
+          if (!upRes.complete) res.destroy();
+          finish();
+        });
+        res.on('close', () => {
+          if (!upRes.complete) upRes.destroy();
+        });
+      });
+      upReq.end(body);
+    });
+  }
+
+  private sendTruncated(
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: S3RequestRecord,
+    status: number,
+    headers: Array<[string, string]>,
+    data: Buffer,
+  ): void {
+    if (data.length === 0 || req.method === 'HEAD') {
+      // nothing to truncate: the operation happened but the client gets no answer
+      res.socket?.destroy();
+      return;
+    }
+    const withLength = headers.filter(([k]) => k.toLowerCase() !== 'content-length');
+    withLength.push(['Content-Length', String(data.length)]);
+    this.writeHead(res, rec, status, withLength);
+    const half = data.subarray(0, Math.floor(data.length / 2));
+    rec.bytesOut += half.length;
+    res.write(half, () => res.socket?.destroy());
+  }
+
+  private sendCorrupted(res: ServerResponse, rec: S3RequestRecord, status: number, headers: Array<[string, string]>, data: Buffer): void {
+    const out = Buffer.from(data);
+    if (out.length > 0) {
+      for (const i of new Set([0, Math.floor(out.length / 2), out.length - 1])) out[i] ^= 0xff;
+    }
+    this.writeHead(res, rec, status, headers);
+    rec.bytesOut += out.length;
+    res.end(out);
+  }
+
+  private writeHead(res: ServerResponse, rec: S3RequestRecord, status: number, headers: Array<[string, string]> | OutgoingHttpHeaders): void {
+    rec.status = status;
+    if (Array.isArray(headers)) res.writeHead(status, headers.flat());
+    else res.writeHead(status, headers);
+  }
+
+  private send(res: ServerResponse, rec: S3RequestRecord, status: number, headers: OutgoingHttpHeaders, body?: string): void {
+    if (res.headersSent || res.destroyed) return;
+    this.writeHead(res, rec, status, headers);
+    if (body !== undefined && rec.method !== 'HEAD') rec.bytesOut += Buffer.byteLength(body);
+    res.end(body);
+  }
+
+  private sendError(
+    res: ServerResponse,
+    rec: S3RequestRecord,
+    status: number,
+    code: string,
+    message: string,
+    detail: Record<string, string> = {},
+  ): void {
+    const requestId = newRequestId();
+    const xml = errorXml(code, message, requestId, detail);
+    this.send(
+      res,
+      rec,
+      status,
+      {
+        'Content-Type': 'application/xml',
+        'Content-Length': String(Buffer.byteLength(xml)),
+        'x-amz-request-id': requestId,
+      },
+      xml,
+    );
+  }
+
+  private internalError(res: ServerResponse, rec: S3RequestRecord, err: unknown): void {
+    if (err instanceof ClientGone) return;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    const message = `embedded S3 front server: ${err instanceof Error ? err.message : String(err)}`;
+    this.sendError(res, rec, 500, 'InternalError', message);
+  }
+}
+
+function str(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/** Reads the whole request body (s3rver writes in place: never forward a partial upload). */
+function readBody(req: IncomingMessage, rec: S3RequestRecord): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      rec.bytesIn += c.length;
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+    req.on('close', () => {
+      if (!req.complete) reject(new ClientGone('client closed the request'));
+    });
+  });
+}
+
+function forwardHeaders(h: IncomingHttpHeaders): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [k, v] of Object.entries(h)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
+  return out;
+}
+
+function responseHeaders(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push([raw[i], raw[i + 1]]);
+  }
+  return out;
+}

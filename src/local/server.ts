@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../config';
+import { callerFromBearer } from '../graphql/auth';
+import { createContext } from '../graphql/context';
+import { createGraphQLServer } from '../graphql/server';
+import { createRuntime, type Runtime } from '../runtime';
+import { createS3Client } from '../storage/s3Client';
+import { seedDemoBucket } from './demoSeed';
+import { createGraphiqlHandler } from './graphiql/serve';
+import { createGraphQLHttpHandler } from './httpAdapter';
+import { startEmbeddedS3, type EmbeddedS3 } from './s3/embeddedS3';
+
+export const LOCAL_BUCKET = 'modelgraph-local';
+
+export const EXAMPLE_QUERY = `# Welcome to Modelgraph. Press the run button (or Ctrl-Enter).
+# Which strategy does SPY's production model pick for these features?
+# (Open the docs on the left to see every type and field.)
+query PredictSpy {
+  asset(ticker: "SPY") {
+    name
+    model { id production { version accuracy } }
+  }
+  predict(ticker: "SPY", features: { ${'__FEATURES__'} }) {
+    strategy
+    confidence
+    version
+    probabilities { label probability }
+  }
+}
+`;
+
+export interface LocalServerOptions {
+  /** HTTP port (0 = ephemeral). */
+  port: number;
+  host?: string;
+  /** Where the embedded S3 server keeps its data and the local write token lives. */
+  dataDir: string;
+  /** Environment to read configuration from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Seed an empty embedded bucket with the demo models (default true). */
+  seed?: boolean;
+  maxBodyBytes?: number;
+}
+
+export interface LocalServer {
+  url: string;
+  graphqlUrl: string;
+  writeToken: string;
+  runtime: Runtime;
+  /** The embedded S3 server, when MODEL_BUCKET is not set. */
+  s3?: EmbeddedS3;
+  seeded: boolean;
+  close(): Promise<void>;
+}
+
+/** The token that grants write permission locally: configured, or generated once and kept in the data folder. */
+function localWriteToken(config: Config, dataDir: string): string {
+  if (config.MODELGRAPH_WRITE_TOKEN) return config.MODELGRAPH_WRITE_TOKEN;
+  const file = join(dataDir, 'write-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = `mg_${randomBytes(24).toString('base64url')}`;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/**
+ * The local server: GraphQL at /graphql, GraphiQL at /, on the embedded S3
+ * server (seeded with demo models) unless MODEL_BUCKET names a real bucket.
+ */
+export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
+  const env = opts.env ?? process.env;
+  let config = loadConfig(env);
+  mkdirSync(opts.dataDir, { recursive: true });
+  let s3: EmbeddedS3 | undefined;
+  let runtime: Runtime;
+  if (config.MODEL_BUCKET) {
+    runtime = createRuntime(config);
+  } else {
+    s3 = await startEmbeddedS3({ dataDir: join(opts.dataDir, 's3'), port: Number(env.S3_PORT ?? 0) });
+    await s3.ensureBucket(LOCAL_BUCKET);
+    config = { ...config, MODEL_BUCKET: LOCAL_BUCKET, S3_ENDPOINT: s3.endpoint };
+    const s3Client = createS3Client({
+      region: config.AWS_REGION,
+      endpoint: s3.endpoint,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      maxAttempts: config.S3_MAX_ATTEMPTS,
+      connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
+    });
+    runtime = createRuntime(config, { s3Client });
+  }
+  const seeded = s3 && opts.seed !== false ? await seedDemoBucket(runtime.store, runtime.deployments) : false;
+  const writeToken = localWriteToken(config, opts.dataDir);
+
+  const apollo = createGraphQLServer({
+    introspection: config.INTROSPECTION,
+    maskInternalErrors: config.NODE_ENV === 'production',
+  });
+  await apollo.start();
+  const graphql = createGraphQLHttpHandler(apollo, async (req) => createContext(runtime, callerFromBearer(req.headers.authorization, writeToken)), {
+    maxBodyBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+  });
+  const graphiql = createGraphiqlHandler({ endpoint: '/graphql', defaultQuery: await exampleQuery(runtime) });
+
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/graphql') {
+      graphql(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+      });
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: true }));
+      return;
+    }
+    if (!graphiql(req, res)) {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('Not found. GraphQL is at /graphql, GraphiQL at /.\n');
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://localhost:${port}/`;
+  return {
+    url,
+    graphqlUrl: `${url}graphql`,
+    writeToken,
+    runtime,
+    s3,
+    seeded,
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await apollo.stop();
+      runtime.models.clear();
+      await s3?.close();
+    },
+  };
+}
+
+/** The GraphiQL default query, with real feature names of SPY's production model when there is one. */
+async function exampleQuery(runtime: Runtime): Promise<string> {
+  let names: string[] = ['iv_rank', 'rsi_14'];
+  try {
+    const pointer = await runtime.registry.stagePointer('etfs/SPY', 'PRODUCTION');
+    if (pointer) names = await runtime.registry.featureNames('etfs/SPY', pointer.value);
+  } catch {
+    // The example stays generic when the bucket has no SPY model.
+  }
+  const features = names.map((n, i) => `${n}: ${(((i * 37) % 19) / 10 - 0.9).toFixed(1)}`).join(', ');
+  return EXAMPLE_QUERY.replace('__FEATURES__', features);
+}

@@ -1,0 +1,46 @@
+import type { Stage } from './identifiers';
+
+/**
+ * Key builders for the bucket layout (DESIGN.md). Arguments are already-parsed
+ * identifiers (see identifiers.ts); nothing else builds keys.
+ */
+export const ASSET_REGISTRY_KEY = 'metadata/asset_registry.json';
+export const MODEL_REGISTRY_KEY = 'metadata/model_registry.json';
+export const DEPLOYMENT_HISTORY_KEY = 'metadata/deployment_history.json';
+export const PERFORMANCE_TRACKING_KEY = 'metadata/performance_tracking.json';
+
+export const MODEL_FILE = 'model.onnx';
+export const COMPRESSED_MODEL_FILES = ['model.onnx.br', 'model.onnx.gz'] as const;
+export const FEATURE_NAMES_FILE = 'feature_names.json';
+export const METADATA_FILE = 'metadata.json';
+export const LABELS_FILE = 'labels.json';
+
+export function stageFolder(stage: Stage): string {
+  return stage === 'PRODUCTION' ? 'production' : 'staging';
+}
+
+/** The stage pointer: `{model}/production/metadata.json`. */
+export function stagePointerKey(model: string, stage: Stage): string {
+  return `${model}/${stageFolder(stage)}/${METADATA_FILE}`;
+}
+
+export function stageFileKey(model: string, stage: Stage, file: string): string {
+  return `${model}/${stageFolder(stage)}/${file}`;
+}
+
+export function archivePrefix(model: string): string {
+  return `${model}/archive/`;
+}
+
+export function versionPrefix(model: string, version: string): string {
+  return `${model}/archive/${version}/`;
+}
+
+export function archiveKey(model: string, version: string, file: string): string {
+  return `${versionPrefix(model, version)}${file}`;
+}
+
+/** Per-model deployment history (one JSON document, replaced with compare-and-swap). */
+export function modelHistoryKey(model: string): string {
+  return `${model}/history.json`;
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { BadUserInputError, ConflictError, ModelNotDeployedError } from '../errors';
+import { PreconditionFailedError } from '../storage/errors';
+import { stagePointerKey, versionPrefix } from './bucketLayout';
+import type { Stage } from './identifiers';
+import type { Registry, Versioned } from './registry';
+import { parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer } from './versionMetadata';
+
+export interface DeploymentRequest {
+  model: string;
+  version: string;
+  stage: Stage;
+  by: string;
+  reason?: string | null;
+}
+
+export interface DeploymentResult {
+  record: DeploymentRecord;
+  pointer: StagePointer;
+}
+
+/**
+ * Moves stage pointers. Each move is ONE conditional PutObject of the pointer
+ * document, which carries the stage's history: If-Match the ETag we read (or
+ * If-None-Match: * when creating it). Of two concurrent moves one wins and the
+ * other gets CONFLICT; the winner's history entry is written in the same PUT, so
+ * it is recorded exactly once and a loser's never.
+ */
+export class Deployments {
+  constructor(private readonly registry: Registry) {}
+
+  /** The pointer as stored right now (no cache): the base of a compare-and-swap. */
+  async currentPointer(model: string, stage: Stage): Promise<Versioned<StagePointer> | null> {
+    const key = stagePointerKey(model, stage);
+    const got = await this.registry.store.getIfExists(key);
+    return got ? { value: parseJsonDocument(StagePointerSchema, got.body, key), etag: got.etag } : null;
+  }
+
+  async promote(req: DeploymentRequest): Promise<DeploymentResult> {
+    await this.registry.requireModel(req.model);
+    const metadata = await this.registry.versionMetadata(req.model, req.version);
+    const current = await this.currentPointer(req.model, req.stage);
+    return this.swap(req, 'PROMOTE', metadata, current);
+  }
+
+  /**
+   * Production (or staging) goes back to `to`, or, without it, to the version it
+   * served before the current one (the `from` of the stage's latest deployment).
+   */
+  async rollback(req: Omit<DeploymentRequest, 'version'> & { to?: string | null }): Promise<DeploymentResult> {
+    await this.registry.requireModel(req.model);
+    const current = await this.currentPointer(req.model, req.stage);
+    if (!current) throw new ModelNotDeployedError(req.model, req.stage);
+    let target = req.to ?? null;
+    if (!target) {
+      const latest = current.value.history.at(-1);
+      target = latest?.from ?? null;
+      if (!target) {
+        throw new BadUserInputError(`${req.model} has no earlier ${req.stage.toLowerCase()} version to roll back to; name one with "to"`, {
+          model: req.model,
+        });
+      }
+    }
+    const metadata = await this.registry.versionMetadata(req.model, target);
+    return this.swap({ ...req, version: target }, 'ROLLBACK', metadata, current);
+  }
+
+  private async swap(
+    req: DeploymentRequest,
+    action: DeploymentAction,
+    metadata: Awaited<ReturnType<Registry['versionMetadata']>>,
+    current: Versioned<StagePointer> | null,
+  ): Promise<DeploymentResult> {
+    const generation = (current?.value.generation ?? 0) + 1;
+    const at = new Date().toISOString();
+    const record: DeploymentRecord = {
+      id: randomUUID(),
+      model: req.model,
+      stage: req.stage,
+      action,
+      from: current?.value.version ?? null,
+      to: req.version,
+      by: req.by,
+      at,
+      reason: req.reason ?? null,
+      generation,
+    };
+    const pointer: StagePointer = {
+      ...metadata,
+      version: req.version,
+      stage: req.stage,
+      source: versionPrefix(req.model, req.version),
+      generation,
+      promoted_at: at,
+      promoted_by: req.by,
+      history: [...(current?.value.history ?? []), record],
+    };
+    const key = stagePointerKey(req.model, req.stage);
+    try {
+      const { etag } = await this.registry.store.put(key, JSON.stringify(pointer, null, 2), {
+        contentType: 'application/json',
+        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+      });
+      this.registry.noteWritten(key, { value: pointer, etag });
+    } catch (err) {
+      if (err instanceof PreconditionFailedError) {
+        this.registry.forget(key);
+        throw new ConflictError(
+          `${req.model} ${req.stage.toLowerCase()} changed while this ${action.toLowerCase()} was in flight; nothing was changed — read the current state and retry`,
+          { model: req.model, stage: req.stage },
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    return { record, pointer };
+  }
+
+  /** Both stages' histories of a model, newest first. */
+  async history(model: string): Promise<DeploymentRecord[]> {
+    const [production, staging] = await Promise.all([
+      this.registry.stagePointer(model, 'PRODUCTION'),
+      this.registry.stagePointer(model, 'STAGING'),
+    ]);
+    return [...(production?.value.history ?? []), ...(staging?.value.history ?? [])].sort((a, b) =>
+      a.at === b.at ? b.generation - a.generation : b.at.localeCompare(a.at),
+    );
+  }
+}

@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import { BadUserInputError } from '../errors';
+
+/**
+ * Everything a client sends that ends up in an S3 key is parsed here first:
+ * no `..`, no slashes where none belong, no control characters, bounded length.
+ */
+
+/** Upper-case exchange symbol, e.g. SPY, BRK.B, BF-B. */
+export const TickerSchema = z
+  .string()
+  .trim()
+  .toUpperCase()
+  .regex(/^[A-Z0-9][A-Z0-9.\-]{0,11}$/, 'a ticker is 1–12 letters, digits, "." or "-", starting with a letter or digit')
+  .refine((t) => !t.includes('..'), 'a ticker may not contain ".."');
+
+const familyName = /^[a-z0-9][a-z0-9_\-]{0,63}$/;
+
+export const ModelType = {
+  ETF_SPECIFIC: 'ETF_SPECIFIC',
+  STOCK_UNIVERSAL: 'STOCK_UNIVERSAL',
+  UNIVERSAL: 'UNIVERSAL',
+  ENSEMBLE: 'ENSEMBLE',
+} as const;
+export type ModelType = (typeof ModelType)[keyof typeof ModelType];
+
+/** A model id is its bucket prefix: etfs/SMH, stocks/universal, universal/{name}, ensembles/{name}. */
+export const ModelIdSchema = z
+  .string()
+  .max(80)
+  .refine((id) => modelTypeOf(id) !== undefined, {
+    message: 'a model id is etfs/{TICKER}, stocks/universal, universal/{name} or ensembles/{name} (name: a-z, 0-9, "_", "-")',
+  });
+
+/** A version folder name: v1.2.0, 2026-11-27, rc_3 … */
+export const VersionSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$/, 'a version is 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .refine((v) => !v.includes('..'), 'a version may not contain ".."');
+
+export const Stage = { PRODUCTION: 'PRODUCTION', STAGING: 'STAGING' } as const;
+export type Stage = (typeof Stage)[keyof typeof Stage];
+
+export function modelTypeOf(id: string): ModelType | undefined {
+  const [family, name, ...rest] = id.split('/');
+  if (rest.length > 0 || name === undefined) return undefined;
+  switch (family) {
+    case 'etfs':
+      return TickerSchema.safeParse(name).success && name === name.toUpperCase() ? ModelType.ETF_SPECIFIC : undefined;
+    case 'stocks':
+      return name === 'universal' ? ModelType.STOCK_UNIVERSAL : undefined;
+    case 'universal':
+      return familyName.test(name) ? ModelType.UNIVERSAL : undefined;
+    case 'ensembles':
+      return familyName.test(name) ? ModelType.ENSEMBLE : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The top-level folders that hold models, in the bucket layout's order. */
+export const MODEL_FAMILIES = ['etfs', 'stocks', 'universal', 'ensembles'] as const;
+
+function parseWith<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : typeof value;
+    throw new BadUserInputError(`Invalid ${what} ${shown}: ${result.error.issues[0]?.message ?? 'invalid'}`, { argument: what });
+  }
+  return result.data;
+}
+
+export const parseTicker = (v: unknown): string => parseWith(TickerSchema, 'ticker', v);
+export const parseModelId = (v: unknown): string => parseWith(ModelIdSchema, 'model id', v);
+export const parseVersion = (v: unknown): string => parseWith(VersionSchema, 'version', v);

@@ -1,0 +1,58 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Config } from './config';
+import { ArtifactSource, type ArtifactDiskCache } from './inference/artifactSource';
+import { ModelCache } from './inference/modelCache';
+import { Predictor } from './inference/predictor';
+import { Deployments } from './registry/deployments';
+import { Registry } from './registry/registry';
+import { ObjectStore } from './storage/objectStore';
+import { createS3Client } from './storage/s3Client';
+
+/**
+ * Process-wide state, created once per process (module scope on Lambda) and
+ * shared by every request: the S3 client, the caches and the domain services.
+ * Per-request state (DataLoaders, caller) lives in the GraphQL context instead.
+ */
+export interface Runtime {
+  config: Config;
+  bucket: string;
+  store: ObjectStore;
+  registry: Registry;
+  artifacts: ArtifactSource;
+  models: ModelCache;
+  predictor: Predictor;
+  deployments: Deployments;
+}
+
+export interface RuntimeOverrides {
+  s3Client?: S3Client;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  diskCache?: ArtifactDiskCache;
+}
+
+export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
+  if (!config.MODEL_BUCKET) throw new Error('MODEL_BUCKET is not set');
+  const client =
+    overrides.s3Client ??
+    createS3Client({
+      region: config.AWS_REGION,
+      endpoint: config.S3_ENDPOINT,
+      credentials: overrides.credentials,
+      maxAttempts: config.S3_MAX_ATTEMPTS,
+      connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
+    });
+  const store = new ObjectStore(client, config.MODEL_BUCKET);
+  const registry = new Registry(store, {
+    pointerTtlMs: config.POINTER_TTL_SECONDS * 1000,
+    maxStaleMs: config.POINTER_MAX_STALE_SECONDS * 1000,
+  });
+  const artifacts = new ArtifactSource(store, overrides.diskCache);
+  const models = new ModelCache(artifacts, {
+    maxBytes: config.MODEL_CACHE_MAX_MB * 1024 * 1024,
+    session: { intraOpNumThreads: config.ORT_INTRA_OP_THREADS, graphOptimizationLevel: config.ORT_GRAPH_OPTIMIZATION },
+  });
+  const predictor = new Predictor(registry, models);
+  const deployments = new Deployments(registry);
+  return { config, bucket: config.MODEL_BUCKET, store, registry, artifacts, models, predictor, deployments };
+}

@@ -1,0 +1,188 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';
+
+export interface StoredObject {
+  body: Buffer;
+  etag: string;
+}
+
+export interface PutOptions {
+  /** Replace only if the current ETag equals this (compare-and-swap). */
+  ifMatch?: string;
+  /** `*`: create only if the key does not exist yet. */
+  ifNoneMatch?: '*';
+  contentType?: string;
+}
+
+/** Counts of requests this process sent, for metrics and tests. */
+export interface StorageCounters {
+  gets: number;
+  notModified: number;
+  puts: number;
+  heads: number;
+  lists: number;
+  bytesIn: number;
+}
+
+/** Result of a revalidating GET: the object did not change since `etag`. */
+export const NOT_MODIFIED = Symbol('NOT_MODIFIED');
+
+/**
+ * The only code that talks to S3. Knows keys and bytes, nothing of models.
+ * Every SDK failure becomes one of: ObjectNotFoundError, PreconditionFailedError,
+ * StorageUnavailableError (after the SDK's own retries).
+ */
+export class ObjectStore {
+  readonly counters: StorageCounters = { gets: 0, notModified: 0, puts: 0, heads: 0, lists: 0, bytesIn: 0 };
+
+  constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+  ) {}
+
+  async get(key: string): Promise<StoredObject> {
+    const result = await this.getIfChanged(key, undefined);
+    if (result === NOT_MODIFIED) throw new Error('unreachable: GET without If-None-Match answered 304');
+    return result;
+  }
+
+  /** GET with If-None-Match: answers NOT_MODIFIED (S3 304) when `etag` is still current. */
+  async getIfChanged(key: string, etag: string | undefined): Promise<StoredObject | typeof NOT_MODIFIED> {
+    this.counters.gets++;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: etag }));
+      const bytes = await out.Body!.transformToByteArray();
+      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (out.ContentLength !== undefined && out.ContentLength !== body.byteLength) {
+        throw new StorageUnavailableError(`S3 returned ${body.byteLength} of ${out.ContentLength} bytes for "${key}"`);
+      }
+      this.counters.bytesIn += body.byteLength;
+      return { body, etag: out.ETag ?? '' };
+    } catch (err) {
+      if (status(err) === 304) {
+        this.counters.notModified++;
+        return NOT_MODIFIED;
+      }
+      throw translate(err, key);
+    }
+  }
+
+  /** GET that answers undefined for a missing key. */
+  async getIfExists(key: string): Promise<StoredObject | undefined> {
+    try {
+      return await this.get(key);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<{ etag: string }> {
+    this.counters.puts++;
+    try {
+      const out = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentType: opts.contentType,
+          IfMatch: opts.ifMatch,
+          IfNoneMatch: opts.ifNoneMatch,
+        }),
+      );
+      return { etag: out.ETag ?? '' };
+    } catch (err) {
+      throw translate(err, key);
+    }
+  }
+
+  async head(key: string): Promise<{ etag: string; size: number } | undefined> {
+    this.counters.heads++;
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { etag: out.ETag ?? '', size: out.ContentLength ?? 0 };
+    } catch (err) {
+      const e = translate(err, key);
+      if (e instanceof ObjectNotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    this.counters.puts++;
+    try {
+      await this.client.send(
+        new CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}` }),
+      );
+    } catch (err) {
+      throw translate(err, fromKey);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (err) {
+      throw translate(err, key);
+    }
+  }
+
+  /** Every key under `prefix`, following continuation tokens. */
+  async listKeys(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      this.counters.lists++;
+      try {
+        const out = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+        );
+        for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } catch (err) {
+        throw translate(err, prefix);
+      }
+    } while (token);
+    return keys;
+  }
+
+  /**
+   * The "folders" directly under `prefix`, without the prefix and slash. Derived
+   * from a plain listing rather than ListObjectsV2's Delimiter: s3rver prunes
+   * nested directories when a delimiter is given and misses their common
+   * prefixes, and a model folder holds few keys, so this costs the same on S3.
+   */
+  async listFolders(prefix: string): Promise<string[]> {
+    const folders = new Set<string>();
+    for (const key of await this.listKeys(prefix)) {
+      const rest = key.slice(prefix.length);
+      const slash = rest.indexOf('/');
+      if (slash > 0) folders.add(rest.slice(0, slash));
+    }
+    return [...folders];
+  }
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+function translate(err: unknown, key: string): Error {
+  const name = (err as { name?: string })?.name;
+  const code = status(err);
+  if (name === 'NoSuchKey' || name === 'NotFound' || code === 404) return new ObjectNotFoundError(key, { cause: err });
+  if (name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || code === 412 || code === 409) {
+    return new PreconditionFailedError(key, code ?? 412, { cause: err });
+  }
+  if (err instanceof StorageUnavailableError) return err;
+  const reason = name ?? (err instanceof Error ? err.message : 'unknown error');
+  return new StorageUnavailableError(`Model storage is unavailable (${reason})`, { cause: err });
+}

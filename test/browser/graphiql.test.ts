@@ -1,0 +1,410 @@
+/**
+ * Real-browser test of the GraphiQL page (Debian's Chromium via playwright-core).
+ *
+ * The page must render, talk only to its own origin (no CDN), run a query
+ * through the Monaco editor and show schema descriptions in the doc explorer,
+ * all under the page's Content-Security-Policy.
+ */
+import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGraphiqlHandler, jsonForScript, safeAssetPath } from '../../src/local/graphiql/serve.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BROWSER_TIMEOUT = 60_000;
+
+// ---------------------------------------------------------------------------
+// Server under test. This is a stand-in for the project server: replace
+// `startServer` with the real local server (it must route GET / and
+// /graphiql/* through createGraphiqlHandler and POST /graphql to Apollo).
+// ---------------------------------------------------------------------------
+const STAND_IN_TYPE_DEFS = /* GraphQL */ `
+  """
+  Modelgraph stand-in schema used by the GraphiQL browser test.
+  """
+  schema {
+    query: Query
+  }
+
+  """
+  A model's answer for one ticker: the options strategy it recommends.
+  """
+  type Prediction {
+    "The recommended options strategy, e.g. IRON_CONDOR."
+    strategy: String!
+  }
+
+  type Query {
+    "Runs the production model of the ticker and returns its recommended strategy."
+    predict("Ticker symbol, e.g. SPY." ticker: String!): Prediction!
+  }
+`;
+
+interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function startServer(): Promise<RunningServer> {
+  const apollo = new ApolloServer({
+    typeDefs: STAND_IN_TYPE_DEFS,
+    resolvers: { Query: { predict: () => ({ strategy: 'IRON_CONDOR' }) } },
+  });
+  await apollo.start();
+
+  const graphiql = createGraphiqlHandler({
+    endpoint: '/graphql',
+    defaultQuery: '# Modelgraph\n{\n  predict(ticker: "SPY") {\n    strategy\n  }\n}\n',
+  });
+
+  async function handleGraphql(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown = raw;
+    if (headers.get('content-type')?.includes('application/json') && raw) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('Malformed JSON body');
+        return;
+      }
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
+    const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({}) });
+    for (const [key, value] of result.headers) res.setHeader(key, value);
+    res.statusCode = result.status ?? 200;
+    if (result.body.kind === 'complete') {
+      res.end(result.body.string);
+    } else {
+      for await (const part of result.body.asyncIterator) res.write(part);
+      res.end();
+    }
+  }
+
+  const server = createServer((req, res) => {
+    if (graphiql(req, res)) return;
+    if (new URL(req.url ?? '/', 'http://localhost').pathname === '/graphql') {
+      handleGraphql(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(err));
+      });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+      await apollo.stop();
+    },
+  };
+}
+// ---------------------------------------------------------------------------
+
+/** GET with the request target sent exactly as given. */
+function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((ok, fail) => {
+    const { hostname, port } = new URL(base);
+    const req = httpRequest({ host: hostname, port, path, method: 'GET' }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+function isLocal(url: string): boolean {
+  if (url.startsWith('data:') || url.startsWith('blob:') || url === 'about:blank') return true;
+  try {
+    const { hostname } = new URL(url);
+    return hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Text of the Monaco editor inside `container`, as rendered (Monaco draws
+ * spaces as U+00A0; lines are joined with '\n'). Only the visible lines are
+ * rendered, which is enough for the short operations used here.
+ */
+async function editorText(page: Page, container: string): Promise<string> {
+  const lines = await page.locator(`${container} .view-lines .view-line`).evaluateAll((els) =>
+    els
+      .map((el) => ({ top: parseFloat((el as HTMLElement).style.top) || 0, text: el.textContent ?? '' }))
+      .sort((a, b) => a.top - b.top)
+      .map((l) => l.text),
+  );
+  return lines.join('\n').replace(/\u00a0/g, ' ').trim();
+}
+
+describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const requests: string[] = [];
+  const blocked: string[] = [];
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `No Chromium at ${CHROMIUM}: install it (apt-get install -y chromium), point CHROMIUM_PATH at one, or set SKIP_BROWSER_TESTS=1`,
+      );
+    }
+    // Incremental: a no-op when dist/graphiql is newer than its inputs.
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build-graphiql.mjs')], { cwd: ROOT, stdio: 'inherit' });
+    expect(existsSync(join(ROOT, 'dist/graphiql/app.js'))).toBe(true);
+
+    server = await startServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    // Record every request (pages and workers alike) and refuse anything that
+    // would leave the machine, so a CDN reference fails loudly here.
+    context.on('request', (r: Request) => {
+      requests.push(r.url());
+    });
+    await context.route('**/*', (route) => {
+      const url = route.request().url();
+      if (isLocal(url)) return route.continue();
+      blocked.push(url);
+      return route.abort('blockedbyclient');
+    });
+    // Collected from inside the page; the init script itself is exempt from the CSP.
+    await context.addInitScript(() => {
+      const w = window as unknown as { __cspViolations: string[] };
+      w.__cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => {
+        w.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'}`);
+      });
+    });
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it(
+    'loads from localhost only, runs a query and shows schema descriptions',
+    async () => {
+      // 1. Load the page; ?query= prefills the operation editor.
+      const response = await page.goto(`${server.url}/?query=${encodeURIComponent('{ __typename }')}`);
+      expect(response?.status()).toBe(200);
+      expect(response?.headers()['content-type']).toContain('text/html');
+      await expect(page.title()).resolves.toBe('Modelgraph');
+
+      const queryEditor = page.locator('.graphiql-query-editor .monaco-editor').first();
+      await queryEditor.waitFor({ state: 'visible', timeout: 30_000 });
+      await expect.poll(() => editorText(page, '.graphiql-query-editor'), { timeout: 15_000 }).toBe('{ __typename }');
+
+      // 2. Type the operation into Monaco: focus, select all, delete, insert.
+      //    (Deleting first matters: typing '{' over a selection makes Monaco
+      //    surround it; insertText() then adds the rest as one edit, so no
+      //    bracket auto-closing or suggestion acceptance gets in the way.)
+      const operation = '{ predict(ticker: "SPY") { strategy } }';
+      await queryEditor.click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.insertText(operation);
+      await expect.poll(() => editorText(page, '.graphiql-query-editor')).toBe(operation);
+      // The page keeps the operation in the URL for sharing.
+      await expect.poll(() => new URL(page.url()).searchParams.get('query')).toBe(operation);
+
+      // 3. Header editor: what users paste for mutations is sent with the request.
+      await page.locator('.graphiql-editor-tools button[data-name="headers"]').click();
+      const headerEditor = page.locator('.graphiql-editor-tool .graphiql-editor:not(.hidden) .monaco-editor').first();
+      await headerEditor.waitFor({ state: 'visible' });
+      await headerEditor.click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.insertText('{"Authorization": "Bearer test-token"}');
+
+      // 4. Run it and wait for the result pane.
+      const sent = page.waitForRequest(
+        (r) => r.method() === 'POST' && r.url().endsWith('/graphql') && (r.postData() ?? '').includes('predict'),
+      );
+      await page.locator('.graphiql-execute-button').click();
+      expect((await sent).headers()['authorization']).toBe('Bearer test-token');
+      await expect.poll(() => editorText(page, '.graphiql-response'), { timeout: 15_000 }).toContain('IRON_CONDOR');
+      expect(JSON.parse(await editorText(page, '.graphiql-response'))).toEqual({
+        data: { predict: { strategy: 'IRON_CONDOR' } },
+      });
+
+      // 5. Doc explorer: schema, field and type descriptions are visible.
+      await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
+      const docs = page.locator('.graphiql-doc-explorer');
+      await docs.waitFor({ state: 'visible' });
+      await expect.poll(() => docs.innerText()).toContain('Modelgraph stand-in schema');
+      await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: /^Query$/ }).first().click();
+      await expect.poll(() => docs.innerText()).toContain('Runs the production model of the ticker');
+      await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: /^Prediction$/ }).first().click();
+      await expect.poll(() => docs.innerText()).toContain("A model's answer for one ticker");
+      await expect.poll(() => docs.innerText()).toContain('The recommended options strategy');
+
+      await page.screenshot({ path: '/tmp/graphiql.png', fullPage: false });
+
+      // 6. The GraphQL language worker validates against the schema: an
+      //    unknown field gets an error marker.
+      await queryEditor.click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.insertText('{ predict(ticker: "SPY") { noSuchField } }');
+      await page.locator('.graphiql-query-editor .squiggly-error').first().waitFor({ state: 'attached', timeout: 15_000 });
+
+      // 7. Nothing left the machine, everything came from our server, the
+      //    Monaco workers were same-origin files, and the CSP held.
+      expect(blocked).toEqual([]);
+      expect(requests.filter((u) => !isLocal(u))).toEqual([]);
+      expect(requests.some((u) => u.endsWith('/graphiql/app.js'))).toBe(true);
+      expect(requests.some((u) => u.endsWith('/graphiql/graphql.worker.js'))).toBe(true);
+      expect(requests.some((u) => u.endsWith('/graphql'))).toBe(true);
+      const violations = await page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
+      expect(violations).toEqual([]);
+      expect(pageErrors).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+    },
+    BROWSER_TIMEOUT,
+  );
+
+  it('serves assets safely and with the right caching', async () => {
+    const get = (path: string) => fetch(`${server.url}${path}`, { redirect: 'manual' });
+
+    const appJs = await get('/graphiql/app.js');
+    expect(appJs.status).toBe(200);
+    expect(appJs.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(appJs.headers.get('cache-control')).toBe('no-cache');
+    const etag = appJs.headers.get('etag');
+    expect(etag).toBeTruthy();
+    const revalidated = await fetch(`${server.url}/graphiql/app.js`, { headers: { 'if-none-match': etag! } });
+    expect(revalidated.status).toBe(304);
+
+    const css = await get('/graphiql/app.css');
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+
+    const meta = JSON.parse(readFileSync(join(ROOT, 'dist/graphiql/build-meta.json'), 'utf8')) as { outputs: Record<string, number> };
+    const chunk = Object.keys(meta.outputs).find((f) => f.startsWith('chunks/') && f.endsWith('.js'));
+    expect(chunk).toBeTruthy();
+    const chunkRes = await get(`/graphiql/${chunk}`);
+    expect(chunkRes.status).toBe(200);
+    expect(chunkRes.headers.get('cache-control')).toContain('immutable');
+
+    for (const bad of [
+      '/graphiql/../package.json',
+      '/graphiql/%2e%2e/package.json',
+      '/graphiql/%2e%2e%2fpackage.json',
+      '/graphiql/chunks/..%2f..%2fpackage.json',
+      '/graphiql//etc/passwd',
+      '/graphiql/%2fetc%2fpasswd',
+      '/graphiql/..%5c..%5cpackage.json',
+      '/graphiql/%00',
+      '/graphiql/%E0%A4%A',
+    ]) {
+      // Sent verbatim (fetch() would normalise '..' away before it reaches the server).
+      const res = await rawGet(server.url, bad);
+      expect(res.status, bad).toBe(400);
+      expect(res.body, bad).not.toContain('"name": "modelgraph"');
+    }
+    expect((await get('/graphiql/does-not-exist.js')).status).toBe(404);
+    expect((await get('/graphiql/index.html')).status).toBe(302);
+
+    // The config is injected as inert JSON; a hostile value cannot close the <script>.
+    const html = await (await get('/')).text();
+    expect(html).toContain('<script id="modelgraph-config" type="application/json">{"endpoint":"/graphql"');
+    expect(html).not.toContain('%MODELGRAPH_');
+  });
+});
+
+describe('GraphiQL handler without a browser', () => {
+  async function withHandler(
+    handler: ReturnType<typeof createGraphiqlHandler>,
+    fn: (base: string) => Promise<void>,
+  ): Promise<void> {
+    const server = createServer((req, res) => {
+      if (!handler(req, res)) res.writeHead(418, { 'content-type': 'text/plain' }).end('not mine');
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      await fn(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+  }
+
+  it('explains how to build when dist/graphiql is missing, and leaves other routes alone', async () => {
+    const handler = createGraphiqlHandler({ distDir: join(ROOT, 'dist/does-not-exist'), endpoint: '/graphql', defaultQuery: '' });
+    await withHandler(handler, async (base) => {
+      const page = await fetch(`${base}/`);
+      expect(page.status).toBe(503);
+      expect(page.headers.get('content-type')).toContain('text/html');
+      expect(await page.text()).toContain('node scripts/build-graphiql.mjs');
+      const asset = await fetch(`${base}/graphiql/app.js`);
+      expect(asset.status).toBe(404);
+      expect(await asset.text()).toContain('node scripts/build-graphiql.mjs');
+      expect((await fetch(`${base}/graphql`, { method: 'POST', body: '{}' })).status).toBe(418);
+      expect((await fetch(`${base}/graphql`)).status).toBe(418);
+      expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(418);
+    });
+  });
+
+  it('injects the config as inert, script-safe JSON', async () => {
+    const hostile = '</script><script>alert(1)</script><!-- \u2028 $& $1 & "quotes"';
+    const handler = createGraphiqlHandler({ endpoint: '/graphql', defaultQuery: hostile, title: '<b>Modelgraph</b>' });
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build-graphiql.mjs')], { cwd: ROOT, stdio: 'ignore' });
+    await withHandler(handler, async (base) => {
+      const html = await (await fetch(`${base}/`)).text();
+      expect(html).not.toContain('<script>alert(1)');
+      expect(html).toContain('<title>&#60;b&#62;Modelgraph&#60;/b&#62;</title>');
+      const block = /<script id="modelgraph-config" type="application\/json">([^<]*)<\/script>/.exec(html);
+      expect(block).not.toBeNull();
+      expect(JSON.parse(block![1]!)).toEqual({ endpoint: '/graphql', defaultQuery: hostile, title: '<b>Modelgraph</b>' });
+    });
+    expect(jsonForScript('\u2028</script>')).toBe('"\\u2028\\u003c/script\\u003e"');
+  });
+
+  it('accepts only plain relative asset paths', () => {
+    expect(safeAssetPath('app.js')).toBe('app.js');
+    expect(safeAssetPath('chunks/chunk-ABC.js')).toBe('chunks/chunk-ABC.js');
+    for (const bad of ['', '../x', 'a/../../x', '%2e%2e/x', '/etc/passwd', '%2Fetc', 'C:/x', 'a\\b', 'a%5cb', '.hidden', 'a//b', 'x%00', '%E0%A4%A']) {
+      expect(safeAssetPath(bad), bad).toBeNull();
+    }
+  });
+});
