@@ -1,4 +1,3 @@
-import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { ModelgraphError } from '../errors';
 
@@ -10,7 +9,7 @@ import { ModelgraphError } from '../errors';
  */
 export function createFormatError(opts: { maskInternal: boolean; onInternalError?: (err: unknown) => void }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const original = unwrap(error);
     if (original instanceof ModelgraphError) {
       return {
         message: original.message,
@@ -32,4 +31,15 @@ export function createFormatError(opts: { maskInternal: boolean; onInternalError
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+/** The error a resolver threw, out of GraphQL's wrapper (duck-typed: graphql may be loaded twice, ESM and CJS). */
+function unwrap(error: unknown): unknown {
+  let current = error;
+  for (let i = 0; i < 5; i++) {
+    const inner = (current as { originalError?: unknown } | null)?.originalError;
+    if (!inner || inner === current) break;
+    current = inner;
+  }
+  return current;
 }

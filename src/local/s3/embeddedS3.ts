@@ -46,9 +46,10 @@ import {
   isSafeBucketSegment,
   isStorableKey,
   isValidBucketName,
-  keysOfDeleteBody,
+  escapeXml,
   newRequestId,
   parseCopySource,
+  parseDeleteObjects,
   parseHttpDate,
   parseTarget,
   type S3Operation,
@@ -192,6 +193,9 @@ export async function startEmbeddedS3(opts: EmbeddedS3Options): Promise<Embedded
     resetOnClose: false,
   });
   const { port: backendPort } = await backend.run();
+  // The front's keep-alive agent is s3rver's only client: never let s3rver close an idle
+  // connection under it (close() ends them all).
+  if (backend.httpServer) backend.httpServer.keepAliveTimeout = 0;
   const front = new FrontServer(backend, backendPort, opts.requestLogLimit ?? 100_000);
   try {
     const address = await front.listen(opts.port ?? 0, opts.host ?? '127.0.0.1');
@@ -284,6 +288,10 @@ class FrontServer {
     private readonly logLimit: number,
   ) {
     this.server = http.createServer((req, res) => this.handle(req, res));
+    // Fewer "server closed an idle kept-alive socket just as the client reused it" races;
+    // close() ends every connection regardless.
+    this.server.keepAliveTimeout = 65_000;
+    this.server.headersTimeout = 66_000;
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -420,6 +428,7 @@ class FrontServer {
 
     const release = await this.lock(op, target, headers, body);
     try {
+      if (op === 'DeleteObjects' && (await this.deleteObjects(target, body, res, rec))) return;
       if (!(await this.checkPreconditions(op, target, headers, res, rec))) return;
       await this.forward(req, res, rec, headers, body, fault);
     } finally {
@@ -474,7 +483,7 @@ class FrontServer {
       case 'DeleteObjects':
         return this.locks.acquireAll([
           bucketLock(true),
-          ...keysOfDeleteBody(body.toString('utf8')).map((k) => ({ name: key(t.bucket, k), exclusive: true })),
+          ...(parseDeleteObjects(body.toString('utf8'))?.objects ?? []).map((o) => ({ name: key(t.bucket, o.key), exclusive: true })),
         ]);
       default:
         return Promise.resolve(() => undefined);
@@ -592,6 +601,54 @@ class FrontServer {
     }
   }
 
+  /**
+   * DeleteObjects, answered by the front: s3rver deletes the keys concurrently and its
+   * empty-directory cleanup then fails with ENOENT (500) when two keys share a folder.
+   * Deletes one key at a time (locks are held), honours per-object <ETag> conditions like S3.
+   * Returns false (not handled) for a missing bucket or a malformed body: s3rver answers those.
+   */
+  private async deleteObjects(t: S3Target, body: Buffer, res: ServerResponse, rec: S3RequestRecord): Promise<boolean> {
+    const request = parseDeleteObjects(body.toString('utf8'));
+    if (!request || !(await this.backend.store.getBucket(t.bucket))) return false;
+    const parts: string[] = [];
+    for (const { key, etag } of request.objects) {
+      const error = (code: string, message: string) =>
+        parts.push(`<Error><Key>${escapeXml(key)}</Key><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`);
+      if (!isStorableKey(key)) {
+        error('InvalidArgument', "The embedded S3 server cannot store keys with '.' or '..' path segments.");
+        continue;
+      }
+      if (etag !== undefined) {
+        const cur = await this.current(t.bucket, key);
+        if (!cur) {
+          error('NoSuchKey', 'The specified key does not exist.');
+          continue;
+        }
+        if (!etagListMatches(etag, cur.etag)) {
+          error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+          continue;
+        }
+      }
+      try {
+        if (await this.backend.store.existsObject(t.bucket, key)) await this.backend.store.deleteObject(t.bucket, key);
+        if (!request.quiet) parts.push(`<Deleted><Key>${escapeXml(key)}</Key></Deleted>`);
+      } catch (err) {
+        error('InternalError', err instanceof Error ? err.message : String(err));
+      }
+    }
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      `<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join('')}</DeleteResult>`;
+    this.send(
+      res,
+      rec,
+      200,
+      { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(xml)), 'x-amz-request-id': newRequestId() },
+      xml,
+    );
+    return true;
+  }
+
   /** CopyObject's x-amz-copy-source-if-* conditions (412 when one does not hold). */
   private async checkCopySource(headers: IncomingHttpHeaders, fail: (condition: string) => false): Promise<boolean> {
     const src = parseCopySource(String(headers['x-amz-copy-source']));
@@ -640,21 +697,27 @@ class FrontServer {
     else delete outHeaders['content-length'];
 
     return new Promise<void>((resolve, reject) => {
-      const upReq = http.request({
-        host: '127.0.0.1',
-        port: this.backendPort,
-        method: req.method,
-        path: req.url,
-        headers: outHeaders,
-        agent: this.agent,
-      });
-      upReq.on('error', (err) => {
-        if (this.closing) {
-          res.destroy();
-          resolve();
-        } else reject(err);
-      });
-      upReq.on('response', (upRes) => {
+      const attempt = (retry: boolean) => {
+        const upReq = http.request({
+          host: '127.0.0.1',
+          port: this.backendPort,
+          method: req.method,
+          path: req.url,
+          headers: outHeaders,
+          agent: this.agent,
+        });
+        upReq.on('error', (err: NodeJS.ErrnoException) => {
+          if (this.closing) {
+            res.destroy();
+            resolve();
+          } else if (retry && upReq.reusedSocket && err.code === 'ECONNRESET') {
+            attempt(false); // a kept-alive socket closed under us: the request never reached s3rver
+          } else reject(err);
+        });
+        upReq.on('response', (upRes) => onResponse(upRes));
+        upReq.end(body);
+      };
+      const onResponse = (upRes: IncomingMessage) => {
         const status = upRes.statusCode ?? 502;
         const resHeaders = responseHeaders(upRes.rawHeaders);
         if (fault?.kind === 'truncate' || fault?.kind === 'corrupt') {
@@ -700,8 +763,8 @@ class FrontServer {
         res.on('close', () => {
           if (!upRes.complete) upRes.destroy();
         });
-      });
-      upReq.end(body);
+      };
+      attempt(true);
     });
   }
 

@@ -153,12 +153,27 @@ export function parseHttpDate(value: string | string[] | undefined): Date | unde
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-/** Keys in a DeleteObjects request body (<Delete><Object><Key>…</Key>…). */
-export function keysOfDeleteBody(xml: string): string[] {
-  const keys: string[] = [];
-  const re = /<Key>([\s\S]*?)<\/Key>/g;
-  for (let m = re.exec(xml); m; m = re.exec(xml)) keys.push(unescapeXml(m[1]));
-  return keys;
+export interface DeleteObjectsRequest {
+  quiet: boolean;
+  objects: Array<{ key: string; etag?: string }>;
+}
+
+/**
+ * Parses a DeleteObjects body (<Delete><Quiet/>?<Object><Key/><ETag/>?</Object>…</Delete>);
+ * undefined when it is not one (s3rver then answers MalformedXML).
+ */
+export function parseDeleteObjects(xml: string): DeleteObjectsRequest | undefined {
+  if (!/<Delete[\s>]/.test(xml)) return undefined;
+  const objects: DeleteObjectsRequest['objects'] = [];
+  const re = /<Object>([\s\S]*?)<\/Object>/g;
+  for (let m = re.exec(xml); m; m = re.exec(xml)) {
+    const key = /<Key>([\s\S]*?)<\/Key>/.exec(m[1]);
+    if (!key) return undefined;
+    const etag = /<ETag>([\s\S]*?)<\/ETag>/.exec(m[1]);
+    objects.push({ key: unescapeXml(key[1]), ...(etag ? { etag: unescapeXml(etag[1]) } : {}) });
+  }
+  if (objects.length === 0 || objects.length > 1000) return undefined;
+  return { quiet: /<Quiet>\s*true\s*<\/Quiet>/i.test(xml), objects };
 }
 
 function unescapeXml(s: string): string {

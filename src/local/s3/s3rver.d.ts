@@ -31,6 +31,7 @@ declare module 's3rver' {
     putBucket(name: string): Promise<unknown>;
     getMetadata(bucket: string, key: string): Promise<S3rverObjectMetadata>;
     existsObject(bucket: string, key: string): Promise<boolean>;
+    deleteObject(bucket: string, key: string): Promise<void>;
   }
 
   class S3rver {
