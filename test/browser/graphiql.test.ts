@@ -5,10 +5,11 @@
  * through the Monaco editor and show schema descriptions in the doc explorer,
  * all under the page's Content-Security-Policy.
  */
-import { ApolloServer, HeaderMap, type HTTPGraphQLRequest } from '@apollo/server';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
+import { featuresFor, startTestStack, type TestStack } from '../support/stack';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,100 +22,26 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BROWSER_TIMEOUT = 60_000;
 
 // ---------------------------------------------------------------------------
-// Server under test. This is a stand-in for the project server: replace
-// `startServer` with the real local server (it must route GET / and
-// /graphiql/* through createGraphiqlHandler and POST /graphql to Apollo).
+// Server under test: the real local server (embedded S3 with the demo models,
+// Apollo at /graphql, GraphiQL at /).
 // ---------------------------------------------------------------------------
-const STAND_IN_TYPE_DEFS = /* GraphQL */ `
-  """
-  Modelgraph stand-in schema used by the GraphiQL browser test.
-  """
-  schema {
-    query: Query
-  }
-
-  """
-  A model's answer for one ticker: the options strategy it recommends.
-  """
-  type Prediction {
-    "The recommended options strategy, e.g. IRON_CONDOR."
-    strategy: String!
-  }
-
-  type Query {
-    "Runs the production model of the ticker and returns its recommended strategy."
-    predict("Ticker symbol, e.g. SPY." ticker: String!): Prediction!
-  }
-`;
-
 interface RunningServer {
   url: string;
+  stack: TestStack;
   close(): Promise<void>;
 }
 
 async function startServer(): Promise<RunningServer> {
-  const apollo = new ApolloServer({
-    typeDefs: STAND_IN_TYPE_DEFS,
-    resolvers: { Query: { predict: () => ({ strategy: 'IRON_CONDOR' }) } },
-  });
-  await apollo.start();
+  const stack = await startTestStack();
+  return { url: stack.server.url.replace(/\/$/, '').replace('localhost', '127.0.0.1'), stack, close: () => stack.close() };
+}
 
-  const graphiql = createGraphiqlHandler({
-    endpoint: '/graphql',
-    defaultQuery: '# Modelgraph\n{\n  predict(ticker: "SPY") {\n    strategy\n  }\n}\n',
-  });
-
-  async function handleGraphql(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
-    const headers = new HeaderMap();
-    for (const [key, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
-    }
-    let body: unknown = raw;
-    if (headers.get('content-type')?.includes('application/json') && raw) {
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('Malformed JSON body');
-        return;
-      }
-    }
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: url.search, body };
-    const result = await apollo.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: async () => ({}) });
-    for (const [key, value] of result.headers) res.setHeader(key, value);
-    res.statusCode = result.status ?? 200;
-    if (result.body.kind === 'complete') {
-      res.end(result.body.string);
-    } else {
-      for await (const part of result.body.asyncIterator) res.write(part);
-      res.end();
-    }
-  }
-
-  const server = createServer((req, res) => {
-    if (graphiql(req, res)) return;
-    if (new URL(req.url ?? '/', 'http://localhost').pathname === '/graphql') {
-      handleGraphql(req, res).catch((err: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-        res.end(String(err));
-      });
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((ok) => server.close(() => ok()));
-      await apollo.stop();
-    },
-  };
+/** A real predict operation for SPY's demo model, written as GraphQL literal syntax. */
+function spyOperation(): string {
+  const features = Object.entries(featuresFor(DEMO_FEATURE_NAMES, 1))
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ');
+  return `{ predict(ticker: "SPY", features: { ${features} }) { strategy version } }`;
 }
 // ---------------------------------------------------------------------------
 
@@ -239,7 +166,7 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       //    (Deleting first matters: typing '{' over a selection makes Monaco
       //    surround it; insertText() then adds the rest as one edit, so no
       //    bracket auto-closing or suggestion acceptance gets in the way.)
-      const operation = '{ predict(ticker: "SPY") { strategy } }';
+      const operation = spyOperation();
       await queryEditor.click();
       await page.keyboard.press('ControlOrMeta+A');
       await page.keyboard.press('Backspace');
@@ -263,21 +190,23 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       );
       await page.locator('.graphiql-execute-button').click();
       expect((await sent).headers()['authorization']).toBe('Bearer test-token');
-      await expect.poll(() => editorText(page, '.graphiql-response'), { timeout: 15_000 }).toContain('IRON_CONDOR');
-      expect(JSON.parse(await editorText(page, '.graphiql-response'))).toEqual({
-        data: { predict: { strategy: 'IRON_CONDOR' } },
-      });
+      // The same answer the API gives a plain HTTP client.
+      const expected = await server.stack.gql(operation);
+      const strategy: string = expected.data!.predict.strategy;
+      expect(OPTION_STRATEGIES).toContain(strategy);
+      await expect.poll(() => editorText(page, '.graphiql-response'), { timeout: 15_000 }).toContain(strategy);
+      expect(JSON.parse(await editorText(page, '.graphiql-response'))).toEqual({ data: expected.data });
 
       // 5. Doc explorer: schema, field and type descriptions are visible.
       await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
       const docs = page.locator('.graphiql-doc-explorer');
       await docs.waitFor({ state: 'visible' });
-      await expect.poll(() => docs.innerText()).toContain('Modelgraph stand-in schema');
+      await expect.poll(() => docs.innerText()).toContain('Modelgraph serves the option-strategy models');
       await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: /^Query$/ }).first().click();
-      await expect.poll(() => docs.innerText()).toContain('Runs the production model of the ticker');
+      await expect.poll(() => docs.innerText()).toContain('Predicts the option strategy for one ticker');
       await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: /^Prediction$/ }).first().click();
       await expect.poll(() => docs.innerText()).toContain("A model's answer for one ticker");
-      await expect.poll(() => docs.innerText()).toContain('The recommended options strategy');
+      await expect.poll(() => docs.innerText()).toContain('The most probable label: the recommended option strategy');
 
       await page.screenshot({ path: '/tmp/graphiql.png', fullPage: false });
 
@@ -286,7 +215,7 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       await queryEditor.click();
       await page.keyboard.press('ControlOrMeta+A');
       await page.keyboard.press('Backspace');
-      await page.keyboard.insertText('{ predict(ticker: "SPY") { noSuchField } }');
+      await page.keyboard.insertText('{ predict(ticker: "SPY", features: {}) { noSuchField } }');
       await page.locator('.graphiql-query-editor .squiggly-error').first().waitFor({ state: 'attached', timeout: 15_000 });
 
       // 7. Nothing left the machine, everything came from our server, the
