@@ -7,14 +7,18 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
@@ -372,6 +376,65 @@ describe('conditional writes', () => {
     expect(missing.name).toBe('NoSuchKey');
     expect(stillThere).toBe('x');
     expect(gone.$metadata?.httpStatusCode).toBe(404);
+  });
+});
+
+describe('multi-object operations', () => {
+  it('DeleteObjects deletes keys sharing a folder (s3rver alone fails with 500) and honours per-object ETags', async () => {
+    // Prepare
+    const etagA = await put('batch/dir/a.json', 'a');
+    await put('batch/dir/b.json', 'b');
+    await put('batch/dir/c.json', 'c');
+    await put('batch/dir/keep.json', 'keep');
+    const noRetry = client({ maxAttempts: 1 });
+
+    // Act
+    const out = await noRetry.send(
+      new DeleteObjectsCommand({
+        Bucket: BUCKET,
+        Delete: {
+          Objects: [{ Key: 'batch/dir/a.json', ETag: etagA }, { Key: 'batch/dir/b.json' }, { Key: 'batch/dir/c.json' }, { Key: 'batch/dir/keep.json', ETag: '"0000"' }],
+        },
+      }),
+    );
+    const left = await noRetry.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'batch/' }));
+    noRetry.destroy();
+
+    // Assess
+    expect(out.Deleted?.map((d) => d.Key).sort()).toEqual(['batch/dir/a.json', 'batch/dir/b.json', 'batch/dir/c.json']);
+    expect(out.Errors?.map((e) => [e.Key, e.Code])).toEqual([['batch/dir/keep.json', 'PreconditionFailed']]);
+    expect(left.Contents?.map((o) => o.Key)).toEqual(['batch/dir/keep.json']);
+  });
+
+  it('CompleteMultipartUpload honours If-None-Match: *', async () => {
+    // Prepare
+    const key = 'multipart/model.onnx';
+    const part1 = randomBytes(5 * 1024 * 1024);
+    const part2 = randomBytes(1000);
+    const upload = async (parts: Buffer[]) => {
+      const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
+      const done = await Promise.all(
+        parts.map((Body, i) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body }))),
+      );
+      return s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: BUCKET,
+          Key: key,
+          UploadId,
+          IfNoneMatch: '*',
+          MultipartUpload: { Parts: done.map((p, i) => ({ PartNumber: i + 1, ETag: p.ETag })) },
+        }),
+      );
+    };
+
+    // Act
+    await upload([part1, part2]);
+    const second = await failure(upload([part2]));
+    const got = await getBytes(key);
+
+    // Assess
+    expect(second.name).toBe('PreconditionFailed');
+    expect(sha256(got)).toBe(sha256(Buffer.concat([part1, part2])));
   });
 });
 
