@@ -38,6 +38,14 @@ export const ConfigSchema = z.object({
   INTROSPECTION: bool(true),
   /** Most rows one predictMany may carry. */
   MAX_PREDICT_BATCH: int(10_000, 1),
+  /** Query limits (graphql-armor): nesting depth, aliases, directives, parser tokens, static cost. */
+  MAX_QUERY_DEPTH: int(12, 1),
+  MAX_ALIASES: int(100, 1),
+  MAX_DIRECTIVES: int(20, 1),
+  MAX_TOKENS: int(25_000, 1),
+  MAX_QUERY_COST: int(20_000, 1),
+  /** Largest accepted request body (local server; API Gateway caps Lambda at 10 MB). */
+  MAX_BODY_BYTES: int(8 * 1024 * 1024, 1024),
   /** Comma-separated model ids whose production versions are loaded during init. */
   WARM_MODELS: z
     .string()

@@ -4,8 +4,11 @@ import { resolvers } from '../../resolvers';
 import type { GraphQLContext } from './context';
 import { createFormatError } from './errors';
 import { loadTypeDefs } from './typeDefs';
+import { queryLimits } from './limits';
+import type { Config } from '../config';
 
 export interface GraphQLServerOptions {
+  config: Config;
   introspection: boolean;
   /** Hide internal error messages (NODE_ENV=production). */
   maskInternalErrors: boolean;
@@ -15,6 +18,7 @@ export interface GraphQLServerOptions {
 
 /** The Apollo Server shared by the local server and the Lambda handler. */
 export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<GraphQLContext> {
+  const limits = queryLimits(opts.config);
   return new ApolloServer<GraphQLContext>({
     typeDefs: loadTypeDefs(),
     resolvers,
@@ -25,6 +29,8 @@ export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<Gr
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError({ maskInternal: opts.maskInternalErrors, onInternalError: opts.onInternalError }),
     // Our own offline GraphiQL is served at / locally; Apollo's landing page loads from a CDN.
-    plugins: [ApolloServerPluginLandingPageDisabled(), ...(opts.plugins ?? [])],
+    plugins: [ApolloServerPluginLandingPageDisabled(), ...limits.plugins, ...(opts.plugins ?? [])],
+    validationRules: limits.validationRules,
+    allowBatchedHttpRequests: false,
   });
 }

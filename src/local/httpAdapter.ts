@@ -9,11 +9,14 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return; // drained and dropped, so the client can read our 413
       size += chunk.length;
       if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
         reject(new PayloadTooLargeError(`request body exceeds ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
@@ -44,7 +47,10 @@ export function createGraphQLHttpHandler<TContext extends BaseContext>(
       try {
         raw = await readBody(req, opts.maxBodyBytes);
       } catch (err) {
-        if (err instanceof PayloadTooLargeError) return sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', err.message);
+        if (err instanceof PayloadTooLargeError) {
+          res.setHeader('connection', 'close');
+          return sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', err.message);
+        }
         return sendJsonError(res, 400, 'BAD_REQUEST', 'could not read the request body');
       }
       const type = req.headers['content-type'] ?? '';

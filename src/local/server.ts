@@ -99,12 +99,13 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   const writeToken = localWriteToken(config, opts.dataDir);
 
   const apollo = createGraphQLServer({
+    config,
     introspection: config.INTROSPECTION,
     maskInternalErrors: config.NODE_ENV === 'production',
   });
   await apollo.start();
   const graphql = createGraphQLHttpHandler(apollo, async (req) => createContext(runtime, callerFromBearer(req.headers.authorization, writeToken)), {
-    maxBodyBytes: opts.maxBodyBytes ?? 4 * 1024 * 1024,
+    maxBodyBytes: opts.maxBodyBytes ?? config.MAX_BODY_BYTES,
   });
   const graphiql = createGraphiqlHandler({ endpoint: '/graphql', defaultQuery: await exampleQuery(runtime) });
 
