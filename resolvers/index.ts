@@ -5,8 +5,9 @@ import { assetResolvers } from './asset';
 import { deploymentResolvers } from './deployment';
 import { modelResolvers } from './model';
 import { predictionResolvers } from './prediction';
+import { registrationResolvers } from './registration';
 
-const parts: Resolvers[] = [aboutResolvers, assetResolvers, modelResolvers, predictionResolvers, deploymentResolvers];
+const parts: Resolvers[] = [aboutResolvers, assetResolvers, modelResolvers, predictionResolvers, deploymentResolvers, registrationResolvers];
 
 /** All resolvers, merged per type. Resolvers stay thin: parse args, call one domain function, return. */
 export const resolvers: Resolvers = {

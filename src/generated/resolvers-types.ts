@@ -170,6 +170,35 @@ export type Mutation = {
    */
   promote: Deployment;
   /**
+   * Adds an asset to `metadata/asset_registry.json`, or updates one: an ETF (served
+   * by its own model `etfs/{TICKER}` unless `usesModel` names another) or a stock
+   * (served by the universal stock model `stocks/universal` unless `usesModel`
+   * names another). Concurrent registrations never lose each other's change (the
+   * registry is replaced with compare-and-swap and re-applied on conflict); after
+   * repeated conflicts the call fails with CONFLICT and changes nothing.
+   *
+   * Errors: BAD_USER_INPUT (invalid ticker, model id or field; a ticker already
+   * registered as the other kind), MODEL_NOT_FOUND (`usesModel` names no model),
+   * CONFLICT, UNAUTHENTICATED, FORBIDDEN.
+   */
+  registerAsset: Asset;
+  /**
+   * Registers a version whose files another tool already uploaded to
+   * `{model}/archive/{version}/`: `model.onnx` (or `model.onnx.gz` /
+   * `model.onnx.br`), `feature_names.json`, optionally `labels.json` and a
+   * `metadata.json` without checksums. Modelgraph computes the sha256 and size of
+   * every file from the stored bytes, loads the model in onnxruntime to prove it
+   * works (one float input as wide as the feature names, tensor outputs without
+   * ZipMap, labels equal to the model's classes in column order) and writes
+   * `metadata.json` once with a conditional PutObject. The version can then be
+   * promoted. (Engineers usually ship a folder with `modelgraph push` instead.)
+   *
+   * Errors: VERSION_NOT_FOUND (nothing uploaded there), CONFLICT (already
+   * registered, or registered concurrently), INVALID_MODEL (what to fix),
+   * BAD_USER_INPUT, UNAUTHENTICATED, FORBIDDEN.
+   */
+  registerVersion: Version;
+  /**
    * Returns a stage (production by default) to the version `to`, or without `to`
    * to the version it served before the current one.
    */
@@ -189,6 +218,36 @@ export type MutationPromoteArgs = {
   model: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
   stage?: InputMaybe<Stage>;
+  version: Scalars['String']['input'];
+};
+
+
+/**
+ * Write operations. Every mutation needs a caller with write permission (locally
+ * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
+ * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
+ * changes nothing.
+ */
+export type MutationRegisterAssetArgs = {
+  kind: AssetKind;
+  name?: InputMaybe<Scalars['String']['input']>;
+  sector?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<Scalars['String']['input']>;
+  ticker: Scalars['String']['input'];
+  usesModel?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+/**
+ * Write operations. Every mutation needs a caller with write permission (locally
+ * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
+ * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
+ * changes nothing.
+ */
+export type MutationRegisterVersionArgs = {
+  metadata?: InputMaybe<Scalars['JSONObject']['input']>;
+  model: Scalars['ID']['input'];
+  strategies?: InputMaybe<Array<Scalars['String']['input']>>;
   version: Scalars['String']['input'];
 };
 
@@ -529,6 +588,8 @@ export type ModelResolvers<ContextType = GraphQLContext, ParentType extends Reso
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   promote?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationPromoteArgs, 'model' | 'stage' | 'version'>>;
+  registerAsset?: Resolver<ResolversTypes['Asset'], ParentType, ContextType, RequireFields<MutationRegisterAssetArgs, 'kind' | 'ticker'>>;
+  registerVersion?: Resolver<ResolversTypes['Version'], ParentType, ContextType, RequireFields<MutationRegisterVersionArgs, 'model' | 'version'>>;
   rollback?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationRollbackArgs, 'model' | 'stage'>>;
   whoami?: Resolver<ResolversTypes['Caller'], ParentType, ContextType>;
 };

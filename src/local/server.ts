@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -13,8 +13,9 @@ import { seedDemoBucket } from './demoSeed';
 import { createGraphiqlHandler } from './graphiql/serve';
 import { createGraphQLHttpHandler } from './httpAdapter';
 import { startEmbeddedS3, type EmbeddedS3 } from './s3/embeddedS3';
+import { LOCAL_BUCKET, S3_ENDPOINT_FILE } from './localTarget';
 
-export const LOCAL_BUCKET = 'modelgraph-local';
+export { LOCAL_BUCKET, S3_ENDPOINT_FILE };
 
 export const EXAMPLE_QUERY = `# Welcome to Modelgraph. Press the run button (or Ctrl-Enter).
 # Which strategy does SPY's production model pick for these features?
@@ -96,6 +97,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     runtime = createRuntime(config, { s3Client });
   }
   const seeded = s3 && opts.seed !== false ? await seedDemoBucket(runtime.store, runtime.deployments) : false;
+  const endpointFile = join(opts.dataDir, S3_ENDPOINT_FILE);
+  if (s3) writeFileSync(endpointFile, `${s3.endpoint}\n`);
   const writeToken = localWriteToken(config, opts.dataDir);
 
   const apollo = createGraphQLServer({
@@ -145,9 +148,19 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       });
       await apollo.stop();
       runtime.models.clear();
+      if (s3) removeIfOurs(endpointFile, s3.endpoint);
       await s3?.close();
     },
   };
+}
+
+/** Removes the endpoint file unless another local server has since written its own. */
+function removeIfOurs(file: string, endpoint: string): void {
+  try {
+    if (readFileSync(file, 'utf8').trim() === endpoint) rmSync(file);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** The GraphiQL default query, with real feature names of SPY's production model when there is one. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { BadUserInputError, ConflictError, ModelNotDeployedError } from '../errors';
-import { PreconditionFailedError } from '../storage/errors';
+import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { stagePointerKey, versionPrefix } from './bucketLayout';
 import type { Stage } from './identifiers';
 import type { Registry, Versioned } from './registry';
@@ -103,7 +103,15 @@ export class Deployments {
       });
       this.registry.noteWritten(key, { value: pointer, etag });
     } catch (err) {
-      if (err instanceof PreconditionFailedError) {
+      // 412/409: the pointer moved since we read it; 404: it was deleted (If-Match on a missing key).
+      if (err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError) {
+        // Our own PUT may have landed with its answer lost, and the SDK's retry of it
+        // then failed its own precondition: the record in the stored history says so.
+        const landed = await this.currentPointer(req.model, req.stage).catch(() => null);
+        if (landed?.value.history.some((r) => r.id === record.id)) {
+          this.registry.noteWritten(key, landed);
+          return { record, pointer: landed.value };
+        }
         this.registry.forget(key);
         throw new ConflictError(
           `${req.model} ${req.stage.toLowerCase()} changed while this ${action.toLowerCase()} was in flight; nothing was changed — read the current state and retry`,

@@ -45,8 +45,12 @@ export function modelTypeOf(id: string): ModelType | undefined {
   const [family, name, ...rest] = id.split('/');
   if (rest.length > 0 || name === undefined) return undefined;
   switch (family) {
-    case 'etfs':
-      return TickerSchema.safeParse(name).success && name === name.toUpperCase() ? ModelType.ETF_SPECIFIC : undefined;
+    case 'etfs': {
+      // The ticker as written, not as TickerSchema would normalise it: "etfs/SPY\n"
+      // or "etfs/spy" must not become a key.
+      const ticker = TickerSchema.safeParse(name);
+      return ticker.success && ticker.data === name ? ModelType.ETF_SPECIFIC : undefined;
+    }
     case 'stocks':
       return name === 'universal' ? ModelType.STOCK_UNIVERSAL : undefined;
     case 'universal':

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { LRUCache } from 'lru-cache';
 import { IntegrityError, InvalidModelError, ModelNotFoundError, UnknownAssetError, VersionNotFoundError } from '../errors';
 import { sha256 } from '../storage/checksum';
@@ -66,8 +67,9 @@ export class Registry {
   }
 
   private async fetchDocument(key: string, stale: CachedDocument<unknown> | undefined): Promise<CachedDocument<unknown>> {
+    // A body that is not JSON (damaged, or hand-edited) is a typed INVALID_MODEL error like any other bad document.
     const parse = (body: Buffer): unknown =>
-      key === ASSET_REGISTRY_KEY ? parseAssetRegistry(JSON.parse(body.toString('utf8'))) : parseJsonDocument(StagePointerSchema, body, key);
+      key === ASSET_REGISTRY_KEY ? parseAssetRegistry(parseJsonDocument(z.unknown(), body, key)) : parseJsonDocument(StagePointerSchema, body, key);
     try {
       const got = await this.store.getIfChanged(key, stale?.doc?.etag);
       if (got === NOT_MODIFIED) return { doc: stale!.doc, verifiedAt: Date.now() };

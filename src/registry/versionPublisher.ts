@@ -3,21 +3,38 @@ import { sha256 } from '../storage/checksum';
 import type { ObjectStore } from '../storage/objectStore';
 import { PreconditionFailedError } from '../storage/errors';
 import { METADATA_FILE, archiveKey } from './bucketLayout';
+import type { VersionFiles } from './versionDescription';
 import type { VersionDescription, VersionMetadata } from './versionMetadata';
 
-/** The files of one version folder, by file name (model.onnx[.gz|.br], feature_names.json, …). */
-export type VersionFiles = Record<string, Buffer>;
+export type { VersionFiles };
 
-export interface PublishProgress {
-  (file: string, bytes: number): void;
+/** Upload progress of one file of a version. */
+export interface PublishProgressEvent {
+  file: string;
+  sentBytes: number;
+  totalBytes: number;
 }
+
+export interface PublishOptions {
+  onProgress?: (event: PublishProgressEvent) => void;
+  /** Files of at least this size go up as multipart uploads (progress per part). */
+  multipartThresholdBytes?: number;
+  partSizeBytes?: number;
+}
+
+const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$/;
 
 /**
  * Writes a version into `{model}/archive/{version}/` once: every artifact with
  * If-None-Match: * and the metadata (with each artifact's sha256 and size) LAST,
  * so a version without metadata.json is an unfinished upload, never a version.
  * If anything fails, the files this call wrote are deleted again; files someone
- * else wrote are never touched.
+ * else wrote are never touched. Does not check that the model works: callers
+ * that take versions from people use pushVersion (src/release), which validates
+ * first.
+ *
+ * `metadata` may already carry `artifacts` (from describeVersion); they are
+ * recomputed from `files` either way.
  */
 export async function publishVersion(
   store: ObjectStore,
@@ -25,26 +42,50 @@ export async function publishVersion(
   version: string,
   files: VersionFiles,
   metadata: VersionDescription,
-  onProgress?: PublishProgress,
+  opts: PublishOptions = {},
 ): Promise<VersionMetadata> {
+  for (const name of Object.keys(files)) {
+    if (!SAFE_FILE_NAME.test(name) || name.includes('..') || name === METADATA_FILE) {
+      throw new Error(`publishVersion: "${name}" is not a version artifact name`);
+    }
+  }
   const artifacts: VersionMetadata['artifacts'] = {};
   for (const [name, bytes] of Object.entries(files)) artifacts[name] = { sha256: sha256(bytes), size: bytes.byteLength };
-  const stored: VersionMetadata = { ...metadata, version, artifacts };
+  const stored: VersionMetadata = { ...metadata, version, artifacts, published_at: new Date().toISOString() };
+  const metadataKey = archiveKey(model, version, METADATA_FILE);
+  const metadataBody = JSON.stringify(stored, null, 2);
 
-  if (await store.head(archiveKey(model, version, METADATA_FILE))) {
+  if (await store.head(metadataKey)) {
     throw new ConflictError(`${model} already has a version ${version}; versions are immutable — choose a new version name`, { model, version });
   }
   const written: string[] = [];
+  let step: 'artifacts' | 'metadata' = 'artifacts';
   try {
     for (const [name, bytes] of Object.entries(files)) {
       const key = archiveKey(model, version, name);
-      await store.put(key, bytes, { ifNoneMatch: '*', contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+      await store.upload(key, bytes, {
+        ifNoneMatch: '*',
+        contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+        multipartThresholdBytes: opts.multipartThresholdBytes,
+        partSizeBytes: opts.partSizeBytes,
+        onProgress: (sentBytes, totalBytes) => opts.onProgress?.({ file: name, sentBytes, totalBytes }),
+      });
       written.push(key);
-      onProgress?.(name, bytes.byteLength);
     }
-    const key = archiveKey(model, version, METADATA_FILE);
-    await store.put(key, JSON.stringify(stored, null, 2), { ifNoneMatch: '*', contentType: 'application/json' });
+    step = 'metadata';
+    await store.put(metadataKey, metadataBody, { ifNoneMatch: '*', contentType: 'application/json' });
   } catch (err) {
+    // The metadata PUT may have reached S3 even though its answer did not reach
+    // us (a reset connection, a timeout). Then the version IS published, and
+    // deleting its artifacts would leave metadata pointing at nothing.
+    // If we cannot tell, the artifacts stay: an unfinished upload is harmless
+    // (it is not a version), a version without its files is not.
+    // (A lost answer also shows as 412: the SDK's retry of our own PUT finds the key taken.)
+    if (step === 'metadata') {
+      const outcome = await landed(store, metadataKey, metadataBody);
+      if (outcome === 'yes') return stored;
+      if (outcome === 'unknown') throw err;
+    }
     await Promise.all(written.map((k) => store.delete(k).catch(() => undefined)));
     if (err instanceof PreconditionFailedError) {
       throw new ConflictError(
@@ -56,4 +97,14 @@ export async function publishVersion(
     throw err;
   }
   return stored;
+}
+
+/** Whether `key` holds exactly `body` (our own write, whose answer was lost). */
+async function landed(store: ObjectStore, key: string, body: string): Promise<'yes' | 'no' | 'unknown'> {
+  try {
+    const got = await store.getIfExists(key);
+    return got !== undefined && got.body.toString('utf8') === body ? 'yes' : 'no';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -1,10 +1,15 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';
@@ -21,6 +26,21 @@ export interface PutOptions {
   ifNoneMatch?: '*';
   contentType?: string;
 }
+
+export interface UploadOptions extends PutOptions {
+  /** Bodies of at least this many bytes go up as a multipart upload (default 16 MiB). */
+  multipartThresholdBytes?: number;
+  /** Part size of a multipart upload (default 8 MiB; S3's minimum is 5 MiB). */
+  partSizeBytes?: number;
+  /** Called with the bytes stored so far: after each part, and once at the end. */
+  onProgress?: (sentBytes: number, totalBytes: number) => void;
+}
+
+const MiB = 1024 * 1024;
+/** Base of the jittered backoff before a GET whose body failed is sent again (the SDK's own base delay). */
+const BODY_RETRY_BASE_MS = 100;
+/** Parts of one multipart upload in flight at once. */
+const PART_CONCURRENCY = 4;
 
 /** Counts of requests this process sent, for metrics and tests. */
 export interface StorageCounters {
@@ -54,24 +74,41 @@ export class ObjectStore {
     return result;
   }
 
-  /** GET with If-None-Match: answers NOT_MODIFIED (S3 304) when `etag` is still current. */
+  /**
+   * GET with If-None-Match: answers NOT_MODIFIED (S3 304) when `etag` is still current.
+   *
+   * The SDK retries a request until its response headers arrive; a body that is
+   * cut short or stops arriving afterwards (reset, socket timeout, fewer bytes
+   * than Content-Length) is retried here, with the same number of attempts and a
+   * jittered backoff, and then becomes STORAGE_UNAVAILABLE. A partial body is
+   * never returned.
+   */
   async getIfChanged(key: string, etag: string | undefined): Promise<StoredObject | typeof NOT_MODIFIED> {
-    this.counters.gets++;
-    try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: etag }));
-      const bytes = await out.Body!.transformToByteArray();
-      const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      if (out.ContentLength !== undefined && out.ContentLength !== body.byteLength) {
-        throw new StorageUnavailableError(`S3 returned ${body.byteLength} of ${out.ContentLength} bytes for "${key}"`);
+    const attempts = await this.client.config.maxAttempts();
+    for (let attempt = 1; ; attempt++) {
+      this.counters.gets++;
+      let out: GetObjectCommandOutput;
+      try {
+        out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: etag }));
+      } catch (err) {
+        if (status(err) === 304) {
+          this.counters.notModified++;
+          return NOT_MODIFIED;
+        }
+        throw translate(err, key);
       }
-      this.counters.bytesIn += body.byteLength;
-      return { body, etag: out.ETag ?? '' };
-    } catch (err) {
-      if (status(err) === 304) {
-        this.counters.notModified++;
-        return NOT_MODIFIED;
+      try {
+        const bytes = await out.Body!.transformToByteArray();
+        const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        if (out.ContentLength !== undefined && out.ContentLength !== body.byteLength) {
+          throw new StorageUnavailableError(`S3 returned ${body.byteLength} of ${out.ContentLength} bytes for "${key}"`);
+        }
+        this.counters.bytesIn += body.byteLength;
+        return { body, etag: out.ETag ?? '' };
+      } catch (err) {
+        if (attempt >= attempts) throw translate(err, key);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * BODY_RETRY_BASE_MS * 2 ** attempt));
       }
-      throw translate(err, key);
     }
   }
 
@@ -100,6 +137,67 @@ export class ObjectStore {
       );
       return { etag: out.ETag ?? '' };
     } catch (err) {
+      throw translate(err, key);
+    }
+  }
+
+  /**
+   * Stores `body` at `key` with the same conditions as put(). Large bodies go up
+   * as a multipart upload: each part is a buffer the SDK can retry on its own,
+   * progress is known per part, and the conditions apply to
+   * CompleteMultipartUpload, so the object appears whole or not at all. A failed
+   * multipart upload is aborted (its parts are discarded).
+   */
+  async upload(key: string, body: Buffer, opts: UploadOptions = {}): Promise<{ etag: string }> {
+    const threshold = opts.multipartThresholdBytes ?? 16 * MiB;
+    const partSize = Math.max(5 * MiB, opts.partSizeBytes ?? 8 * MiB);
+    if (body.byteLength < threshold || body.byteLength <= partSize) {
+      const out = await this.put(key, body, opts);
+      opts.onProgress?.(body.byteLength, body.byteLength);
+      return out;
+    }
+    let uploadId: string | undefined;
+    try {
+      this.counters.puts++;
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }),
+      );
+      uploadId = created.UploadId!;
+      const count = Math.ceil(body.byteLength / partSize);
+      const etags: string[] = new Array(count);
+      let sent = 0;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < count) {
+          const index = next++;
+          const part = body.subarray(index * partSize, Math.min(body.byteLength, (index + 1) * partSize));
+          this.counters.puts++;
+          const out = await this.client.send(
+            new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: part }),
+          );
+          etags[index] = out.ETag ?? '';
+          sent += part.byteLength;
+          if (sent < body.byteLength) opts.onProgress?.(sent, body.byteLength);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
+      this.counters.puts++;
+      const done = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 })) },
+          IfMatch: opts.ifMatch,
+          IfNoneMatch: opts.ifNoneMatch,
+        }),
+      );
+      opts.onProgress?.(body.byteLength, body.byteLength);
+      return { etag: done.ETag ?? '' };
+    } catch (err) {
+      if (uploadId) {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      }
       throw translate(err, key);
     }
   }

@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { BadUserInputError } from '../../errors';
+import { parseModelId, parseVersion, type Stage } from '../../registry/identifiers';
+import type { DeploymentRecord } from '../../registry/versionMetadata';
+import { stageOption, withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
+
+interface DeployFlags extends CommonFlags {
+  stage: Stage;
+  reason?: string;
+  to?: string;
+}
+
+const MAX_REASON = 500;
+
+function parseReason(reason: string | undefined): string | null {
+  if (reason === undefined) return null;
+  if (reason.length > MAX_REASON || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(reason)) {
+    throw new BadUserInputError(`--reason must be at most ${MAX_REASON} printable characters`, { argument: 'reason' });
+  }
+  return reason;
+}
+
+function describe(record: DeploymentRecord): string {
+  const verb = record.action === 'PROMOTE' ? 'promoted' : 'rolled back';
+  return (
+    `${record.model} ${record.stage.toLowerCase()}: ${record.from ?? '(none)'} → ${record.to} ` +
+    `(${verb} by ${record.by}, generation ${record.generation}${record.reason ? `, reason: ${record.reason}` : ''})`
+  );
+}
+
+/** Servers that did not make the change follow the pointer after their TTL. */
+const STALENESS_NOTE = 'Running servers serve it within their POINTER_TTL_SECONDS (the server that made a change serves it at once).';
+
+export function addDeployCommands(program: Command, run: CommandRunner): void {
+  withCommonOptions(
+    program
+      .command('promote')
+      .summary('point production (or --stage staging) at a version')
+      .description('Point a stage (production by default) at a published version: compare-and-swap on the stage pointer; CONFLICT if it moved meanwhile.')
+      .argument('<model>', 'model id, e.g. etfs/SMH')
+      .argument('<version>', 'a published version, e.g. v1.3')
+      .addOption(stageOption())
+      .option('--reason <text>', 'why (recorded in the history)'),
+  ).action(async (modelArg: string, versionArg: string, flags: DeployFlags) =>
+    run(flags, async ({ out, user, connect }) => {
+      const model = parseModelId(modelArg);
+      const version = parseVersion(versionArg);
+      const reason = parseReason(flags.reason);
+      const conn = await connect();
+      const { record } = await conn.runtime.deployments.promote({ model, version, stage: flags.stage, by: user, reason });
+      out.result(describe(record), record);
+      out.note(STALENESS_NOTE);
+    }),
+  );
+
+  withCommonOptions(
+    program
+      .command('rollback')
+      .summary('return production (or --stage staging) to its previous version')
+      .description(
+        'Return a stage (production by default) to the version it served before the current one (from its history), or to --to.',
+      )
+      .argument('<model>', 'model id, e.g. etfs/SMH')
+      .option('--to <version>', 'the version to return to (default: the one served before the current one)')
+      .addOption(stageOption())
+      .option('--reason <text>', 'why (recorded in the history)'),
+  ).action(async (modelArg: string, flags: DeployFlags) =>
+    run(flags, async ({ out, user, connect }) => {
+      const model = parseModelId(modelArg);
+      const to = flags.to === undefined ? null : parseVersion(flags.to);
+      const reason = parseReason(flags.reason);
+      const conn = await connect();
+      const { record } = await conn.runtime.deployments.rollback({ model, to, stage: flags.stage, by: user, reason });
+      out.result(describe(record), record);
+      out.note(STALENESS_NOTE);
+    }),
+  );
+}

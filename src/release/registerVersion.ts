@@ -1,0 +1,110 @@
+import type { Config } from '../config';
+import { ConflictError, ErrorCode, InvalidModelError, ModelgraphError } from '../errors';
+import { validateVersion, type ValidationReport } from '../inference/validateVersion';
+import { METADATA_FILE, versionPrefix } from '../registry/bucketLayout';
+import { describeVersion, type VersionFiles } from '../registry/versionDescription';
+import { VersionMetadataSchema, type VersionMetadata } from '../registry/versionMetadata';
+import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
+import type { ObjectStore } from '../storage/objectStore';
+import { sessionSettings } from './sessionSettings';
+
+export interface RegisterVersionRequest {
+  /** A parsed model id. */
+  model: string;
+  /** A parsed version name. */
+  version: string;
+  /**
+   * Fields for metadata.json (e.g. `strategies`, `accuracy`); they take
+   * precedence over a metadata.json the uploading tool left in the folder.
+   */
+  description?: Record<string, unknown>;
+  by?: string;
+}
+
+export interface RegisterVersionResult {
+  metadata: VersionMetadata;
+  validation: ValidationReport;
+}
+
+/**
+ * Makes a version of files another tool uploaded to `{model}/archive/{version}/`
+ * (model.onnx[.gz|.br], feature_names.json, optional labels.json and a
+ * metadata.json without checksums): computes every artifact's sha256 and size
+ * from the stored bytes, validates the model like a push, and writes
+ * metadata.json conditionally — If-Match the ETag of the metadata.json it read,
+ * or If-None-Match: * when there was none — so registration happens once.
+ */
+export async function registerVersion(
+  deps: { store: ObjectStore; config: Pick<Config, 'ORT_INTRA_OP_THREADS' | 'ORT_GRAPH_OPTIMIZATION'> },
+  req: RegisterVersionRequest,
+): Promise<RegisterVersionResult> {
+  const { store } = deps;
+  const { model, version } = req;
+  const prefix = versionPrefix(model, version);
+  const keys = await store.listKeys(prefix);
+  if (keys.length === 0) {
+    throw new ModelgraphError(ErrorCode.VERSION_NOT_FOUND, `Nothing is uploaded under ${prefix}: upload the version's files there first (or push the folder)`, {
+      model,
+      version,
+    });
+  }
+
+  const metadataKey = `${prefix}${METADATA_FILE}`;
+  const existing = await store.getIfExists(metadataKey);
+  let uploaded: Record<string, unknown> = {};
+  if (existing) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(existing.body.toString('utf8'));
+    } catch {
+      throw new InvalidModelError(`${metadataKey} is not valid JSON`, { model, version });
+    }
+    if (VersionMetadataSchema.safeParse(raw).success) {
+      throw new ConflictError(`${model}@${version} is already registered; versions are immutable`, { model, version });
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidModelError(`${metadataKey} is not a JSON object`, { model, version });
+    uploaded = raw as Record<string, unknown>;
+  }
+
+  const files: VersionFiles = {};
+  const etags: Record<string, string> = {};
+  for (const key of keys) {
+    if (key === metadataKey) continue;
+    const name = key.slice(prefix.length);
+    if (name.includes('/')) throw new InvalidModelError(`${model}@${version}: unexpected nested object ${key}; a version folder is flat`, { model, version });
+    const got = await store.get(key);
+    files[name] = got.body;
+    etags[name] = got.etag;
+  }
+
+  const described = describeVersion(model, version, files, { ...uploaded, ...req.description });
+  const validation = await validateVersion(model, described, files, sessionSettings(deps.config));
+
+  // The files are not immutable until metadata.json names their checksums:
+  // refuse if one was replaced while we validated it.
+  for (const [name, etag] of Object.entries(etags)) {
+    const now = await store.head(`${prefix}${name}`);
+    if (now?.etag !== etag) throw new ConflictError(`${prefix}${name} changed while it was being registered; nothing was registered`, { model, version });
+  }
+  const metadata: VersionMetadata = {
+    ...described.metadata,
+    registered_at: new Date().toISOString(),
+    ...(req.by ? { registered_by: req.by } : {}),
+  };
+  const body = JSON.stringify(metadata, null, 2);
+  try {
+    await store.put(metadataKey, body, {
+      contentType: 'application/json',
+      ...(existing ? { ifMatch: existing.etag } : { ifNoneMatch: '*' as const }),
+    });
+  } catch (err) {
+    if (err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError) {
+      // Our PUT may have landed with its answer lost (the SDK's retry then fails its precondition).
+      const now = await store.getIfExists(metadataKey).catch(() => undefined);
+      if (now?.body.toString('utf8') === body) return { metadata, validation };
+      throw new ConflictError(`${metadataKey} changed while ${model}@${version} was being registered (registered concurrently?); nothing was changed`, { model, version }, { cause: err });
+    }
+    throw err;
+  }
+  return { metadata, validation };
+}

@@ -1,0 +1,85 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync, brotliCompressSync } from 'node:zlib';
+import { buildTreeEnsembleClassifier, type TreeEnsembleSpec } from '../../src/demo/treeEnsemble';
+import { runCli } from '../../src/cli/program';
+import type { CliIo } from '../../src/cli/io';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON (for --json runs that succeeded). */
+  json: any;
+  /** stderr parsed as JSON (for --json runs that failed). */
+  error: any;
+}
+
+/** Runs the `modelgraph` command in this process: the same code path as the binary, output captured. */
+export async function cli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    env: { MODELGRAPH_USER: 'test-engineer', ...opts.env },
+    cwd: opts.cwd ?? process.cwd(),
+    stdout: { write: (s: string | Uint8Array) => ((stdout += String(s)), true), isTTY: false },
+    stderr: { write: (s: string | Uint8Array) => ((stderr += String(s)), true) },
+  };
+  const code = await runCli(args, io);
+  const parse = (s: string) => {
+    try {
+      return JSON.parse(s);
+    } catch {
+      return undefined;
+    }
+  };
+  return { code, stdout, stderr, json: parse(stdout), error: parse(stderr)?.error };
+}
+
+export interface FolderSpec extends Partial<TreeEnsembleSpec> {
+  /** metadata.json content (default: { strategies: labels, accuracy: 0.7 }); null = no metadata.json. */
+  metadata?: Record<string, unknown> | null;
+  /** feature_names.json content (default: featureNames); null = no file. */
+  featureNamesFile?: unknown;
+  /** labels.json content; undefined = no file. */
+  labelsFile?: unknown;
+  /** Replace the model bytes (e.g. corrupt ones). */
+  modelBytes?: Uint8Array;
+  compression?: 'gz' | 'br';
+}
+
+export const FEATURES = ['iv_rank', 'rsi_14', 'skew', 'term_slope', 'vix'];
+export const LABELS = ['IRON_CONDOR', 'BULL_CALL_SPREAD', 'BEAR_PUT_SPREAD', 'NO_TRADE'];
+
+/** A small real TreeEnsembleClassifier model (a few KB). */
+export function smallModel(spec: Partial<TreeEnsembleSpec> = {}): Uint8Array {
+  return buildTreeEnsembleClassifier({ featureNames: FEATURES, labels: LABELS, trees: 4, depth: 3, seed: 1, ...spec });
+}
+
+/** Writes a version folder to a temp dir and answers its path. */
+export async function writeVersionFolder(spec: FolderSpec = {}): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'modelgraph-version-'));
+  await mkdir(dir, { recursive: true });
+  const featureNames = spec.featureNames ?? FEATURES;
+  const labels = spec.labels ?? LABELS;
+  const model = spec.modelBytes ?? smallModel({ ...spec, featureNames, labels });
+  const modelFile = spec.compression ? `model.onnx.${spec.compression}` : 'model.onnx';
+  const bytes = spec.compression === 'gz' ? gzipSync(model) : spec.compression === 'br' ? brotliCompressSync(model) : model;
+  await writeFile(join(dir, modelFile), bytes);
+  if (spec.featureNamesFile !== null) await writeFile(join(dir, 'feature_names.json'), JSON.stringify(spec.featureNamesFile ?? featureNames));
+  if (spec.labelsFile !== undefined) await writeFile(join(dir, 'labels.json'), JSON.stringify(spec.labelsFile));
+  if (spec.metadata !== null) await writeFile(join(dir, 'metadata.json'), JSON.stringify(spec.metadata ?? { strategies: labels, accuracy: 0.7 }));
+  return dir;
+}
+
+/** Polls `probe` until it returns a value, or fails after `ms`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
