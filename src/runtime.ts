@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from './config';
 import { ArtifactSource, type ArtifactDiskCache } from './inference/artifactSource';
+import { DiskArtifactCache } from './inference/diskCache';
 import { ModelCache } from './inference/modelCache';
 import { Predictor } from './inference/predictor';
 import { Deployments } from './registry/deployments';
@@ -22,12 +23,16 @@ export interface Runtime {
   models: ModelCache;
   predictor: Predictor;
   deployments: Deployments;
+  /** The artifact disk cache (config DISK_CACHE_DIR), if any. */
+  diskCache?: ArtifactDiskCache;
 }
 
 export interface RuntimeOverrides {
   s3Client?: S3Client;
   credentials?: { accessKeyId: string; secretAccessKey: string };
   diskCache?: ArtifactDiskCache;
+  /** Receives problems that were swallowed so a request could succeed (e.g. the disk cache is full). */
+  onWarning?: (message: string, details: Record<string, unknown>) => void;
 }
 
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
@@ -47,12 +52,17 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     pointerTtlMs: config.POINTER_TTL_SECONDS * 1000,
     maxStaleMs: config.POINTER_MAX_STALE_SECONDS * 1000,
   });
-  const artifacts = new ArtifactSource(store, overrides.diskCache);
+  const diskCache =
+    overrides.diskCache ??
+    (config.DISK_CACHE_DIR
+      ? new DiskArtifactCache({ dir: config.DISK_CACHE_DIR, maxBytes: config.DISK_CACHE_MAX_MB * 1024 * 1024, onWarning: overrides.onWarning })
+      : undefined);
+  const artifacts = new ArtifactSource(store, diskCache);
   const models = new ModelCache(artifacts, {
     maxBytes: config.MODEL_CACHE_MAX_MB * 1024 * 1024,
     session: { intraOpNumThreads: config.ORT_INTRA_OP_THREADS, graphOptimizationLevel: config.ORT_GRAPH_OPTIMIZATION },
   });
   const predictor = new Predictor(registry, models);
   const deployments = new Deployments(registry);
-  return { config, bucket: config.MODEL_BUCKET, store, registry, artifacts, models, predictor, deployments };
+  return { config, bucket: config.MODEL_BUCKET, store, registry, artifacts, models, predictor, deployments, diskCache };
 }

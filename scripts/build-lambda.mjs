@@ -1,0 +1,208 @@
+#!/usr/bin/env node
+// Builds the AWS Lambda artifacts that template.yaml deploys:
+//
+//   dist/lambda/function/index.mjs        src/lambda.ts bundled with esbuild (ESM, node22, minified):
+//                                         Apollo Server, the AWS SDK (ours, not Lambda's built-in
+//                                         one), Powertools and the GraphQL SDL (inlined) — no file
+//                                         is read at start-up. onnxruntime-node stays EXTERNAL.
+//   dist/lambda/function/Makefile         lets `sam build` copy the prebuilt files (BuildMethod: makefile)
+//   dist/lambda/layer/nodejs/node_modules/onnxruntime-node (+ onnxruntime-common)
+//                                         the Lambda layer, pruned to one platform: linux/x64 (default)
+//                                         or linux/arm64; no other platforms, docs, maps or typings.
+//   dist/lambda/sourcemap/index.mjs.map   the bundle's source map, kept OUT of the deployed function
+//   dist/lambda/sizes.json                unzipped sizes of function, layer and both
+//
+//   node scripts/build-lambda.mjs                 linux/x64 (template.yaml Architecture=x86_64)
+//   node scripts/build-lambda.mjs --arch arm64    linux/arm64 (Architecture=arm64)
+//
+// The build goes to a scratch directory that is swapped in at the end, so a
+// concurrent reader never sees half an artifact.
+
+import { build } from 'esbuild';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(root, 'dist/lambda');
+const require = createRequire(join(root, 'package.json'));
+
+/** Lambda's hard limit: function + all layers, unzipped. */
+const LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024;
+const TARGET_BYTES = 80 * 1024 * 1024;
+const ORT_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'];
+
+function parseArch(argv) {
+  const i = argv.indexOf('--arch');
+  const raw = i >= 0 ? argv[i + 1] : process.env.LAMBDA_ARCH ?? 'x64';
+  const arch = { x64: 'x64', x86_64: 'x64', amd64: 'x64', arm64: 'arm64', aarch64: 'arm64' }[raw];
+  if (!arch) {
+    console.error(`build-lambda: unknown --arch "${raw}" (use x64 or arm64)`);
+    process.exit(2);
+  }
+  return arch;
+}
+
+/** schema/*.graphql in file-name order: the same text loadTypeDefs() reads from disk. */
+function readSdl() {
+  const dir = join(root, 'schema');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
+}
+
+function dirBytes(dir) {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return total;
+}
+
+/**
+ * onnxruntime-node is a native addon: it cannot be bundled and must match the
+ * Lambda architecture. It comes from the layer at run time (/opt/nodejs/node_modules).
+ * Node's ESM resolver ignores NODE_PATH, so the bundle loads it with a CommonJS
+ * require (createRequire, see the banner), which honours NODE_PATH like Lambda's
+ * own module lookup — and still only when the first model is loaded.
+ */
+const onnxruntimeFromLayer = {
+  name: 'onnxruntime-from-layer',
+  setup(b) {
+    b.onResolve({ filter: /^onnxruntime-node$/ }, (args) =>
+      args.kind === 'require-call' ? { path: 'onnxruntime-node', external: true } : { path: 'onnxruntime-node', namespace: 'ort-layer' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'ort-layer' }, () => ({ contents: "module.exports = require('onnxruntime-node');", loader: 'js' }));
+  },
+};
+
+/** A package's folder as Node resolves it from onnxruntime-node (works without a `./package.json` export). */
+function packageDir(name) {
+  const ortRequire = createRequire(require.resolve('onnxruntime-node'));
+  let dir = dirname(ortRequire.resolve(name));
+  while (!existsSync(join(dir, 'package.json')) || JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name !== name) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`cannot find the folder of ${name}`);
+    dir = up;
+  }
+  return dir;
+}
+
+function prunedOnnxRuntimeLayer(layerModules, arch) {
+  // Typings, TypeScript sources, source maps and docs are not needed at run time.
+  const keep = (file) => !/\.(map|ts|mts|cts|md)$/.test(file);
+  for (const pkg of ORT_PACKAGES) {
+    const src = packageDir(pkg);
+    const dest = join(layerModules, pkg);
+    mkdirSync(dest, { recursive: true });
+    cpSync(join(src, 'package.json'), join(dest, 'package.json'));
+    cpSync(join(src, 'dist'), join(dest, 'dist'), { recursive: true, filter: (from) => statSync(from).isDirectory() || keep(from) });
+    if (pkg === 'onnxruntime-node') {
+      const binaries = join(src, 'bin');
+      for (const napi of readdirSync(binaries).filter((d) => d.startsWith('napi-v'))) {
+        const platformDir = join(binaries, napi, 'linux', arch);
+        if (!existsSync(platformDir)) continue;
+        // CUDA / TensorRT execution providers are not used (CPU only on Lambda).
+        cpSync(platformDir, join(dest, 'bin', napi, 'linux', arch), {
+          recursive: true,
+          filter: (from) => !/providers_(cuda|tensorrt)|libcudnn|libcublas/i.test(from),
+        });
+      }
+      const binding = readdirSync(join(dest, 'bin')).flatMap((napi) => readdirSync(join(dest, 'bin', napi, 'linux', arch)));
+      if (!binding.includes('onnxruntime_binding.node')) throw new Error(`onnxruntime-node ships no linux/${arch} binary`);
+    }
+  }
+}
+
+const arch = parseArch(process.argv.slice(2));
+const started = performance.now();
+const tmpDir = join(root, 'dist', `.lambda-build-${process.pid}`);
+rmSync(tmpDir, { recursive: true, force: true });
+const functionDir = join(tmpDir, 'function');
+const layerModules = join(tmpDir, 'layer/nodejs/node_modules');
+mkdirSync(functionDir, { recursive: true });
+mkdirSync(layerModules, { recursive: true });
+
+try {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'src/lambda.ts')],
+    outfile: join(functionDir, 'index.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: 'external',
+    legalComments: 'external',
+    // Prefer packages' ESM builds (better tree shaking); CommonJS ones get a real `require`.
+    mainFields: ['module', 'main'],
+    banner: { js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);" },
+    define: { __MODELGRAPH_SDL__: JSON.stringify(readSdl()) },
+    plugins: [onnxruntimeFromLayer],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const bundledOrt = Object.keys(result.metafile.inputs).filter((f) => f.includes('node_modules/onnxruntime-'));
+  if (bundledOrt.length) throw new Error(`onnxruntime must stay external, but the bundle contains ${bundledOrt[0]}`);
+
+  // The source map is for decoding stack traces offline, not for the deployed function.
+  mkdirSync(join(tmpDir, 'sourcemap'), { recursive: true });
+  renameSync(join(functionDir, 'index.mjs.map'), join(tmpDir, 'sourcemap/index.mjs.map'));
+
+  prunedOnnxRuntimeLayer(layerModules, arch);
+
+  // `sam build` (BuildMethod: makefile) copies these prebuilt artifacts instead of rebuilding them.
+  const shipped = readdirSync(functionDir).sort();
+  writeFileSync(
+    join(functionDir, 'Makefile'),
+    `# Written by scripts/build-lambda.mjs: \`sam build\` copies the prebuilt bundle.\nbuild-GraphQLFunction:\n\tcp ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\n`,
+  );
+  writeFileSync(
+    join(tmpDir, 'layer/Makefile'),
+    '# Written by scripts/build-lambda.mjs: `sam build` copies the pruned onnxruntime-node layer.\nbuild-OnnxRuntimeLayer:\n\tmkdir -p "$(ARTIFACTS_DIR)"\n\tcp -R nodejs "$(ARTIFACTS_DIR)/"\n',
+  );
+
+  const functionBytes = dirBytes(functionDir) - statSync(join(functionDir, 'Makefile')).size;
+  const layerBytes = dirBytes(join(tmpDir, 'layer/nodejs'));
+  const totalBytes = functionBytes + layerBytes;
+  const mb = (n) => Math.round((n / 1024 / 1024) * 100) / 100;
+  const sizes = {
+    builtAt: new Date().toISOString(),
+    arch,
+    lambdaArchitecture: arch === 'x64' ? 'x86_64' : 'arm64',
+    esbuild: require('esbuild/package.json').version,
+    onnxruntimeNode: JSON.parse(readFileSync(join(packageDir('onnxruntime-node'), 'package.json'), 'utf8')).version,
+    bundleBytes: statSync(join(functionDir, 'index.mjs')).size,
+    functionBytes,
+    layerBytes,
+    totalBytes,
+    functionMB: mb(functionBytes),
+    layerMB: mb(layerBytes),
+    totalMB: mb(totalBytes),
+    targetMB: mb(TARGET_BYTES),
+    lambdaLimitMB: mb(LAMBDA_UNZIPPED_LIMIT),
+  };
+  writeFileSync(join(tmpDir, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
+  if (totalBytes > LAMBDA_UNZIPPED_LIMIT) throw new Error(`function + layer is ${sizes.totalMB} MB unzipped, over Lambda's 250 MB limit`);
+
+  const oldDir = join(root, 'dist', `.lambda-old-${process.pid}`);
+  if (existsSync(outDir)) renameSync(outDir, oldDir);
+  renameSync(tmpDir, outDir);
+  rmSync(oldDir, { recursive: true, force: true });
+
+  const ms = performance.now() - started;
+  console.log(`build-lambda: built dist/lambda for linux/${arch} in ${(ms / 1000).toFixed(2)} s (unzipped sizes)`);
+  console.log(`  function  ${String(sizes.functionMB).padStart(7)} MB  dist/lambda/function (index.mjs ${mb(sizes.bundleBytes)} MB)`);
+  console.log(`  layer     ${String(sizes.layerMB).padStart(7)} MB  dist/lambda/layer (onnxruntime-node ${sizes.onnxruntimeNode}, linux/${arch})`);
+  console.log(`  total     ${String(sizes.totalMB).padStart(7)} MB  (target < ${sizes.targetMB} MB, Lambda limit ${sizes.lambdaLimitMB} MB)`);
+  if (totalBytes > TARGET_BYTES) console.warn(`build-lambda: warning: over the ${sizes.targetMB} MB target`);
+} catch (err) {
+  rmSync(tmpDir, { recursive: true, force: true });
+  console.error(`build-lambda: build failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

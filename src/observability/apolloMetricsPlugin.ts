@@ -1,0 +1,96 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { GraphQLContext } from '../graphql/context';
+import type { Runtime } from '../runtime';
+import { MetricName, MetricUnit } from './metrics';
+
+/** The process-wide counters a request is measured by (deltas between its start and its response). */
+interface CounterSnapshot {
+  modelCacheHits: number;
+  modelCacheMisses: number;
+  modelLoads: number;
+  s3Gets: number;
+  artifactFetches: number;
+  diskHits: number;
+  rowsPredicted: number;
+}
+
+function snapshot(runtime: Runtime): CounterSnapshot {
+  return {
+    modelCacheHits: runtime.models.counters.hits,
+    modelCacheMisses: runtime.models.counters.misses,
+    modelLoads: runtime.models.counters.loads,
+    s3Gets: runtime.store.counters.gets,
+    artifactFetches: runtime.artifacts.counters.s3Fetches,
+    diskHits: runtime.artifacts.counters.diskHits,
+    rowsPredicted: runtime.models.counters.rowsPredicted,
+  };
+}
+
+function delta(now: CounterSnapshot, before: CounterSnapshot): CounterSnapshot {
+  const out = {} as CounterSnapshot;
+  for (const k of Object.keys(now) as (keyof CounterSnapshot)[]) out[k] = now[k] - before[k];
+  return out;
+}
+
+const PREDICTION_FIELDS = new Set(['predict', 'predictMany']);
+
+/**
+ * Per request: one structured log line (operation name, status, duration,
+ * error codes, what the caches and S3 did) and the EMF metrics ModelCacheHit,
+ * ModelCacheMiss, S3Fetches (S3 GETs, including 304 revalidations) and
+ * PredictionLatency (first prediction field started → last one resolved).
+ * ModelLoadTime comes from the model cache's onLoad hook (see lambda.ts).
+ *
+ * The numbers are deltas of process-wide counters, exact on Lambda (one
+ * request at a time per process) and approximate under local concurrency.
+ * Never logged: the query text, variables, headers or feature values.
+ */
+export function createApolloMetricsPlugin(opts: { runtime: Runtime; logger: Logger; metrics: Metrics }): ApolloServerPlugin<GraphQLContext> {
+  const { runtime, logger, metrics } = opts;
+  return {
+    async requestDidStart() {
+      const started = performance.now();
+      const before = snapshot(runtime);
+      let predictionStart: number | undefined;
+      let predictionEnd: number | undefined;
+      return {
+        async executionDidStart() {
+          return {
+            willResolveField({ info }) {
+              if (info.parentType.name !== 'Query' || !PREDICTION_FIELDS.has(info.fieldName)) return;
+              const fieldStart = performance.now();
+              predictionStart = Math.min(predictionStart ?? fieldStart, fieldStart);
+              return () => {
+                predictionEnd = Math.max(predictionEnd ?? 0, performance.now());
+              };
+            },
+          };
+        },
+        async willSendResponse({ response, operationName, operation }) {
+          const d = delta(snapshot(runtime), before);
+          metrics.addMetric(MetricName.ModelCacheHit, MetricUnit.Count, d.modelCacheHits);
+          metrics.addMetric(MetricName.ModelCacheMiss, MetricUnit.Count, d.modelCacheMisses);
+          metrics.addMetric(MetricName.S3Fetches, MetricUnit.Count, d.s3Gets);
+          const predictionMs = predictionStart !== undefined && predictionEnd !== undefined ? round(predictionEnd - predictionStart) : undefined;
+          if (predictionMs !== undefined) metrics.addMetric(MetricName.PredictionLatency, MetricUnit.Milliseconds, predictionMs);
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+          logger.info('graphql request', {
+            operationName: operationName ? operationName.slice(0, 100) : null,
+            operationType: operation?.operation ?? null,
+            status: response.http.status ?? 200,
+            durationMs: round(performance.now() - started),
+            predictionMs: predictionMs ?? null,
+            errorCodes: errors?.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')) ?? [],
+            counters: d,
+          });
+        },
+      };
+    },
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,20 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** The metrics Modelgraph publishes (namespace Modelgraph, dimension service=modelgraph). */
+export const MetricName = {
+  ModelLoadTime: 'ModelLoadTime',
+  ModelCacheHit: 'ModelCacheHit',
+  ModelCacheMiss: 'ModelCacheMiss',
+  S3Fetches: 'S3Fetches',
+  PredictionLatency: 'PredictionLatency',
+} as const;
+
+/**
+ * The process-wide metrics buffer (Powertools for AWS Lambda), written to
+ * stdout as CloudWatch Embedded Metric Format documents when the handler
+ * flushes it at the end of every invocation. With POWERTOOLS_DEV=true (local
+ * development) Powertools disables publishing.
+ */
+export const metrics = new Metrics({ namespace: 'Modelgraph', serviceName: 'modelgraph' });
+
+export { MetricUnit };

@@ -1,0 +1,398 @@
+/**
+ * The BUILT Lambda artifact, not the sources: `npm run build:lambda` runs once,
+ * then a fresh Node process that sees only the bundle (a copy outside the
+ * repository) and the pruned onnxruntime layer (via NODE_PATH, as Lambda puts
+ * /opt/nodejs/node_modules there) imports the handler and invokes it with real
+ * API Gateway event JSON (test/lambda/events/*.json), against the embedded S3
+ * server seeded with the demo models.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPTION_STRATEGIES } from '../../src/demo/strategies';
+import { seedDemoBucket } from '../../src/local/demoSeed';
+import { parseTemplate, type JsonObject } from './support/cloudFormation';
+import { startS3Fixture, TEST_BUCKET, type S3Fixture } from './support/s3Runtime';
+
+const ROOT = join(import.meta.dirname, '../..');
+const EVENTS = join(import.meta.dirname, 'events');
+/** Values that must never reach a log line: the caller's bearer token and a feature value. */
+const BEARER_TOKEN = 'eyJhbGciOiJSUzI1NiIsImtpZCI6Im1nLXRlc3Qta2V5In0';
+const FEATURE_VALUE = '0.7316429';
+
+const template = parseTemplate(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
+const fnProps = template.Resources.GraphQLFunction.Properties as JsonObject;
+const layerProps = template.Resources.OnnxRuntimeLayer.Properties as JsonObject;
+const [handlerModule, handlerExport] = String(fnProps.Handler).split('.');
+
+interface InitRecord {
+  kind: 'init';
+  importMs: number;
+  sinceProcessStartMs: number;
+  exportType: string;
+  resolves: Record<string, string | null>;
+}
+interface ResultRecord {
+  kind: 'result' | 'crash';
+  event: string;
+  requestId: string;
+  ms: number;
+  sinceProcessStartMs: number;
+  result: { statusCode: number; headers: Record<string, string>; body: string };
+  error?: string;
+}
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  init: InitRecord;
+  results: Map<string, ResultRecord>;
+  order: ResultRecord[];
+  /** stdout lines that are JSON (structured logs and EMF documents). */
+  records: Array<Record<string, any>>;
+}
+
+let fx: S3Fixture;
+let build: { status: number | null; stdout: string; stderr: string; ms: number };
+let sandbox: string;
+let main: Run;
+let broken: Run;
+let warmed: Run;
+
+/** Runs events through the handler in one fresh process whose only code is the built bundle and layer. */
+async function invoke(name: string, events: string[], env: Record<string, string>): Promise<Run> {
+  const cacheDir = join(sandbox, `${name}-disk-cache`);
+  const child = spawn(process.execPath, [join(sandbox, 'invoke.mjs'), join(sandbox, 'task', `${handlerModule}.mjs`), handlerExport, ...events.map((e) => join(EVENTS, `${e}.json`))], {
+    cwd: join(sandbox, 'task'),
+    // A clean environment, like Lambda's: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS, nothing from this process.
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: sandbox,
+      TZ: 'UTC',
+      NODE_PATH: join(sandbox, 'opt/nodejs/node_modules'),
+      LAMBDA_TASK_ROOT: join(sandbox, 'task'),
+      AWS_LAMBDA_FUNCTION_NAME: 'modelgraph-graphql',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+      AWS_LAMBDA_FUNCTION_VERSION: '1',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      NODE_ENV: 'production',
+      MODEL_BUCKET: TEST_BUCKET,
+      S3_ENDPOINT: fx.s3.endpoint,
+      DISK_CACHE_DIR: cacheDir,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+  const collect = (stream: NodeJS.ReadableStream | null) => {
+    const chunks: Buffer[] = [];
+    stream?.on('data', (c: Buffer) => chunks.push(c));
+    return () => Buffer.concat(chunks).toString('utf8');
+  };
+  const [stdout, stderr, fd3] = [collect(child.stdout), collect(child.stderr), collect(child.stdio[3] as NodeJS.ReadableStream)];
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const lines = fd3()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const order = lines.filter((l) => l.kind !== 'init') as ResultRecord[];
+  // Powertools writes INFO/DEBUG to stdout and WARN/ERROR/CRITICAL to stderr; EMF goes to stdout.
+  const records = (stdout() + '\n' + stderr())
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
+  if (!lines[0]) throw new Error(`the runner did not start:\n${stderr()}`);
+  return { code, stdout: stdout(), stderr: stderr(), init: lines[0], results: new Map(order.map((r) => [r.event, r])), order, records };
+}
+
+function response(run: Run, event: string) {
+  const r = run.results.get(event);
+  if (!r) throw new Error(`no result for ${event}`);
+  if (r.kind === 'crash') throw new Error(`${event} crashed the handler: ${r.error}`);
+  const body = r.result.body;
+  return { status: r.result.statusCode, headers: r.result.headers, body, json: JSON.parse(body) as { data?: any; errors?: any[] }, record: r };
+}
+
+/** The "graphql request" log line of one invocation. */
+function requestLog(run: Run, event: string) {
+  const { requestId } = run.results.get(event)!;
+  const line = run.records.find((r) => r.message === 'graphql request' && r.function_request_id === requestId);
+  if (!line) throw new Error(`no request log for ${event}`);
+  return line;
+}
+
+/** The EMF document flushed at the end of one invocation. */
+function emf(run: Run, event: string) {
+  const { requestId } = run.results.get(event)!;
+  return run.records.find((r) => r._aws && r.requestId === requestId);
+}
+
+const MAIN_EVENTS = [
+  'http-api-predict',
+  'http-api-predict-warm',
+  'http-api-predict-many',
+  'http-api-mutation-anonymous',
+  'http-api-mutation-without-scope',
+  'http-api-mutation-authorized',
+  'http-api-predict-after-rollback',
+  'http-api-malformed-body',
+  'http-api-base64-body',
+  'rest-api-about',
+  'http-api-get-introspection',
+  'http-api-get-browser',
+];
+
+beforeAll(async () => {
+  // The build under test, once.
+  const started = performance.now();
+  const run = spawnSync(process.execPath, [join(ROOT, 'scripts/build-lambda.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  build = { status: run.status, stdout: run.stdout, stderr: run.stderr, ms: performance.now() - started };
+  if (run.status !== 0) throw new Error(`build:lambda failed:\n${run.stdout}\n${run.stderr}`);
+
+  fx = await startS3Fixture();
+  const seeder = fx.runtime();
+  await seedDemoBucket(seeder.store, seeder.deployments);
+
+  // What Lambda would see: the function code in the task root, the layer under /opt — copied
+  // outside the repository so nothing can resolve the project's node_modules by accident.
+  sandbox = join(fx.dir, 'lambda');
+  mkdirSync(sandbox, { recursive: true });
+  cpSync(join(ROOT, String(fnProps.CodeUri)), join(sandbox, 'task'), { recursive: true });
+  cpSync(join(ROOT, String(layerProps.ContentUri)), join(sandbox, 'opt'), { recursive: true });
+  cpSync(join(import.meta.dirname, 'support/invoke.mjs'), join(sandbox, 'invoke.mjs'));
+
+  [main, broken, warmed] = await Promise.all([
+    invoke('main', MAIN_EVENTS, {}),
+    // Invalid configuration: the module must still load and answer cleanly.
+    invoke('broken', ['http-api-predict', 'rest-api-about'], { S3_ENDPOINT: 'not a url' }),
+    // Provisioned concurrency: WARM_MODELS load during init, so the first request is warm.
+    invoke('warmed', ['http-api-predict'], { AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency', WARM_MODELS: 'etfs/SPY, universal/not_there' }),
+  ]);
+  const first = main.order[0];
+  console.log(
+    `lambda handler (built bundle, fresh process, NODE_EXTRA_CA_CERTS unset): build ${(build.ms / 1000).toFixed(2)} s; ` +
+      `module import ${main.init.importMs.toFixed(0)} ms (${main.init.sinceProcessStartMs.toFixed(0)} ms after process start); ` +
+      `first predict ${first.ms.toFixed(0)} ms, answered ${first.sinceProcessStartMs.toFixed(0)} ms after process start; ` +
+      `warm predict ${main.results.get('http-api-predict-warm')!.ms.toFixed(1)} ms; ` +
+      `with WARM_MODELS (provisioned concurrency): import+warm ${warmed.init.importMs.toFixed(0)} ms, first predict ${warmed.order[0].ms.toFixed(1)} ms`,
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await fx?.close();
+});
+
+describe('the build', () => {
+  it('produces what template.yaml deploys: Handler in CodeUri, the layer in ContentUri', () => {
+    expect(build.stdout).toMatch(/function .* MB/);
+    expect(existsSync(join(ROOT, String(fnProps.CodeUri), `${handlerModule}.mjs`))).toBe(true);
+    expect(main.init.exportType).toBe('function');
+    expect(existsSync(join(ROOT, String(layerProps.ContentUri), 'nodejs/node_modules/onnxruntime-node/package.json'))).toBe(true);
+    expect(existsSync(join(ROOT, String(layerProps.ContentUri), 'nodejs/node_modules/onnxruntime-common/package.json'))).toBe(true);
+  });
+
+  it('keeps the bundle self-contained: only onnxruntime-node comes from the layer', () => {
+    expect(main.init.resolves['@apollo/server']).toBeNull();
+    expect(main.init.resolves['@aws-sdk/client-s3']).toBeNull();
+    expect(main.init.resolves['onnxruntime-node']).toBe(join(sandbox, 'opt/nodejs/node_modules/onnxruntime-node/dist/index.js'));
+    const bundle = readFileSync(join(ROOT, 'dist/lambda/function/index.mjs'), 'utf8');
+    expect(bundle).toContain('Predicts the option strategy for one ticker.'); // the SDL is inlined
+    expect(readdirSync(join(ROOT, 'dist/lambda/function')).sort()).toEqual(['Makefile', 'index.mjs', 'index.mjs.LEGAL.txt']);
+  });
+
+  it('prunes the layer to linux/x64 (the template default) and stays far below Lambda limits', () => {
+    const sizes = JSON.parse(readFileSync(join(ROOT, 'dist/lambda/sizes.json'), 'utf8'));
+    const bin = join(ROOT, 'dist/lambda/layer/nodejs/node_modules/onnxruntime-node/bin');
+    const platforms = readdirSync(bin).flatMap((napi) => readdirSync(join(bin, napi)).flatMap((os) => readdirSync(join(bin, napi, os)).map((arch) => `${os}/${arch}`)));
+    expect(platforms).toEqual(['linux/x64']);
+    expect(sizes.lambdaArchitecture).toBe((template.Parameters!.Architecture as JsonObject).Default);
+    expect(sizes.totalBytes).toBe(sizes.functionBytes + sizes.layerBytes);
+    expect(sizes.totalBytes).toBeLessThan(80 * 1024 * 1024);
+    const layerFiles = spawnSync('find', [join(ROOT, 'dist/lambda/layer'), '-type', 'f'], { encoding: 'utf8' }).stdout;
+    expect(layerFiles).not.toMatch(/\.(map|d\.ts|md)\n/);
+  });
+
+  it('lets `sam build` copy the prebuilt artifacts (BuildMethod: makefile targets for the template logical ids)', () => {
+    for (const [id, dir, expected] of [
+      ['GraphQLFunction', String(fnProps.CodeUri), ['index.mjs', 'index.mjs.LEGAL.txt']],
+      ['OnnxRuntimeLayer', String(layerProps.ContentUri), ['nodejs']],
+    ] as const) {
+      const artifacts = join(sandbox, `sam-artifacts-${id}`);
+      mkdirSync(artifacts, { recursive: true });
+      const make = spawnSync('make', [`build-${id}`, `ARTIFACTS_DIR=${artifacts}`], { cwd: join(ROOT, dir), encoding: 'utf8' });
+      expect(make.status, make.stderr).toBe(0);
+      expect(readdirSync(artifacts).sort()).toEqual([...expected]);
+    }
+  });
+});
+
+describe('the built handler with API Gateway events', () => {
+  it('never crashes: every event gets an answer and the process exits cleanly', () => {
+    expect(main.code, main.stderr).toBe(0);
+    expect(main.order.map((r) => r.event)).toEqual(MAIN_EVENTS);
+    expect(main.order.filter((r) => r.kind === 'crash')).toEqual([]);
+  });
+
+  it('predict: a strategy from the production version', () => {
+    const { status, headers, json } = response(main, 'http-api-predict');
+    expect(status).toBe(200);
+    expect(headers['content-type']).toMatch(/^application\/json/);
+    expect(json.errors).toBeUndefined();
+    const p = json.data.predict;
+    expect(p).toMatchObject({ ticker: 'SPY', version: 'v1.1.0', stage: 'PRODUCTION', modelType: 'ETF_SPECIFIC' });
+    expect(OPTION_STRATEGIES).toContain(p.strategy);
+    expect(p.probabilities.reduce((s: number, x: { probability: number }) => s + x.probability, 0)).toBeCloseTo(1, 4);
+  });
+
+  it('a second predict in the same process is served from the warm caches (no S3 request, no model load)', () => {
+    const { json } = response(main, 'http-api-predict-warm');
+    expect(json.data.predict.version).toBe('v1.1.0');
+    expect(requestLog(main, 'http-api-predict').counters).toMatchObject({ modelCacheMisses: 1, modelLoads: 1, artifactFetches: 2 });
+    expect(requestLog(main, 'http-api-predict-warm').counters).toEqual({
+      modelCacheHits: 1,
+      modelCacheMisses: 0,
+      modelLoads: 0,
+      s3Gets: 0,
+      artifactFetches: 0,
+      diskHits: 0,
+      rowsPredicted: 1,
+    });
+    expect(emf(main, 'http-api-predict-warm')).toMatchObject({ ModelCacheHit: 1, ModelCacheMiss: 0, S3Fetches: 0 });
+  });
+
+  it('predictMany over ETFs and stocks: each ETF its own model, every stock the universal one', () => {
+    const { json } = response(main, 'http-api-predict-many');
+    expect(json.errors).toBeUndefined();
+    const answers = json.data.predictMany as Array<{ ticker: string; modelType: string; model: { id: string }; version: string; strategy: string }>;
+    expect(answers.map((a) => a.ticker)).toEqual(['SPY', 'QQQ', 'SMH', 'XLF', 'AAPL', 'MSFT', 'NVDA', 'TSLA']);
+    for (const a of answers.slice(0, 4)) expect(a).toMatchObject({ modelType: 'ETF_SPECIFIC', model: { id: `etfs/${a.ticker}` } });
+    for (const a of answers.slice(4)) expect(a).toMatchObject({ modelType: 'STOCK_UNIVERSAL', model: { id: 'stocks/universal' }, version: 'v1.1.0' });
+    for (const a of answers) expect(OPTION_STRATEGIES).toContain(a.strategy);
+    // SPY was warm; QQQ, SMH, XLF and stocks/universal loaded once each, the four stocks in one batch.
+    expect(requestLog(main, 'http-api-predict-many').counters).toMatchObject({ modelCacheHits: 1, modelLoads: 4, rowsPredicted: 8 });
+  });
+
+  it('a mutation without authorizer claims is UNAUTHENTICATED, whatever Authorization header it sends', () => {
+    const { status, json } = response(main, 'http-api-mutation-anonymous');
+    expect(status).toBe(200);
+    expect(json.data).toBeNull();
+    expect(json.errors![0].extensions.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('claims without the write scope are FORBIDDEN', () => {
+    expect(response(main, 'http-api-mutation-without-scope').json.errors![0].extensions.code).toBe('FORBIDDEN');
+  });
+
+  it('claims with scope models:write may roll back: the pointer moves, in S3 and in this process at once', async () => {
+    const { json } = response(main, 'http-api-mutation-authorized');
+    expect(json.errors).toBeUndefined();
+    expect(json.data.rollback).toEqual({ action: 'ROLLBACK', fromVersion: 'v1.1.0', toVersion: 'v1.0.0', by: 'ml-engineer-42', stage: 'PRODUCTION' });
+    const stored = await fx.runtime().registry.stagePointer('etfs/SPY', 'PRODUCTION');
+    expect(stored?.value.version).toBe('v1.0.0');
+    expect(response(main, 'http-api-predict-after-rollback').json.data.predict.version).toBe('v1.0.0');
+  });
+
+  it('a malformed body is a GraphQL-shaped 400 that does not echo the body, and the next event still works', () => {
+    const { status, json, body } = response(main, 'http-api-malformed-body');
+    expect(status).toBe(400);
+    expect(json.errors![0].extensions.code).toBe('BAD_REQUEST');
+    expect(body).not.toContain(FEATURE_VALUE);
+    const { requestId } = main.results.get('http-api-malformed-body')!;
+    expect(main.records.find((r) => r.function_request_id === requestId && r.level === 'WARN')).toMatchObject({
+      message: 'request rejected before GraphQL',
+      reason: 'The request body is not valid JSON',
+    });
+    const next = response(main, 'http-api-base64-body');
+    expect(next.status).toBe(200);
+    expect(next.json.data.about).toMatchObject({ bucket: TEST_BUCKET });
+  });
+
+  it('serves REST API (payload 1.0) events too', () => {
+    const { status, json } = response(main, 'rest-api-about');
+    expect(status).toBe(200);
+    expect(json.data.about.bucket).toBe(TEST_BUCKET);
+  });
+
+  it('GET: introspection as configured (on by default), no landing page', () => {
+    const get = response(main, 'http-api-get-introspection');
+    expect(get.status).toBe(200);
+    expect(get.json.data.__schema).toEqual({ queryType: { name: 'Query' }, mutationType: { name: 'Mutation' } });
+    // A browser GET without a query: JSON error, not an HTML page (GraphiQL is local-only; Apollo's loads a CDN).
+    const browser = response(main, 'http-api-get-browser');
+    expect(browser.status).toBe(400);
+    expect(browser.headers['content-type']).toMatch(/^application\/json/);
+    expect(browser.json.errors!.length).toBe(1);
+  });
+
+  it('caches artifacts in DISK_CACHE_DIR under their sha256', () => {
+    const files = readdirSync(join(sandbox, 'main-disk-cache'));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    for (const f of files) expect(f).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('observability', () => {
+  it('writes structured JSON logs with the invocation and API request ids', () => {
+    const log = requestLog(main, 'http-api-predict');
+    expect(log).toMatchObject({
+      level: 'INFO',
+      service: 'modelgraph',
+      function_name: 'modelgraph-graphql',
+      cold_start: true,
+      operationName: 'PredictSpy',
+      status: 200,
+      apiRequestId: expect.stringMatching(/^Ckq3QiXYoAMEbXw=/),
+    });
+    expect(requestLog(main, 'http-api-predict-warm').cold_start).toBe(false);
+    expect(requestLog(main, 'http-api-mutation-anonymous').errorCodes).toEqual(['UNAUTHENTICATED']);
+    expect(main.records.find((r) => r.message === 'model loaded')).toMatchObject({ model: 'etfs/SPY@v1.1.0' });
+  });
+
+  it('publishes EMF metrics per invocation: ModelLoadTime, cache hits/misses, S3 fetches, prediction latency, cold start', () => {
+    const docs = main.records.filter((r) => r._aws);
+    const metricNames = (d: Record<string, any>) => d._aws.CloudWatchMetrics.flatMap((m: any) => m.Metrics.map((x: any) => x.Name));
+    for (const d of docs) expect(d._aws.CloudWatchMetrics[0].Namespace).toBe('Modelgraph');
+    const first = emf(main, 'http-api-predict')!;
+    expect(metricNames(first)).toEqual(expect.arrayContaining(['ModelLoadTime', 'ModelCacheHit', 'ModelCacheMiss', 'S3Fetches', 'PredictionLatency']));
+    expect(first).toMatchObject({ service: 'modelgraph', ModelCacheMiss: 1, S3Fetches: 4 });
+    expect(first.ModelLoadTime).toBeGreaterThan(0);
+    expect(first.PredictionLatency).toBeGreaterThan(0);
+    expect(docs.filter((d) => metricNames(d).includes('ColdStart'))).toHaveLength(1);
+  });
+
+  it('logs no secrets and no feature values', () => {
+    const everything = main.stdout + main.stderr;
+    expect(everything).not.toContain(BEARER_TOKEN);
+    expect(everything).not.toMatch(/authorization/i);
+    expect(everything).not.toContain(FEATURE_VALUE);
+    expect(everything).not.toContain('0.8642713'); // rsi_14 of the warm predict
+    expect(everything).not.toContain('S3RVER');
+  });
+});
+
+describe('start-up', () => {
+  it('invalid configuration: every request answers a GraphQL-shaped 500 STARTUP_FAILED, the cause is logged, nothing crashes', () => {
+    expect(broken.code).toBe(0);
+    expect(broken.init.exportType).toBe('function');
+    for (const event of ['http-api-predict', 'rest-api-about']) {
+      const { status, json } = response(broken, event);
+      expect(status).toBe(500);
+      expect(json.errors![0].extensions.code).toBe('STARTUP_FAILED');
+    }
+    const critical = broken.records.find((r) => r.level === 'CRITICAL');
+    expect(critical?.error).toMatch(/S3_ENDPOINT/);
+  });
+
+  it('WARM_MODELS load during init (provisioned concurrency): the first request is already warm; a bad id does not fail init', () => {
+    expect(warmed.records.find((r) => r.message === 'warm models')?.results).toEqual([
+      expect.objectContaining({ model: 'etfs/SPY', ok: true, version: 'v1.1.0' }),
+      expect.objectContaining({ model: 'universal/not_there', ok: false, error: 'MODEL_NOT_DEPLOYED' }),
+    ]);
+    const { json } = response(warmed, 'http-api-predict');
+    expect(json.data.predict.version).toBe('v1.1.0');
+    expect(requestLog(warmed, 'http-api-predict').counters).toMatchObject({ modelCacheHits: 1, modelCacheMisses: 0, modelLoads: 0 });
+  });
+});

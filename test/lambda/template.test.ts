@@ -1,0 +1,284 @@
+/**
+ * template.yaml, checked statically: it parses (with CloudFormation's short
+ * intrinsics), every resource has its required properties, every reference
+ * and condition exists, the environment is exactly src/config.ts's, and the
+ * IAM policy lets the function write exactly the keys the code writes.
+ * The build artifacts Handler/CodeUri/ContentUri point at are checked in
+ * handler.test.ts, which runs the build.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigSchema, loadConfig } from '../../src/config';
+import { ASSET_REGISTRY_KEY, MODEL_REGISTRY_KEY, archiveKey, stagePointerKey } from '../../src/registry/bucketLayout';
+import {
+  activeResources,
+  checkTemplate,
+  iamPatternMatches,
+  parameterDefaults,
+  parseTemplate,
+  resolveValue,
+  type Json,
+  type JsonObject,
+  type Template,
+} from './support/cloudFormation';
+
+const ROOT = join(import.meta.dirname, '../..');
+const template = parseTemplate(readFileSync(join(ROOT, 'template.yaml'), 'utf8'));
+const defaults = parameterDefaults(template);
+const fn = template.Resources.GraphQLFunction;
+const fnProps = fn.Properties as JsonObject;
+
+/** Lambda sets these itself and refuses them in a function's configuration. */
+const LAMBDA_RESERVED_ENV = [
+  '_HANDLER',
+  '_X_AMZN_TRACE_ID',
+  'AWS_DEFAULT_REGION',
+  'AWS_REGION',
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_FUNCTION_NAME',
+  'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+  'AWS_LAMBDA_FUNCTION_VERSION',
+  'AWS_LAMBDA_INITIALIZATION_TYPE',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_ACCESS_KEY',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_LAMBDA_RUNTIME_API',
+  'LAMBDA_TASK_ROOT',
+  'LAMBDA_RUNTIME_DIR',
+];
+
+function policyStatements(params = defaults): JsonObject[] {
+  const policies = resolveValue(template, fnProps.Policies, params) as JsonObject[];
+  return policies.flatMap((p) => p.Statement as JsonObject[]);
+}
+
+function asList(v: Json | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)];
+}
+
+/** Whether the function's policy lets it PutObject `key` (and with which conditional header). */
+function putAllowed(key: string, bucket = '<ModelBucket>'): JsonObject[] {
+  return policyStatements().filter(
+    (s) => s.Effect === 'Allow' && asList(s.Action).includes('s3:PutObject') && asList(s.Resource).some((r) => iamPatternMatches(r, `arn:aws:s3:::${bucket}/${key}`)),
+  );
+}
+
+describe('template.yaml', () => {
+  it('parses with the CloudFormation intrinsics in every form', () => {
+    // Prepare
+    const sample = parseTemplate(`
+Resources:
+  A:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub ['/x/\${N}', { N: !Ref AWS::StackName }]
+      Scalar: !GetAtt B.Arn
+      Seq: !If [C, !Join ['', [a, !Select [0, !Split [',', 'x,y']]]], !Base64 abc]
+      Map: !FindInMap { Mappings: x }
+      Import: !ImportValue other-stack-Output
+      Cond: !And [!Condition C, !Or [!Equals [1, 1], !Not [!Equals [1, 2]]]]
+`);
+    // Assess
+    const props = sample.Resources.A.Properties!;
+    expect(props.LogGroupName).toEqual({ 'Fn::Sub': ['/x/${N}', { N: { Ref: 'AWS::StackName' } }] });
+    expect(props.Scalar).toEqual({ 'Fn::GetAtt': ['B', 'Arn'] });
+    expect(props.Seq).toEqual({
+      'Fn::If': ['C', { 'Fn::Join': ['', ['a', { 'Fn::Select': [0, { 'Fn::Split': [',', 'x,y'] }] }]] }, { 'Fn::Base64': 'abc' }],
+    });
+    expect(props.Map).toEqual({ 'Fn::FindInMap': { Mappings: 'x' } });
+    expect(props.Import).toEqual({ 'Fn::ImportValue': 'other-stack-Output' });
+    expect(props.Cond).toEqual({
+      'Fn::And': [{ Condition: 'C' }, { 'Fn::Or': [{ 'Fn::Equals': [1, 1] }, { 'Fn::Not': [{ 'Fn::Equals': [1, 2] }] }] }],
+    });
+  });
+
+  it('has every required property, reference and condition (and nothing unused)', () => {
+    expect(template.Transform).toBe('AWS::Serverless-2016-10-31');
+    expect(checkTemplate(template)).toEqual([]);
+  });
+
+  it('the checker catches what it claims to (a checker that passes everything proves nothing)', () => {
+    // Prepare
+    const broken = structuredClone(template) as Template;
+    delete (broken.Resources.AdminGraphQLRoute.Properties as JsonObject).RouteKey;
+    delete (broken.Resources.OnnxRuntimeLayer.Properties as JsonObject).ContentUri;
+    (broken.Resources.AdminGraphQLIntegration.Properties as JsonObject).IntegrationUri = { Ref: 'GraphQLFunktion.Alias' };
+    (broken.Resources.ModelBucketPolicy.Properties as JsonObject).Bucket = { 'Fn::GetAtt': ['ModelBucket', 'Nope'] };
+    broken.Resources.FunctionLogGroup.Condition = 'NoSuchCondition';
+    (broken.Outputs!.GraphQLUrl as JsonObject).Value = { 'Fn::Sub': 'https://${HttpAPI}.execute-api/graphql' };
+    broken.Parameters!.Unused = { Type: 'String' };
+    // Act
+    const problems = checkTemplate(broken).join('\n');
+    // Assess
+    expect(problems).toContain('AdminGraphQLRoute: AWS::ApiGatewayV2::Route requires RouteKey');
+    expect(problems).toContain('OnnxRuntimeLayer: AWS::Serverless::LayerVersion requires ContentUri');
+    expect(problems).toContain('Ref to unknown "GraphQLFunktion.Alias"');
+    expect(problems).toContain('AWS::S3::Bucket has no attribute "Nope"');
+    expect(problems).toContain('unknown condition "NoSuchCondition"');
+    expect(problems).toContain('Ref to unknown "HttpAPI"');
+    expect(problems).toContain('Parameters.Unused is never used');
+  });
+
+  it('runs the bundle on nodejs22.x with the onnxruntime layer, built for the chosen architecture', () => {
+    const layer = template.Resources.OnnxRuntimeLayer;
+    expect(fnProps.Runtime).toBe('nodejs22.x');
+    expect(fnProps.Handler).toBe('index.handler');
+    expect(fnProps.CodeUri).toBe('dist/lambda/function');
+    expect(fnProps.Layers).toEqual([{ Ref: 'OnnxRuntimeLayer' }]);
+    expect(fnProps.AutoPublishAlias).toBe('live');
+    expect(fnProps.Architectures).toEqual([{ Ref: 'Architecture' }]);
+    expect(template.Parameters!.Architecture).toMatchObject({ Default: 'x86_64', AllowedValues: ['x86_64', 'arm64'] });
+    expect(layer.Properties).toMatchObject({ ContentUri: 'dist/lambda/layer', CompatibleRuntimes: ['nodejs22.x'], CompatibleArchitectures: [{ Ref: 'Architecture' }] });
+    // Prebuilt artifacts: `sam build` runs their generated Makefiles (copy only), never npm install.
+    expect(fn.Metadata?.BuildMethod).toBe('makefile');
+    expect(layer.Metadata?.BuildMethod).toBe('makefile');
+    for (const p of ['MemorySize', 'Timeout', 'ProvisionedConcurrency', 'LogRetentionDays', 'ExistingBucketName', 'JwtIssuer', 'JwtAudience']) {
+      expect(template.Parameters, p).toHaveProperty(p);
+    }
+  });
+
+  it('provisioned concurrency is off by default and on with a positive parameter', () => {
+    const config = (params: Record<string, string>) => resolveValue(template, fnProps.ProvisionedConcurrencyConfig, { ...defaults, ...params });
+    expect(defaults.ProvisionedConcurrency).toBe('0');
+    expect(config({})).toBeUndefined();
+    expect(config({ ProvisionedConcurrency: '2' })).toEqual({ ProvisionedConcurrentExecutions: '2' });
+  });
+
+  it('sets exactly config variables (src/config.ts) and a configuration that loads', () => {
+    // Prepare
+    const variables = (fnProps.Environment as JsonObject).Variables as JsonObject;
+    const configKeys = Object.keys(ConfigSchema.shape);
+    // Assess: names
+    for (const name of Object.keys(variables)) {
+      expect(configKeys, `${name} is not a key of ConfigSchema`).toContain(name);
+      expect(LAMBDA_RESERVED_ENV, `${name} is reserved by Lambda`).not.toContain(name);
+    }
+    // Assess: values, as deployed with the defaults and with an existing bucket
+    for (const params of [defaults, { ...defaults, ExistingBucketName: 'my-models', WarmModels: 'etfs/SPY,stocks/universal' }]) {
+      const env = resolveValue(template, variables, params) as Record<string, string>;
+      const bucket = params.ExistingBucketName || 'modelgraph-modelbucket-1a2b3c';
+      const config = loadConfig({ ...env, MODEL_BUCKET: env.MODEL_BUCKET === '<ModelBucket>' ? bucket : env.MODEL_BUCKET });
+      expect(config.NODE_ENV).toBe('production');
+      expect(config.MODEL_BUCKET).toBe(bucket);
+      expect(config.DISK_CACHE_DIR).toBe('/tmp/modelgraph-cache');
+      expect(config.DISK_CACHE_MAX_MB).toBeLessThan(Number(params.EphemeralStorageSize));
+      expect(config.MODEL_CACHE_MAX_MB).toBeLessThan(Number(params.MemorySize));
+      expect(config.WRITE_SCOPE).toBe('models:write');
+    }
+    expect(resolveValue(template, variables.WARM_MODELS, { ...defaults, WarmModels: 'etfs/SPY' })).toBe('etfs/SPY');
+  });
+
+  it('creates a private, versioned, encrypted, retained bucket — or uses the named one', () => {
+    // Prepare
+    const bucket = template.Resources.ModelBucket;
+    const props = bucket.Properties as Record<string, any>;
+    // Assess
+    expect(bucket.Condition).toBe('CreateModelBucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.UpdateReplacePolicy).toBe('Retain');
+    expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(Object.keys(activeResources(template, defaults))).toContain('ModelBucket');
+    const existing = { ...defaults, ExistingBucketName: 'my-models' };
+    expect(Object.keys(activeResources(template, existing))).not.toContain('ModelBucket');
+    const env = resolveValue(template, (fnProps.Environment as JsonObject).Variables, existing) as Record<string, string>;
+    expect(env.MODEL_BUCKET).toBe('my-models');
+    expect(asList(policyStatements(existing).find((s) => s.Sid === 'ReadModelObjects')!.Resource)).toEqual(['arn:aws:s3:::my-models/*']);
+  });
+
+  describe('IAM: least privilege', () => {
+    it('reads with GetObject and ListBucket only; writes with PutObject only', () => {
+      const actions = new Set(policyStatements().flatMap((s) => asList(s.Action)));
+      expect([...actions].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      for (const s of policyStatements()) {
+        expect(s.Effect).toBe('Allow');
+        for (const r of asList(s.Resource)) expect(r.startsWith('arn:aws:s3:::<ModelBucket>'), r).toBe(true);
+      }
+      expect(asList(policyStatements().find((s) => s.Sid === 'ListModelBucket')!.Resource)).toEqual(['arn:aws:s3:::<ModelBucket>']);
+    });
+
+    it('the bucket refuses writes of the function role that carry neither If-Match nor If-None-Match', () => {
+      const policy = template.Resources.ModelBucketPolicy.Properties!.PolicyDocument as Record<string, any>;
+      const deny = policy.Statement.find((s: JsonObject) => s.Sid === 'DenyUnconditionalWritesByTheApi');
+      expect(deny).toMatchObject({
+        Effect: 'Deny',
+        Principal: { AWS: { 'Fn::GetAtt': ['GraphQLFunctionRole', 'Arn'] } },
+        Action: 's3:PutObject',
+        // Both headers absent → denied (keys in one operator block are ANDed).
+        Condition: { Null: { 's3:if-match': 'true', 's3:if-none-match': 'true' } },
+      });
+      expect(policy.Statement.find((s: JsonObject) => s.Sid === 'DenyInsecureTransport')).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    });
+
+    it('allows writing exactly the keys promote, rollback, registerVersion and registerAsset write', () => {
+      // The keys, built by the same code that writes them (src/registry/bucketLayout.ts).
+      const models = ['etfs/SPY', 'stocks/universal', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble'];
+      const written = [
+        ...models.flatMap((m) => [stagePointerKey(m, 'PRODUCTION'), stagePointerKey(m, 'STAGING')]),
+        ...models.map((m) => archiveKey(m, 'v1.2.0', 'metadata.json')),
+        ASSET_REGISTRY_KEY,
+      ];
+      for (const key of written) expect(putAllowed(key), key).not.toEqual([]);
+
+      // Artifacts are uploaded by the CLI with the engineer's credentials, never by the API.
+      const notWritten = [
+        archiveKey('etfs/SPY', 'v1.2.0', 'model.onnx'),
+        archiveKey('etfs/SPY', 'v1.2.0', 'feature_names.json'),
+        MODEL_REGISTRY_KEY,
+        'metadata/deployment_history.json',
+        'shared/notes.txt',
+      ];
+      for (const key of notWritten) expect(putAllowed(key), key).toEqual([]);
+    });
+  });
+
+  describe('HTTP API and JWT authorizer', () => {
+    it('serves POST and GET /graphql openly (reads need no token)', () => {
+      const events = fnProps.Events as Record<string, any>;
+      const routes = Object.values(events).map((e) => `${e.Properties.Method} ${e.Properties.Path}`);
+      expect(routes.sort()).toEqual(['GET /graphql', 'POST /graphql']);
+      for (const e of Object.values(events)) {
+        expect(e.Type).toBe('HttpApi');
+        expect(e.Properties.ApiId).toEqual({ Ref: 'HttpApi' });
+        expect(e.Properties.Auth).toBeUndefined();
+      }
+    });
+
+    it('adds the JWT-protected write route only when issuer and audience are set', () => {
+      const withJwt = { ...defaults, JwtIssuer: 'https://issuer.example.com/', JwtAudience: 'client-a,client-b' };
+      const jwtResources = ['JwtAuthorizer', 'AdminGraphQLIntegration', 'AdminGraphQLRoute', 'AdminGraphQLInvokePermission'];
+      for (const id of jwtResources) {
+        expect(template.Resources[id].Condition).toBe('HasJwtAuthorizer');
+        expect(Object.keys(activeResources(template, defaults))).not.toContain(id);
+        expect(Object.keys(activeResources(template, withJwt))).toContain(id);
+      }
+      expect(Object.keys(activeResources(template, { ...defaults, JwtIssuer: 'https://issuer.example.com/' }))).not.toContain('JwtAuthorizer');
+
+      const authorizer = resolveValue(template, template.Resources.JwtAuthorizer.Properties, withJwt) as Record<string, any>;
+      expect(authorizer).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
+      expect(authorizer.JwtConfiguration).toEqual({ Issuer: 'https://issuer.example.com/', Audience: ['client-a', 'client-b'] });
+      const route = template.Resources.AdminGraphQLRoute.Properties as Record<string, any>;
+      expect(route).toMatchObject({ RouteKey: 'POST /admin/graphql', AuthorizationType: 'JWT', AuthorizerId: { Ref: 'JwtAuthorizer' } });
+      // The write route invokes the same published alias as the open routes.
+      expect((template.Resources.AdminGraphQLIntegration.Properties as JsonObject).IntegrationUri).toEqual({ Ref: 'GraphQLFunction.Alias' });
+    });
+
+    it('outputs the GraphQL URL', () => {
+      const url = resolveValue(template, template.Outputs!.GraphQLUrl.Value, defaults);
+      expect(url).toBe('https://<HttpApi>.execute-api.us-east-1.amazonaws.com/graphql');
+      expect(template.Outputs!.AdminGraphQLUrl.Condition).toBe('HasJwtAuthorizer');
+    });
+  });
+
+  it('logs to its own log group with a retention parameter', () => {
+    const group = template.Resources.FunctionLogGroup;
+    expect(group.Type).toBe('AWS::Logs::LogGroup');
+    expect(group.Properties!.RetentionInDays).toEqual({ Ref: 'LogRetentionDays' });
+    expect(fnProps.LoggingConfig).toMatchObject({ LogGroup: { Ref: 'FunctionLogGroup' } });
+  });
+});
