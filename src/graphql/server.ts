@@ -31,6 +31,7 @@ export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<Gr
     // Our own offline GraphiQL is served at / locally; Apollo's landing page loads from a CDN.
     plugins: [ApolloServerPluginLandingPageDisabled(), ...limits.plugins, ...(opts.plugins ?? [])],
     validationRules: limits.validationRules,
+    parseOptions: { maxTokens: opts.config.MAX_TOKENS },
     allowBatchedHttpRequests: false,
   });
 }

@@ -10,9 +10,14 @@ import { BadUserInputError } from '../errors';
 export const TickerSchema = z
   .string()
   .trim()
-  .toUpperCase()
-  .regex(/^[A-Z0-9][A-Z0-9.\-]{0,11}$/, 'a ticker is 1–12 letters, digits, "." or "-", starting with a letter or digit')
-  .refine((t) => !t.includes('..'), 'a ticker may not contain ".."');
+  // ASCII only: String#toUpperCase maps e.g. "ſ" (long s) to "S", so "ſpy" would be served as SPY.
+  .transform((t) => t.replace(/[a-z]/g, (c) => c.toUpperCase()))
+  .pipe(
+    z
+      .string()
+      .regex(/^[A-Z0-9][A-Z0-9.\-]{0,11}$/, 'a ticker is 1–12 letters, digits, "." or "-", starting with a letter or digit')
+      .refine((t) => !t.includes('..'), 'a ticker may not contain ".."'),
+  );
 
 const familyName = /^[a-z0-9][a-z0-9_\-]{0,63}$/;
 

@@ -21,7 +21,7 @@ describe('identifiers are parsed before they become keys', () => {
   it('upper-cases tickers and rejects traversal', () => {
     expect(parseTicker(' spy ')).toBe('SPY');
     expect(parseTicker('brk.b')).toBe('BRK.B');
-    for (const t of ['..', 'A..B', 'SPY/X', '', 'ÄPPLE', 'A'.repeat(13)]) {
+    for (const t of ['..', 'A..B', 'SPY/X', '', 'ÄPPLE', 'A'.repeat(13), 'ſpy', 'ｓｐｙ']) {
       expect(() => parseTicker(t)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
     }
   });
