@@ -20,20 +20,23 @@ export interface ModelCacheCounters {
   lastLoadMs: number;
 }
 
-interface LoadContext {
-  metadata: VersionMetadata;
-}
-
 /**
  * Process-wide cache of loaded models keyed by `{model}@{version}` (immutable,
  * so entries never go stale), bounded by model bytes with LRU eviction, and
  * single-flight: concurrent requests for one key share one download and one
- * session (lru-cache's fetch coalesces them). A failed load is not cached.
- * Evicted sessions are released once their in-flight runs finish.
+ * session. A failed load is not cached. Evicted sessions are released once
+ * their in-flight runs finish.
+ *
+ * Loads in flight are kept apart from the LRU and enter it only once loaded:
+ * lru-cache's own fetch() puts a placeholder in the LRU, and evicting that
+ * placeholder under memory pressure aborts the load — its callers get an
+ * untyped "evicted" error and the session it created is never released.
  */
 export class ModelCache {
   readonly counters: ModelCacheCounters = { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0, sessionRuns: 0, rowsPredicted: 0, lastLoadMs: 0 };
-  private readonly cache: LRUCache<string, ModelBundle, LoadContext>;
+  private readonly cache: LRUCache<string, ModelBundle>;
+  private readonly loading = new Map<string, Promise<ModelBundle>>();
+  private bytes = 0;
   /** Called after every completed load with its duration (metrics). */
   onLoad?: (key: string, ms: number) => void;
 
@@ -41,36 +44,39 @@ export class ModelCache {
     private readonly artifacts: ArtifactSource,
     private readonly opts: ModelCacheOptions,
   ) {
-    this.cache = new LRUCache<string, ModelBundle, LoadContext>({
-      maxSize: Math.max(1, opts.maxBytes),
-      // A model bigger than the whole bound is still served (once), not refused.
-      maxEntrySize: Number.MAX_SAFE_INTEGER,
-      sizeCalculation: (bundle) => Math.max(1, bundle.sizeBytes),
-      fetchMethod: (key, _stale, { context }) => this.load(key, context.metadata),
+    const maxSize = Math.max(1, opts.maxBytes);
+    this.cache = new LRUCache<string, ModelBundle>({
+      maxSize,
+      // A model bigger than the whole bound is still served and kept, alone: it
+      // counts as the whole bound, so it evicts every other model and the next
+      // model evicts it. (Counted at its real size, lru-cache would evict it
+      // while inserting it and never dispose of it.)
+      sizeCalculation: (bundle) => Math.min(maxSize, Math.max(1, bundle.sizeBytes)),
       dispose: (bundle, _key, reason) => {
         if (reason === 'evict' || reason === 'delete') this.counters.evictions++;
+        this.bytes -= bundle.sizeBytes;
         bundle.retire();
       },
     });
   }
 
-  private async load(key: string, metadata: VersionMetadata): Promise<ModelBundle> {
-    const at = key.lastIndexOf('@');
-    const model = key.slice(0, at);
-    const version = key.slice(at + 1);
+  private async load(key: string, model: string, version: string, metadata: VersionMetadata): Promise<ModelBundle> {
     const started = performance.now();
     this.counters.misses++;
+    let bundle: ModelBundle;
     try {
       const files = await fetchVersionArtifacts(this.artifacts, model, version, metadata);
-      const bundle = await createModelBundle(model, version, metadata, files, this.opts.session);
-      this.counters.loads++;
-      this.counters.lastLoadMs = performance.now() - started;
-      this.onLoad?.(key, this.counters.lastLoadMs);
-      return bundle;
+      bundle = await createModelBundle(model, version, metadata, files, this.opts.session);
     } catch (err) {
       this.counters.loadFailures++;
       throw err;
     }
+    this.bytes += bundle.sizeBytes;
+    this.cache.set(key, bundle);
+    this.counters.loads++;
+    this.counters.lastLoadMs = performance.now() - started;
+    this.onLoad?.(key, this.counters.lastLoadMs);
+    return bundle;
   }
 
   /** The loaded bundle for `{model}@{version}`, loading it (once, however many callers) if needed. */
@@ -81,8 +87,12 @@ export class ModelCache {
       this.counters.hits++;
       return hit;
     }
-    const bundle = await this.cache.fetch(key, { context: { metadata } });
-    return bundle!;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = this.load(key, model, version, metadata).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
   }
 
   /** Runs rows through a bundle, counting runs for metrics and tests. */
@@ -96,8 +106,9 @@ export class ModelCache {
     return [...this.cache.keys()];
   }
 
+  /** Summed model bytes of the loaded sessions (at most the bound, unless one model alone is bigger). */
   get loadedBytes(): number {
-    return this.cache.calculatedSize;
+    return this.bytes;
   }
 
   clear(): void {

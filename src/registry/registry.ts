@@ -14,7 +14,11 @@ export interface RegistryOptions {
   pointerTtlMs: number;
   /** While S3 fails, how old a last-verified pointer may be and still be served. */
   maxStaleMs: number;
+  /** How long a request waits for a due revalidation before it gets the last verified copy (default 500 ms). */
+  revalidationWaitMs?: number;
 }
+
+const REVALIDATION_WAIT_MS = 500;
 
 /** A JSON document as last seen in S3, with the ETag to revalidate or replace it. */
 export interface Versioned<T> {
@@ -42,13 +46,16 @@ export interface ModelSummary {
  * The read side of the bucket: asset registry, stage pointers, version metadata
  * and listings, with the process-wide caches that make warm requests free.
  * Stage pointers and the registry are cached for `pointerTtlMs`, then revalidated
- * with a conditional GET (304 costs no body); version metadata is immutable and
- * cached for good.
+ * with a conditional GET (304 costs no body); while S3 fails or stalls, the last
+ * verified copy is served for at most `maxStaleMs`. Version metadata is immutable
+ * and cached for good.
  */
 export class Registry {
   private readonly documents: LRUCache<string, CachedDocument<unknown>, void>;
   private readonly versions = new LRUCache<string, VersionMetadata>({ max: 10_000 });
   private readonly featureNameCache = new LRUCache<string, string[]>({ max: 1_000 });
+  /** When the revalidation in flight for a document started. */
+  private readonly revalidationsSince = new Map<string, number>();
   private directoryCache: { source: Versioned<AssetRegistryDocument> | null; directory: AssetDirectory } | undefined;
 
   constructor(
@@ -67,6 +74,15 @@ export class Registry {
   }
 
   private async fetchDocument(key: string, stale: CachedDocument<unknown> | undefined): Promise<CachedDocument<unknown>> {
+    this.revalidationsSince.set(key, Date.now());
+    try {
+      return await this.readDocument(key, stale);
+    } finally {
+      this.revalidationsSince.delete(key);
+    }
+  }
+
+  private async readDocument(key: string, stale: CachedDocument<unknown> | undefined): Promise<CachedDocument<unknown>> {
     // A body that is not JSON (damaged, or hand-edited) is a typed INVALID_MODEL error like any other bad document.
     const parse = (body: Buffer): unknown =>
       key === ASSET_REGISTRY_KEY ? parseAssetRegistry(parseJsonDocument(z.unknown(), body, key)) : parseJsonDocument(StagePointerSchema, body, key);
@@ -82,7 +98,21 @@ export class Registry {
   }
 
   private async document<T>(key: string): Promise<Versioned<T> | null> {
-    const entry = await this.documents.fetch(key);
+    const status: LRUCache.Status<string, CachedDocument<unknown>, void> = {};
+    const fetching = this.documents.fetch(key, { status });
+    // A slow revalidation (S3 stalling: up to attempts × request timeout) does not
+    // hold requests that have a copy verified within maxStaleMs: after a short wait
+    // they get that copy, and the revalidation carries on for the requests after them.
+    const last = status.fetch === 'stale' || status.fetch === 'inflight' ? this.documents.peek(key, { allowStale: true }) : undefined;
+    let entry: CachedDocument<unknown> | undefined;
+    if (last && Date.now() - last.verifiedAt <= this.opts.maxStaleMs) {
+      const since = this.revalidationsSince.get(key) ?? Date.now();
+      const wait = (this.opts.revalidationWaitMs ?? REVALIDATION_WAIT_MS) - (Date.now() - since);
+      const settled = wait > 0 ? await settledWithin(fetching, wait) : undefined;
+      entry = settled ? settled.value : last;
+    } else {
+      entry = await fetching;
+    }
     return (entry?.doc ?? null) as Versioned<T> | null;
   }
 
@@ -182,5 +212,18 @@ export class Registry {
       .filter((id) => modelTypeOf(id) !== undefined)
       .sort()
       .map((id) => ({ id, type: modelTypeOf(id)! }));
+  }
+}
+
+/** `{ value }` if the promise settles within `ms` (rejecting if it rejects), else undefined. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<{ value: T } | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([promise.then((value) => ({ value })), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

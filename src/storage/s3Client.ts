@@ -13,6 +13,7 @@ export interface S3ConnectionOptions {
   /** Total attempts per request including the first (SDK standard retry strategy). */
   maxAttempts?: number;
   connectionTimeoutMs?: number;
+  /** Longest silence on a request's connection (waiting for the answer, or within a body) before it fails and is retried. */
   requestTimeoutMs?: number;
 }
 
@@ -36,7 +37,12 @@ export function createS3Client(opts: S3ConnectionOptions): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
       connectionTimeout: opts.connectionTimeoutMs ?? 3_000,
-      requestTimeout: opts.requestTimeoutMs ?? 15_000,
+      // An idle-socket timeout: it ends a request S3 stops answering (no headers,
+      // or a body that stops arriving, which ObjectStore retries) without cutting
+      // off a large transfer that is still moving. The handler's requestTimeout
+      // would not do: it bounds the whole exchange, upload included, and unless
+      // throwOnRequestTimeout is set it only logs a warning and keeps waiting.
+      socketTimeout: opts.requestTimeoutMs ?? 15_000,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     }),
