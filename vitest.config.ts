@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/globalSetup.ts'],
     // s3rver encrypts ListObjectsV2 continuation tokens with DES, which Node >= 17
     // only offers with the OpenSSL legacy provider (see DESIGN.md).
     pool: 'forks',

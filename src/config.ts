@@ -36,6 +36,8 @@ export const ConfigSchema = z.object({
   /** Lambda: the JWT scope that grants write permission. */
   WRITE_SCOPE: z.string().default('models:write'),
   INTROSPECTION: bool(true),
+  /** Local server: serve the GraphiQL page at / (it needs INTROSPECTION for its docs and completion). */
+  GRAPHIQL: bool(true),
   /** Most rows one predictMany may carry. */
   MAX_PREDICT_BATCH: int(10_000, 1),
   /** Query limits (graphql-armor): nesting depth, aliases, directives, parser tokens, static cost. */

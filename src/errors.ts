@@ -96,14 +96,16 @@ export class StorageUnavailableError extends ModelgraphError {
 }
 
 export class UnauthenticatedError extends ModelgraphError {
-  constructor(message = 'This operation needs a caller with write permission: send Authorization: Bearer <token>') {
+  constructor(
+    message = 'This operation needs a caller with write permission (local server: Authorization: Bearer <token>; on Lambda: a JWT with the write scope, sent to /admin/graphql)',
+  ) {
     super(ErrorCode.UNAUTHENTICATED, message);
     this.name = 'UnauthenticatedError';
   }
 }
 
 export class ForbiddenError extends ModelgraphError {
-  constructor(message = 'The caller lacks the models:write permission') {
+  constructor(message = 'The caller is authenticated but lacks write permission (the WRITE_SCOPE scope, models:write by default)') {
     super(ErrorCode.FORBIDDEN, message);
     this.name = 'ForbiddenError';
   }

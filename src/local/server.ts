@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../config';
 import { callerFromBearer } from '../graphql/auth';
 import { createContext } from '../graphql/context';
 import { createGraphQLServer } from '../graphql/server';
+import { logger } from '../observability/logger';
 import { createRuntime, type Runtime } from '../runtime';
 import { createS3Client } from '../storage/s3Client';
 import { seedDemoBucket } from './demoSeed';
@@ -101,10 +102,12 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   if (s3) writeFileSync(endpointFile, `${s3.endpoint}\n`);
   const writeToken = localWriteToken(config, opts.dataDir);
 
+  runtime.models.onLoad = (key, ms) => logger.info('model loaded', { model: key, loadMs: Math.round(ms * 100) / 100 });
   const apollo = createGraphQLServer({
     config,
     introspection: config.INTROSPECTION,
     maskInternalErrors: config.NODE_ENV === 'production',
+    onInternalError: (err) => logger.error('internal error', err instanceof Error ? err : String(err)),
   });
   await apollo.start();
   const graphql = createGraphQLHttpHandler(apollo, async (req) => createContext(runtime, callerFromBearer(req.headers.authorization, writeToken)), {
@@ -126,7 +129,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       res.end(JSON.stringify({ ok: true }));
       return;
     }
-    if (!graphiql(req, res)) {
+    if (!config.GRAPHIQL || !graphiql(req, res)) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Not found. GraphQL is at /graphql, GraphiQL at /.\n');
     }
