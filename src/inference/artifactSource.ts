@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { IntegrityError } from '../errors';
 import type { ObjectStore } from '../storage/objectStore';
 import { sha256 } from '../storage/checksum';
+import { tracePhase } from './loadTrace';
 
 export interface ExpectedArtifact {
   key: string;
@@ -38,15 +39,21 @@ export class ArtifactSource {
 
   async fetch(expected: ExpectedArtifact): Promise<Buffer> {
     if (this.disk) {
+      const diskStart = performance.now();
       const cached = await this.disk.read(expected.sha256, expected.size).catch(() => undefined);
+      tracePhase('disk-read', expected.key, diskStart);
       if (cached) {
         this.counters.diskHits++;
         return cached;
       }
     }
     this.counters.s3Fetches++;
+    const getStart = performance.now();
     const { body } = await this.store.get(expected.key);
+    tracePhase('s3-get', expected.key, getStart);
+    const checksumStart = performance.now();
     const actual = sha256(body);
+    tracePhase('checksum', expected.key, checksumStart);
     if (body.byteLength !== expected.size || actual !== expected.sha256) {
       this.counters.integrityFailures++;
       throw new IntegrityError(`${expected.key} does not match the sha256 recorded in its version's metadata`, {

@@ -12,6 +12,12 @@ export function featureValidator(featureNames: readonly string[]): (features: un
   const width = featureNames.length;
 
   return (features, where) => {
+    // Fast path (a predictMany of 10,000 rows validates 10,000 objects): a plain
+    // object whose own keys are exactly the feature names, each a finite number,
+    // is what the schema accepts. Anything else goes through the schema, which
+    // decides and names the offending features.
+    const fast = exactFiniteRow(features, featureNames);
+    if (fast) return fast;
     const result = schema.safeParse(features);
     if (!result.success) throw featureError(result.error, features, featureNames, where);
     const row = new Float32Array(width);
@@ -19,6 +25,44 @@ export function featureValidator(featureNames: readonly string[]): (features: un
     for (let i = 0; i < width; i++) row[i] = values[featureNames[i]];
     return row;
   };
+}
+
+/**
+ * The row in input-column order if `features` is a plain object whose own keys
+ * are exactly the feature names, each a finite number; else undefined (and the
+ * schema decides). Keys in feature-name order (what clients send) are matched by
+ * position; Object.keys stays fast for dictionary-mode objects (null-prototype
+ * objects from GraphQL literals), where Object.values and zod's lookups are slow.
+ */
+function exactFiniteRow(features: unknown, featureNames: readonly string[]): Float32Array | undefined {
+  if (typeof features !== 'object' || features === null || Array.isArray(features)) return undefined;
+  const proto = Object.getPrototypeOf(features);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const given = features as Record<string, unknown>;
+  const width = featureNames.length;
+  const keys = Object.keys(given);
+  if (keys.length !== width) return undefined;
+  const row = new Float32Array(width);
+  for (let i = 0; i < width; i++) {
+    const key = keys[i];
+    if (key !== featureNames[i]) return exactFiniteRowByName(given, featureNames, row);
+    const value = given[key];
+    if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+    row[i] = value;
+  }
+  return row;
+}
+
+/** Same, for keys in another order: `given` has exactly `featureNames.length` own keys, so all names present means no others. */
+function exactFiniteRowByName(given: Record<string, unknown>, featureNames: readonly string[], row: Float32Array): Float32Array | undefined {
+  for (let i = 0; i < featureNames.length; i++) {
+    const name = featureNames[i];
+    if (!Object.hasOwn(given, name)) return undefined;
+    const value = given[name];
+    if (typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+    row[i] = value;
+  }
+  return row;
 }
 
 function featureError(error: z.ZodError, features: unknown, featureNames: readonly string[], where?: string): BadUserInputError {

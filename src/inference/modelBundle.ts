@@ -4,6 +4,7 @@ import { COMPRESSED_MODEL_FILES, FEATURE_NAMES_FILE, MODEL_FILE, archiveKey } fr
 import { FeatureNamesSchema, type VersionMetadata } from '../registry/versionMetadata';
 import { decompressModel, type ArtifactSource } from './artifactSource';
 import { featureValidator } from './features';
+import { tracePhase } from './loadTrace';
 import { onnxRuntime } from './onnxRuntime';
 
 export interface SessionSettings {
@@ -57,7 +58,9 @@ export class ModelBundle {
     let probs: Float32Array;
     try {
       this.runs++;
+      const runStart = performance.now();
       const out = await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [rows.length, width]) });
+      tracePhase('run', this.key, runStart);
       probs = out.probabilities.data as Float32Array;
     } finally {
       this.inFlight--;
@@ -121,8 +124,10 @@ export async function fetchVersionArtifacts(source: ArtifactSource, model: strin
   const parsed = FeatureNamesSchema.safeParse(names);
   if (!parsed.success) throw new InvalidModelError(`feature_names.json of ${model}@${version}: ${parsed.error.issues[0]?.message}`);
   let modelBytes: Buffer;
+  const decompressStart = performance.now();
   try {
     modelBytes = await decompressModel(modelFile, modelBytesRaw);
+    if (modelBytes !== modelBytesRaw) tracePhase('decompress', `${model}@${version}`, decompressStart);
   } catch (err) {
     throw new InvalidModelError(`${modelFile} of ${model}@${version} does not decompress`, {}, { cause: err });
   }
@@ -142,9 +147,12 @@ export async function createModelBundle(
   artifacts: LoadedArtifacts,
   settings: SessionSettings,
 ): Promise<ModelBundle> {
+  const importStart = performance.now();
   const ort = await onnxRuntime();
   const where = `${model}@${version}`;
+  tracePhase('ort-import', where, importStart);
   let session: Ort.InferenceSession;
+  const sessionStart = performance.now();
   try {
     session = await ort.InferenceSession.create(artifacts.modelBytes, {
       intraOpNumThreads: settings.intraOpNumThreads,
@@ -155,9 +163,12 @@ export async function createModelBundle(
   } catch (err) {
     throw new InvalidModelError(`${where}: onnxruntime cannot load the model (${firstLine(err)})`, {}, { cause: err });
   }
+  tracePhase('session-create', where, sessionStart);
   try {
     verifySession(session, ort, where, artifacts.featureNames, metadata.strategies);
+    const probeStart = performance.now();
     await probe(session, ort, where, artifacts.featureNames.length, metadata.strategies);
+    tracePhase('probe', where, probeStart);
   } catch (err) {
     await session.release().catch(() => undefined);
     throw err;

@@ -1,7 +1,7 @@
-import { ModelgraphError, ModelNotDeployedError } from '../errors';
+import { ModelgraphError, ModelNotDeployedError, UnknownAssetError } from '../errors';
 import type { Asset } from '../registry/assetRegistry';
 import { parseTicker, type Stage } from '../registry/identifiers';
-import type { Registry } from '../registry/registry';
+import type { AssetDirectory, Registry } from '../registry/registry';
 import type { ModelBundle } from './modelBundle';
 import type { ModelCache } from './modelCache';
 
@@ -44,20 +44,16 @@ export class Predictor {
   /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */
   async predictBatch(requests: readonly PredictionRequest[], stage: Stage = 'PRODUCTION'): Promise<Array<Prediction | Error>> {
     const results: Array<Prediction | Error> = new Array(requests.length);
-    const assets = await Promise.all(
-      requests.map(async (r) => {
-        try {
-          return await this.registry.resolveTicker(parseTicker(r.ticker));
-        } catch (err) {
-          return asError(err);
-        }
-      }),
-    );
+    const assets = await this.resolveTickers(requests);
 
     const byModel = new Map<string, number[]>();
     assets.forEach((a, i) => {
       if (a instanceof Error) results[i] = a;
-      else byModel.set(a.modelId, [...(byModel.get(a.modelId) ?? []), i]);
+      else {
+        const indexes = byModel.get(a.modelId);
+        if (indexes) indexes.push(i);
+        else byModel.set(a.modelId, [i]);
+      }
     });
 
     await Promise.all(
@@ -102,6 +98,30 @@ export class Predictor {
       }),
     );
     return results;
+  }
+
+  /**
+   * Registry.resolveTicker for every request against ONE read of the asset
+   * directory (a batch of 10,000 rows would otherwise make 10,000 async cache
+   * lookups). Invalid and unknown tickers fail per request, as resolveTicker does.
+   */
+  private async resolveTickers(requests: readonly PredictionRequest[]): Promise<Array<Asset | Error>> {
+    const tickers = requests.map((r) => {
+      try {
+        return parseTicker(r.ticker);
+      } catch (err) {
+        return asError(err);
+      }
+    });
+    if (tickers.every((t) => t instanceof Error)) return tickers as Error[];
+    let directory: AssetDirectory;
+    try {
+      directory = await this.registry.assetDirectory();
+    } catch (err) {
+      const error = asError(err);
+      return tickers.map((t) => (t instanceof Error ? t : error));
+    }
+    return tickers.map((ticker) => (ticker instanceof Error ? ticker : directory.byTicker.get(ticker) ?? new UnknownAssetError(ticker)));
   }
 }
 

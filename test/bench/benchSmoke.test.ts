@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const repo = join(import.meta.dirname, '../..');
+
+/** Every number under `value`, with its path; nulls too (JSON turns NaN and Infinity into null). */
+function numbersIn(value: unknown, path = '$'): Array<{ path: string; value: number | null }> {
+  if (value === null) return [{ path, value: null }];
+  if (typeof value === 'number') return [{ path, value }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => numbersIn(v, `${path}[${i}]`));
+  if (typeof value === 'object') return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => numbersIn(v, `${path}.${k}`));
+  return [];
+}
+
+/**
+ * The smoke benchmark (`npm run bench:smoke`: small models, few repetitions)
+ * runs the whole suite end to end against the embedded S3 server — built Lambda
+ * handler cold starts and their floor, warm invocations, the 50-ticker
+ * portfolio, throughput, memory, HTTP under autocannon — and writes its JSON.
+ * Timings are not asserted (this is not a performance test); the shape is,
+ * and so is the one thing the portfolio must do: one fetch and one run per model.
+ */
+describe('npm run bench:smoke', () => {
+  let outDir: string;
+  let results: any;
+  let stdout: string;
+
+  beforeAll(async () => {
+    // Prepare
+    outDir = await mkdtemp(join(tmpdir(), 'modelgraph-bench-smoke-'));
+    const env = { ...process.env };
+    delete env.NODE_OPTIONS; // vitest's own loader flags must not leak into the bench's children
+    // Act
+    const out = await run('npm', ['run', '--silent', 'bench:smoke', '--', '--out', outDir], {
+      cwd: repo,
+      env,
+      timeout: 170_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    stdout = out.stdout;
+    results = JSON.parse(await readFile(join(outDir, 'smoke.json'), 'utf8'));
+  }, 180_000);
+
+  afterAll(async () => {
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('reports every section with finite numbers', () => {
+    // Assess
+    for (const section of ['meta', 'coldStart', 'warm', 'portfolio', 'throughput', 'memory', 'http', 'goals']) expect(results, section).toHaveProperty(section);
+    expect(results.coldStart.scenarios.length).toBeGreaterThan(0);
+    expect(results.coldStart.parts.imports.length).toBeGreaterThan(0);
+    expect(results.coldStart.parts.fetches.length).toBeGreaterThan(0);
+    expect(results.warm.length).toBe(2);
+    expect(results.throughput.length).toBeGreaterThan(0);
+    expect(results.memory.bounded.samples.length).toBeGreaterThan(1);
+    expect(results.http.loads.map((l: { connections: number }) => l.connections)).toEqual([1, 50]);
+    for (const scenario of results.coldStart.scenarios) {
+      expect(scenario.handler.n).toBeGreaterThan(0);
+      expect(scenario.floor.n).toBeGreaterThan(0);
+      expect(scenario.sameAnswer).toBe(true);
+    }
+    const numbers = numbersIn(results);
+    expect(numbers.length).toBeGreaterThan(100);
+    expect(numbers.filter((n) => n.value === null || !Number.isFinite(n.value))).toEqual([]);
+    expect(results.meta.machine.cores).toBeGreaterThan(0);
+    expect(stdout).toContain('## 1. Cold start to first prediction');
+  });
+
+  it('reports exactly 6 model fetches and 6 session runs for the cold 50-ticker portfolio, none fetched warm', () => {
+    // Assess
+    expect(results.portfolio.tickers).toBe(50);
+    expect(results.portfolio.distinctModels).toBe(6);
+    expect(results.portfolio.cold.s3ModelFetches).toBe(6);
+    expect(results.portfolio.cold.sessionRuns).toBe(6);
+    expect(results.portfolio.warm.s3ModelFetches).toBe(0);
+    expect(results.portfolio.warm.sessionRuns).toBe(6);
+  });
+
+  it('shows eviction keeping the loaded models within the cache bound', () => {
+    // Assess
+    const { bounded } = results.memory;
+    expect(bounded.evictions).toBeGreaterThan(0);
+    const modelMB = results.memory.versionModelMB;
+    for (const s of bounded.samples) expect(s.loadedMB).toBeLessThanOrEqual(Math.max(bounded.cacheBoundMB, modelMB) + 1e-6);
+  });
+});
