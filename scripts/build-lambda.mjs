@@ -80,6 +80,24 @@ const onnxruntimeFromLayer = {
   },
 };
 
+/**
+ * One copy of dual packages. @as-integrations/aws-lambda is CommonJS: its
+ * require('@apollo/server') would pull Apollo's CJS build (and with it graphql's
+ * .js files and a second usage-reporting protobuf) next to the ESM build our
+ * code imports — two graphql instances, ~0.5 MB more to compile at every cold
+ * start. Requires of these packages resolve to their ESM entry instead.
+ */
+const DEDUPED_PACKAGES = /^(@apollo\/server|@apollo\/usage-reporting-protobuf|graphql)(\/.*)?$/;
+const oneCopyOfDualPackages = {
+  name: 'one-copy-of-dual-packages',
+  setup(b) {
+    b.onResolve({ filter: DEDUPED_PACKAGES }, (args) => {
+      if (args.kind !== 'require-call' || args.pluginData?.deduped) return undefined;
+      return b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { deduped: true } });
+    });
+  },
+};
+
 /** A package's folder as Node resolves it from onnxruntime-node (works without a `./package.json` export). */
 function packageDir(name) {
   const ortRequire = createRequire(require.resolve('onnxruntime-node'));
@@ -131,7 +149,13 @@ try {
   const result = await build({
     absWorkingDir: root,
     entryPoints: [join(root, 'src/lambda.ts')],
-    outfile: join(functionDir, 'index.mjs'),
+    outdir: functionDir,
+    entryNames: 'index',
+    // Code behind dynamic imports (Apollo's usage reporting, the SDK's SSO/STS
+    // credential providers, …) goes to chunks that are only compiled when used.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -143,7 +167,7 @@ try {
     mainFields: ['module', 'main'],
     banner: { js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);" },
     define: { __MODELGRAPH_SDL__: JSON.stringify(readSdl()) },
-    plugins: [onnxruntimeFromLayer],
+    plugins: [onnxruntimeFromLayer, oneCopyOfDualPackages],
     metafile: true,
     logLevel: 'warning',
   });
@@ -151,8 +175,10 @@ try {
   if (bundledOrt.length) throw new Error(`onnxruntime must stay external, but the bundle contains ${bundledOrt[0]}`);
 
   // The source map is for decoding stack traces offline, not for the deployed function.
-  mkdirSync(join(tmpDir, 'sourcemap'), { recursive: true });
-  renameSync(join(functionDir, 'index.mjs.map'), join(tmpDir, 'sourcemap/index.mjs.map'));
+  for (const file of readdirSync(functionDir, { recursive: true }).map(String).filter((f) => f.endsWith('.map'))) {
+    mkdirSync(dirname(join(tmpDir, 'sourcemap', file)), { recursive: true });
+    renameSync(join(functionDir, file), join(tmpDir, 'sourcemap', file));
+  }
 
   prunedOnnxRuntimeLayer(layerModules, arch);
 
@@ -160,7 +186,7 @@ try {
   const shipped = readdirSync(functionDir).sort();
   writeFileSync(
     join(functionDir, 'Makefile'),
-    `# Written by scripts/build-lambda.mjs: \`sam build\` copies the prebuilt bundle.\nbuild-GraphQLFunction:\n\tcp ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\n`,
+    `# Written by scripts/build-lambda.mjs: \`sam build\` copies the prebuilt bundle.\nbuild-GraphQLFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\n`,
   );
   writeFileSync(
     join(tmpDir, 'layer/Makefile'),

@@ -65,6 +65,9 @@ function start(env: Record<string, string | undefined>): Started {
       context: async ({ event }) => createContext(runtime, callerFromLambdaEvent(event, config.WRITE_SCOPE)),
     });
     const serve: Serve = (event, context) => lambdaHandler(event, context, () => undefined) as Promise<LambdaHttpResult>;
+    // Every first request needs the asset registry: fetch it during init, so the
+    // GET (and the SDK's first-request set-up) overlaps the handler's start.
+    void runtime.registry.assetDirectory().catch((err) => logger.warn('asset registry prefetch failed', { error: String(err) }));
     const warming = config.WARM_MODELS.length
       ? warmModels(runtime.predictor, config.WARM_MODELS).then((results) => logger.info('warm models', { results }))
       : Promise.resolve();

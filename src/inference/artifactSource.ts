@@ -49,10 +49,11 @@ export class ArtifactSource {
     }
     this.counters.s3Fetches++;
     const getStart = performance.now();
-    const { body } = await this.store.get(expected.key);
+    const got = await this.store.get(expected.key);
+    const body = got.body;
     tracePhase('s3-get', expected.key, getStart);
     const checksumStart = performance.now();
-    const actual = sha256(body);
+    const actual = got.sha256 ?? sha256(body); // hashed during the download
     tracePhase('checksum', expected.key, checksumStart);
     if (body.byteLength !== expected.size || actual !== expected.sha256) {
       this.counters.integrityFailures++;
@@ -62,8 +63,21 @@ export class ArtifactSource {
         actualSha256: actual,
       });
     }
-    if (this.disk) await this.disk.write(expected.sha256, body).catch(() => undefined);
+    if (this.disk) {
+      // Off the critical path: the write overlaps session creation; ModelCache
+      // awaits settleWrites() before it reports a load as done.
+      const write: Promise<void> = this.disk.write(expected.sha256, body).catch(() => undefined);
+      this.pendingWrites.add(write);
+      void write.finally(() => this.pendingWrites.delete(write));
+    }
     return body;
+  }
+
+  private readonly pendingWrites = new Set<Promise<void>>();
+
+  /** Resolves when every disk-cache write started so far has finished (or failed, which is harmless). */
+  async settleWrites(): Promise<void> {
+    await Promise.all([...this.pendingWrites]);
   }
 }
 
@@ -71,8 +85,11 @@ const gunzipAsync = promisify(gunzip);
 const brotliAsync = promisify(brotliDecompress);
 
 /** model.onnx.gz / model.onnx.br are stored compressed for transfer; sessions need the raw bytes. */
-export async function decompressModel(file: string, bytes: Buffer): Promise<Buffer> {
-  if (file.endsWith('.gz')) return gunzipAsync(bytes);
-  if (file.endsWith('.br')) return brotliAsync(bytes);
+/** No model decompresses to more than this: a gzip or brotli bomb fails instead of exhausting memory. */
+export const MAX_DECOMPRESSED_MODEL_BYTES = 2 * 1024 ** 3 - 1;
+
+export async function decompressModel(file: string, bytes: Buffer, maxOutputLength = MAX_DECOMPRESSED_MODEL_BYTES): Promise<Buffer> {
+  if (file.endsWith('.gz')) return gunzipAsync(bytes, { maxOutputLength });
+  if (file.endsWith('.br')) return brotliAsync(bytes, { maxOutputLength });
   return bytes;
 }

@@ -108,6 +108,8 @@ export function modelArtifactName(metadata: VersionMetadata): string {
 
 /** Fetches and verifies a version's artifacts from the immutable archive folder. */
 export async function fetchVersionArtifacts(source: ArtifactSource, model: string, version: string, metadata: VersionMetadata): Promise<LoadedArtifacts> {
+  // Start importing onnxruntime now so it overlaps the download (the session needs it next).
+  void onnxRuntime().catch(() => undefined);
   const modelFile = modelArtifactName(metadata);
   const namesArtifact = metadata.artifacts[FEATURE_NAMES_FILE];
   if (!namesArtifact) throw new InvalidModelError(`metadata of ${model}@${version} lists no feature_names.json artifact`);

@@ -67,6 +67,7 @@ export class ModelCache {
     try {
       const files = await fetchVersionArtifacts(this.artifacts, model, version, metadata);
       bundle = await createModelBundle(model, version, metadata, files, this.opts.session);
+      await this.artifacts.settleWrites();
     } catch (err) {
       this.counters.loadFailures++;
       throw err;

@@ -42,7 +42,20 @@ export class Predictor {
   }
 
   /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */
+  /** Batches answered and the time spent in them (ms), for metrics: PredictionLatency is a per-request delta. */
+  readonly counters = { batches: 0, batchMs: 0 };
+
   async predictBatch(requests: readonly PredictionRequest[], stage: Stage = 'PRODUCTION'): Promise<Array<Prediction | Error>> {
+    const started = performance.now();
+    try {
+      return await this.answerBatch(requests, stage);
+    } finally {
+      this.counters.batches++;
+      this.counters.batchMs += performance.now() - started;
+    }
+  }
+
+  private async answerBatch(requests: readonly PredictionRequest[], stage: Stage): Promise<Array<Prediction | Error>> {
     const results: Array<Prediction | Error> = new Array(requests.length);
     const assets = await this.resolveTickers(requests);
 

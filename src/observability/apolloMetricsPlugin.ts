@@ -14,6 +14,8 @@ interface CounterSnapshot {
   artifactFetches: number;
   diskHits: number;
   rowsPredicted: number;
+  predictionBatches: number;
+  predictionMs: number;
 }
 
 function snapshot(runtime: Runtime): CounterSnapshot {
@@ -25,6 +27,8 @@ function snapshot(runtime: Runtime): CounterSnapshot {
     artifactFetches: runtime.artifacts.counters.s3Fetches,
     diskHits: runtime.artifacts.counters.diskHits,
     rowsPredicted: runtime.models.counters.rowsPredicted,
+    predictionBatches: runtime.predictor.counters.batches,
+    predictionMs: runtime.predictor.counters.batchMs,
   };
 }
 
@@ -34,13 +38,12 @@ function delta(now: CounterSnapshot, before: CounterSnapshot): CounterSnapshot {
   return out;
 }
 
-const PREDICTION_FIELDS = new Set(['predict', 'predictMany']);
 
 /**
  * Per request: one structured log line (operation name, status, duration,
  * error codes, what the caches and S3 did) and the EMF metrics ModelCacheHit,
  * ModelCacheMiss, S3Fetches (S3 GETs, including 304 revalidations) and
- * PredictionLatency (first prediction field started → last one resolved).
+ * PredictionLatency (time spent in the request's prediction batches).
  * ModelLoadTime comes from the model cache's onLoad hook (see lambda.ts).
  *
  * The numbers are deltas of process-wide counters, exact on Lambda (one
@@ -53,27 +56,14 @@ export function createApolloMetricsPlugin(opts: { runtime: Runtime; logger: Logg
     async requestDidStart() {
       const started = performance.now();
       const before = snapshot(runtime);
-      let predictionStart: number | undefined;
-      let predictionEnd: number | undefined;
       return {
-        async executionDidStart() {
-          return {
-            willResolveField({ info }) {
-              if (info.parentType.name !== 'Query' || !PREDICTION_FIELDS.has(info.fieldName)) return;
-              const fieldStart = performance.now();
-              predictionStart = Math.min(predictionStart ?? fieldStart, fieldStart);
-              return () => {
-                predictionEnd = Math.max(predictionEnd ?? 0, performance.now());
-              };
-            },
-          };
-        },
         async willSendResponse({ response, operationName, operation }) {
           const d = delta(snapshot(runtime), before);
           metrics.addMetric(MetricName.ModelCacheHit, MetricUnit.Count, d.modelCacheHits);
           metrics.addMetric(MetricName.ModelCacheMiss, MetricUnit.Count, d.modelCacheMisses);
           metrics.addMetric(MetricName.S3Fetches, MetricUnit.Count, d.s3Gets);
-          const predictionMs = predictionStart !== undefined && predictionEnd !== undefined ? round(predictionEnd - predictionStart) : undefined;
+          // From the Predictor's own counters: a willResolveField hook here would make Apollo wrap every field.
+          const predictionMs = d.predictionBatches > 0 ? round(d.predictionMs) : undefined;
           if (predictionMs !== undefined) metrics.addMetric(MetricName.PredictionLatency, MetricUnit.Milliseconds, predictionMs);
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           logger.info('graphql request', {
@@ -83,7 +73,7 @@ export function createApolloMetricsPlugin(opts: { runtime: Runtime; logger: Logg
             durationMs: round(performance.now() - started),
             predictionMs: predictionMs ?? null,
             errorCodes: errors?.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')) ?? [],
-            counters: d,
+            counters: { ...d, predictionMs: round(d.predictionMs) },
           });
         },
       };

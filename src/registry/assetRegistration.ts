@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadUserInputError, ConflictError, InvalidModelError } from '../errors';
 import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { listAssets, parseAssetRegistry, type Asset, type AssetKind, type AssetRegistryDocument } from './assetRegistry';

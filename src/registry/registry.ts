@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LRUCache } from 'lru-cache';
 import { IntegrityError, InvalidModelError, ModelNotFoundError, UnknownAssetError, VersionNotFoundError } from '../errors';
 import { sha256 } from '../storage/checksum';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidModelError } from '../errors';
 import { sha256 } from '../storage/checksum';
 import { COMPRESSED_MODEL_FILES, FEATURE_NAMES_FILE, LABELS_FILE, METADATA_FILE, MODEL_FILE } from './bucketLayout';

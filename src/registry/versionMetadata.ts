@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidModelError } from '../errors';
 
 /** sha256 and size of one artifact of a version, as stored in its metadata.json. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -17,6 +18,8 @@ import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError }
 export interface StoredObject {
   body: Buffer;
   etag: string;
+  /** sha256 (hex) of `body`, computed while it was downloaded. */
+  sha256?: string;
 }
 
 export interface PutOptions {
@@ -98,13 +101,12 @@ export class ObjectStore {
         throw translate(err, key);
       }
       try {
-        const bytes = await out.Body!.transformToByteArray();
-        const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        const { body, sha256 } = await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
         if (out.ContentLength !== undefined && out.ContentLength !== body.byteLength) {
           throw new StorageUnavailableError(`S3 returned ${body.byteLength} of ${out.ContentLength} bytes for "${key}"`);
         }
         this.counters.bytesIn += body.byteLength;
-        return { body, etag: out.ETag ?? '' };
+        return { body, etag: out.ETag ?? '', sha256 };
       } catch (err) {
         if (attempt >= attempts) throw translate(err, key);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * BODY_RETRY_BASE_MS * 2 ** attempt));
@@ -267,6 +269,32 @@ export class ObjectStore {
     }
     return [...folders];
   }
+}
+
+/**
+ * Reads a response body into one buffer (preallocated when the length is known,
+ * so a 30 MB model is copied once) and hashes it while it arrives: the sha256
+ * every artifact is checked against costs no extra pass over the bytes.
+ */
+async function readBody(stream: AsyncIterable<Uint8Array>, length: number | undefined): Promise<{ body: Buffer; sha256: string }> {
+  const hash = createHash('sha256');
+  if (length !== undefined) {
+    const body = Buffer.allocUnsafe(length);
+    let offset = 0;
+    for await (const chunk of stream) {
+      if (offset + chunk.byteLength > length) throw new StorageUnavailableError(`S3 sent more than the announced ${length} bytes`);
+      body.set(chunk, offset);
+      offset += chunk.byteLength;
+      hash.update(chunk);
+    }
+    return { body: offset === length ? body : body.subarray(0, offset), sha256: hash.digest('hex') };
+  }
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) {
+    chunks.push(chunk);
+    hash.update(chunk);
+  }
+  return { body: Buffer.concat(chunks), sha256: hash.digest('hex') };
 }
 
 function status(err: unknown): number | undefined {

@@ -200,7 +200,9 @@ describe('the build', () => {
     expect(main.init.resolves['onnxruntime-node']).toBe(join(sandbox, 'opt/nodejs/node_modules/onnxruntime-node/dist/index.js'));
     const bundle = readFileSync(join(ROOT, 'dist/lambda/function/index.mjs'), 'utf8');
     expect(bundle).toContain('Predicts the option strategy for one ticker.'); // the SDL is inlined
-    expect(readdirSync(join(ROOT, 'dist/lambda/function')).sort()).toEqual(['Makefile', 'index.mjs', 'index.mjs.LEGAL.txt']);
+    expect(readdirSync(join(ROOT, 'dist/lambda/function')).sort()).toEqual(['Makefile', 'chunks', 'index.mjs', 'index.mjs.LEGAL.txt']);
+    // Code splitting: only .mjs chunks (source maps are kept out of the deployed folder).
+    expect(readdirSync(join(ROOT, 'dist/lambda/function/chunks')).filter((f) => !/\.mjs(\.LEGAL\.txt)?$/.test(f))).toEqual([]);
   });
 
   it('prunes the layer to linux/x64 (the template default) and stays far below Lambda limits', () => {
@@ -217,7 +219,7 @@ describe('the build', () => {
 
   it('lets `sam build` copy the prebuilt artifacts (BuildMethod: makefile targets for the template logical ids)', () => {
     for (const [id, dir, expected] of [
-      ['GraphQLFunction', String(fnProps.CodeUri), ['index.mjs', 'index.mjs.LEGAL.txt']],
+      ['GraphQLFunction', String(fnProps.CodeUri), ['chunks', 'index.mjs', 'index.mjs.LEGAL.txt']],
       ['OnnxRuntimeLayer', String(layerProps.ContentUri), ['nodejs']],
     ] as const) {
       const artifacts = join(sandbox, `sam-artifacts-${id}`);
@@ -259,6 +261,8 @@ describe('the built handler with API Gateway events', () => {
       artifactFetches: 0,
       diskHits: 0,
       rowsPredicted: 1,
+      predictionBatches: 1,
+      predictionMs: expect.any(Number),
     });
     expect(emf(main, 'http-api-predict-warm')).toMatchObject({ ModelCacheHit: 1, ModelCacheMiss: 0, S3Fetches: 0 });
   });
@@ -357,7 +361,8 @@ describe('observability', () => {
     for (const d of docs) expect(d._aws.CloudWatchMetrics[0].Namespace).toBe('Modelgraph');
     const first = emf(main, 'http-api-predict')!;
     expect(metricNames(first)).toEqual(expect.arrayContaining(['ModelLoadTime', 'ModelCacheHit', 'ModelCacheMiss', 'S3Fetches', 'PredictionLatency']));
-    expect(first).toMatchObject({ service: 'modelgraph', ModelCacheMiss: 1, S3Fetches: 4 });
+    // The asset registry was fetched during init; the first invocation GETs pointer, feature names and model.
+    expect(first).toMatchObject({ service: 'modelgraph', ModelCacheMiss: 1, S3Fetches: 3 });
     expect(first.ModelLoadTime).toBeGreaterThan(0);
     expect(first.PredictionLatency).toBeGreaterThan(0);
     expect(docs.filter((d) => metricNames(d).includes('ColdStart'))).toHaveLength(1);
