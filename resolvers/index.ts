@@ -1,5 +1,5 @@
 import type { Resolvers } from '../src/generated/resolvers-types';
-import { JSONObjectResolver, DateTimeISOResolver } from 'graphql-scalars';
+import { DateTimeISOResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import { aboutResolvers } from './about';
 import { assetResolvers } from './asset';
 import { deploymentResolvers } from './deployment';
@@ -12,6 +12,7 @@ const parts: Resolvers[] = [aboutResolvers, assetResolvers, modelResolvers, pred
 /** All resolvers, merged per type. Resolvers stay thin: parse args, call one domain function, return. */
 export const resolvers: Resolvers = {
   JSONObject: JSONObjectResolver,
+  JSON: JSONResolver,
   DateTime: DateTimeISOResolver,
   ...mergeByType(parts),
 };

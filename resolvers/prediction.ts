@@ -5,6 +5,8 @@ import { modelTypeOf } from '../src/registry/identifiers';
 export const predictionResolvers: Resolvers = {
   Query: {
     predict: (_parent, args, { loaders }) => loaders.predictions(args.stage ?? 'PRODUCTION').load({ ticker: args.ticker, features: args.features }),
+    predictMatrix: (_parent, args, { runtime }) =>
+      runtime.predictor.predictMatrix(args.ticker, args.featureNames, args.rows, args.stage ?? 'PRODUCTION', runtime.config.MAX_PREDICT_BATCH),
     predictMany: async (_parent, args, { loaders, runtime }) => {
       if (args.requests.length > runtime.config.MAX_PREDICT_BATCH) {
         throw new BadUserInputError(`predictMany takes at most ${runtime.config.MAX_PREDICT_BATCH} requests (got ${args.requests.length})`, {
@@ -19,6 +21,11 @@ export const predictionResolvers: Resolvers = {
       if (failed >= 0) throw answers[failed];
       return answers as Exclude<(typeof answers)[number], Error>[];
     },
+  },
+  PredictionMatrix: {
+    ticker: (m) => m.asset.ticker,
+    modelType: (m) => modelTypeOf(m.model)!,
+    model: (m) => ({ id: m.model, type: modelTypeOf(m.model)! }),
   },
   Prediction: {
     modelType: (p) => modelTypeOf(p.model)!,

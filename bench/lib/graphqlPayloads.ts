@@ -9,6 +9,10 @@ export const PREDICT_MANY_QUERY = `query PredictMany($requests: [PredictionReque
   predictMany(requests: $requests) { ticker strategy confidence version probabilities { label probability } }
 }`;
 
+export const PREDICT_MATRIX_QUERY = `query PredictMatrix($ticker: String!, $featureNames: [String!]!, $rows: JSON!) {
+  predictMatrix(ticker: $ticker, featureNames: $featureNames, rows: $rows) { version strategies confidences probabilities }
+}`;
+
 /** Deterministic feature values in [-1, 1) (row `i` differs from row `j`), the same as the tests' featuresFor. */
 export function featureRow(i: number, names: readonly string[] = DEMO_FEATURE_NAMES): Record<string, number> {
   const out: Record<string, number> = {};

@@ -300,6 +300,9 @@ export function renderMarkdown(r: BenchResults): string {
         'Bare p50',
         'Bare rows/s',
         'HTTP/bare',
+        'predictMatrix p50',
+        'matrix request',
+        'matrix/bare',
       ],
       r.throughput.map((t) => [
         t.size,
@@ -317,12 +320,15 @@ export function renderMarkdown(r: BenchResults): string {
         ms(t.bare.median),
         fmtInt(t.bareRowsPerSec),
         `${(t.ratio * 100).toFixed(0)}%`,
+        t.matrix ? ms(t.matrix.median) : '–',
+        t.matrix ? mb(t.matrixRequestBytes) : '–',
+        t.matrix ? `${(t.matrixRatio * 100).toFixed(0)}%` : '–',
       ]),
     ),
   );
   out.push('');
   out.push(
-    'GraphQL over HTTP = POST to the local server on loopback until the whole response text is read (server: JSON parse, GraphQL validation, variable coercion and execution, per-row validation, one session.run, answer objects, JSON serialization); the goal\'s ratio is bare p50 ÷ this p50. In-process = the same GraphQL server without the socket (createGraphQLServer + executeHTTPGraphQLRequest, body parsed from JSON), as built and with `ApolloServerPluginCacheControlDisabled()`. Predictor = `runtime.predictor.predictBatch` alone (routing, validation, session.run, answer objects). Validation = the feature validator over every row. JSON only = `JSON.parse` of the request body + `JSON.stringify` of the response object: what any JSON API of this shape pays.',
+    'GraphQL over HTTP = POST to the local server on loopback until the whole response text is read (server: JSON parse, GraphQL validation, variable coercion and execution, per-row validation, one session.run, answer objects, JSON serialization); the goal\'s ratio is bare p50 ÷ this p50. In-process = the same GraphQL server without the socket (createGraphQLServer + executeHTTPGraphQLRequest, body parsed from JSON), as built and with `ApolloServerPluginCacheControlDisabled()`. Predictor = `runtime.predictor.predictBatch` alone (routing, validation, session.run, answer objects). Validation = the feature validator over every row. JSON only = `JSON.parse` of the request body + `JSON.stringify` of the response object: what any JSON API of this shape pays. predictMatrix = the same rows as number arrays in feature-name order through the columnar operation, over HTTP.',
   );
   out.push('');
 

@@ -19,7 +19,7 @@ import { createContext } from '../../src/graphql/context';
 import { createGraphQLServer } from '../../src/graphql/server';
 import { onnxRuntime } from '../../src/inference/onnxRuntime';
 import type { BenchBucket, SizeName } from '../lib/benchBucket';
-import { featureRow, featureVector, PREDICT_MANY_QUERY } from '../lib/graphqlPayloads';
+import { featureRow, featureVector, PREDICT_MANY_QUERY, PREDICT_MATRIX_QUERY } from '../lib/graphqlPayloads';
 import type { BenchLocalServer } from '../lib/localStack';
 import { summarize, type Summary } from '../lib/stats';
 
@@ -41,6 +41,11 @@ export interface ThroughputRow {
   bare: Summary;
   graphqlRowsPerSec: number;
   bareRowsPerSec: number;
+  /** The same rows through `predictMatrix` (columnar: number arrays in, arrays out) over HTTP. */
+  matrix: Summary;
+  matrixRequestBytes: number;
+  /** bare rows/s ÷ predictMatrix rows/s */
+  matrixRatio: number;
   /** graphql rows/s ÷ bare rows/s */
   ratio: number;
 }
@@ -103,6 +108,16 @@ export async function runThroughput(
         if (res.status !== 200 || res.text.startsWith('{"errors"')) throw new Error(`predictMany of ${rows} rows failed (${res.status}): ${res.text.slice(0, 400)}`);
         responseBytes = Buffer.byteLength(res.text);
       });
+      const matrixBody = Buffer.from(
+        JSON.stringify({
+          query: PREDICT_MATRIX_QUERY,
+          variables: { ticker: variant.ticker, featureNames: DEMO_FEATURE_NAMES, rows: requests.map((r) => DEMO_FEATURE_NAMES.map((n) => r.features[n])) },
+        }),
+      );
+      const matrixTimes = await time(async () => {
+        const res = await local.post(matrixBody);
+        if (res.status !== 200 || res.text.startsWith('{"errors"')) throw new Error(`predictMatrix of ${rows} rows failed (${res.status}): ${res.text.slice(0, 400)}`);
+      });
       const inProcess = await time(() => execute(apollo, body));
       const inProcessNoCacheControl = await time(() => execute(apolloNoCacheControl, body));
       const response = JSON.parse(await execute(apollo, body)) as unknown;
@@ -135,12 +150,16 @@ export async function runThroughput(
         graphqlRowsPerSec: (rows / graphql.median) * 1000,
         bareRowsPerSec: (rows / bare.median) * 1000,
         ratio: bare.median / graphql.median,
+        matrix: matrixTimes,
+        matrixRequestBytes: matrixBody.byteLength,
+        matrixRatio: bare.median / matrixTimes.median,
       };
       out.push(row);
       opts.log(
         `throughput ${size} ${rows} rows: GraphQL ${graphql.median.toFixed(2)} ms (${Math.round(row.graphqlRowsPerSec)} rows/s), in-process ${inProcess.median.toFixed(2)} ms ` +
           `(no cache control ${inProcessNoCacheControl.median.toFixed(2)}), predictor ${predictor.median.toFixed(2)} ms, validation ${validation.median.toFixed(2)} ms, ` +
-          `JSON ${json.median.toFixed(2)} ms, bare ${bare.median.toFixed(2)} ms → ${(row.ratio * 100).toFixed(0)}% of bare`,
+          `JSON ${json.median.toFixed(2)} ms, bare ${bare.median.toFixed(2)} ms → ${(row.ratio * 100).toFixed(0)}% of bare; ` +
+          `predictMatrix ${matrixTimes.median.toFixed(2)} ms → ${(row.matrixRatio * 100).toFixed(0)}% of bare`,
       );
     }
     await session.release();

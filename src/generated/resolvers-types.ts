@@ -2,7 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { Asset as AssetRecord } from '../registry/assetRegistry';
 import type { ModelRef, VersionRef, AboutRef } from '../graphql/mappers';
-import type { Prediction as PredictionRecord } from '../inference/predictor';
+import type { Prediction as PredictionRecord, PredictionMatrix as PredictionMatrixRecord } from '../inference/predictor';
 import type { DeploymentRecord } from '../registry/versionMetadata';
 import type { Caller as CallerRecord } from '../graphql/auth';
 import type { GraphQLContext } from '../graphql/context';
@@ -18,6 +18,8 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An ISO-8601 date-time string in UTC, e.g. `2026-11-27T15:39:21.000Z`. */
   DateTime: { input: string; output: string; }
+  /** Any JSON value; used for compact numeric matrices, e.g. `[[0.1, 2.5], [0.3, 1.9]]`. */
+  JSON: { input: unknown; output: unknown; }
   /** A JSON object, e.g. the features of one prediction: `{ "iv_rank": 0.42, "rsi_14": 57.1 }`. */
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
@@ -286,6 +288,34 @@ export type Prediction = {
   version: Scalars['String']['output'];
 };
 
+/**
+ * Many rows of one ticker's model, answered column-wise for bulk scoring
+ * (back-tests, scans): row `i` of every list belongs to row `i` of the request.
+ */
+export type PredictionMatrix = {
+  __typename?: 'PredictionMatrix';
+  /** Per row, the probability of its strategy (0–1). */
+  confidences: Array<Scalars['Float']['output']>;
+  /** The feature names, in the column order the rows were read in. */
+  featureNames: Array<Scalars['String']['output']>;
+  /** The labels, in the order of each row of `probabilities`. */
+  labels: Array<Scalars['String']['output']>;
+  /** The model that answered. */
+  model: Model;
+  /** The type of model that answered. */
+  modelType: ModelType;
+  /** Per row, an array with every label's probability, in `labels` order. */
+  probabilities: Scalars['JSON']['output'];
+  /** The stage the version was served from. */
+  stage: Stage;
+  /** Per row, the most probable label (the recommended option strategy). */
+  strategies: Array<Scalars['String']['output']>;
+  /** The ticker whose model answered. */
+  ticker: Scalars['String']['output'];
+  /** The exact version that computed every row. */
+  version: Scalars['String']['output'];
+};
+
 /** One row of a batch prediction. */
 export type PredictionRequest = {
   /** Feature name → finite number; exactly the model's `featureNames`. */
@@ -323,6 +353,15 @@ export type Query = {
    * `requests[i]`).
    */
   predictMany: Array<Prediction>;
+  /**
+   * Bulk scoring for one ticker: `rows` are arrays of numbers in the model's
+   * feature order (`asset(ticker).model.production.featureNames`), all answered by
+   * one onnxruntime call. About a third of `predictMany`'s payload for the same
+   * rows. `featureNames` must repeat the model's names in that order: if a
+   * promotion changed them, the request fails with BAD_USER_INPUT instead of
+   * scoring shuffled columns.
+   */
+  predictMatrix: PredictionMatrix;
 };
 
 
@@ -371,6 +410,15 @@ export type QueryPredictArgs = {
 export type QueryPredictManyArgs = {
   requests: Array<PredictionRequest>;
   stage?: InputMaybe<Stage>;
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
+export type QueryPredictMatrixArgs = {
+  featureNames: Array<Scalars['String']['input']>;
+  rows: Scalars['JSON']['input'];
+  stage?: InputMaybe<Stage>;
+  ticker: Scalars['String']['input'];
 };
 
 /** A deployment stage of a model. Each stage is a pointer to one immutable version. */
@@ -493,12 +541,14 @@ export type ResolversTypes = {
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   LabelProbability: ResolverTypeWrapper<LabelProbability>;
   Model: ResolverTypeWrapper<ModelRef>;
   ModelType: ModelType;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Prediction: ResolverTypeWrapper<PredictionRecord>;
+  PredictionMatrix: ResolverTypeWrapper<PredictionMatrixRecord>;
   PredictionRequest: PredictionRequest;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Stage: Stage;
@@ -517,11 +567,13 @@ export type ResolversParentTypes = {
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  JSON: Scalars['JSON']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   LabelProbability: LabelProbability;
   Model: ModelRef;
   Mutation: Record<PropertyKey, never>;
   Prediction: PredictionRecord;
+  PredictionMatrix: PredictionMatrixRecord;
   PredictionRequest: PredictionRequest;
   Query: Record<PropertyKey, never>;
   String: Scalars['String']['output'];
@@ -566,6 +618,10 @@ export type DeploymentResolvers<ContextType = GraphQLContext, ParentType extends
   toVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
+  name: 'JSON';
+}
+
 export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
   name: 'JSONObject';
 }
@@ -605,6 +661,19 @@ export type PredictionResolvers<ContextType = GraphQLContext, ParentType extends
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type PredictionMatrixResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PredictionMatrix'] = ResolversParentTypes['PredictionMatrix']> = {
+  confidences?: Resolver<Array<ResolversTypes['Float']>, ParentType, ContextType>;
+  featureNames?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['Model'], ParentType, ContextType>;
+  modelType?: Resolver<ResolversTypes['ModelType'], ParentType, ContextType>;
+  probabilities?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  stage?: Resolver<ResolversTypes['Stage'], ParentType, ContextType>;
+  strategies?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  ticker?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   about?: Resolver<ResolversTypes['About'], ParentType, ContextType>;
   asset?: Resolver<Maybe<ResolversTypes['Asset']>, ParentType, ContextType, RequireFields<QueryAssetArgs, 'ticker'>>;
@@ -614,6 +683,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   models?: Resolver<Array<ResolversTypes['Model']>, ParentType, ContextType, Partial<QueryModelsArgs>>;
   predict?: Resolver<ResolversTypes['Prediction'], ParentType, ContextType, RequireFields<QueryPredictArgs, 'features' | 'stage' | 'ticker'>>;
   predictMany?: Resolver<Array<ResolversTypes['Prediction']>, ParentType, ContextType, RequireFields<QueryPredictManyArgs, 'requests' | 'stage'>>;
+  predictMatrix?: Resolver<ResolversTypes['PredictionMatrix'], ParentType, ContextType, RequireFields<QueryPredictMatrixArgs, 'featureNames' | 'rows' | 'stage' | 'ticker'>>;
 };
 
 export type VersionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Version'] = ResolversParentTypes['Version']> = {
@@ -637,11 +707,13 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Caller?: CallerResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Deployment?: DeploymentResolvers<ContextType>;
+  JSON?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
   LabelProbability?: LabelProbabilityResolvers<ContextType>;
   Model?: ModelResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Prediction?: PredictionResolvers<ContextType>;
+  PredictionMatrix?: PredictionMatrixResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Version?: VersionResolvers<ContextType>;
 };

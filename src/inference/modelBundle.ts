@@ -50,29 +50,36 @@ export class ModelBundle {
 
   /** Runs all rows in ONE session.run call. */
   async predict(rows: readonly Float32Array[]): Promise<RowPrediction[]> {
-    if (this.released) throw new Error(`session of ${this.key} was released`);
     const width = this.featureNames.length;
     const input = new Float32Array(rows.length * width);
     rows.forEach((row, i) => input.set(row, i * width));
+    const probs = await this.run(input, rows.length);
+    const classes = this.labels.length;
+    return rows.map((_, i) => {
+      const p = probs.slice(i * classes, (i + 1) * classes);
+      const best = argmax(p, 0, classes);
+      return { strategy: this.labels[best], confidence: p[best], probabilities: p };
+    });
+  }
+
+  /**
+   * One session.run over `n` rows already laid out in feature-name order
+   * (row-major, n × featureNames.length). Answers the probabilities, n × labels.
+   */
+  async run(input: Float32Array, n: number): Promise<Float32Array> {
+    if (this.released) throw new Error(`session of ${this.key} was released`);
+    const width = this.featureNames.length;
     this.inFlight++;
-    let probs: Float32Array;
     try {
       this.runs++;
       const runStart = performance.now();
-      const out = await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [rows.length, width]) });
+      const out = await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, width]) });
       tracePhase('run', this.key, runStart);
-      probs = out.probabilities.data as Float32Array;
+      return out.probabilities.data as Float32Array;
     } finally {
       this.inFlight--;
       if (this.releaseWhenIdle && this.inFlight === 0) void this.release();
     }
-    const classes = this.labels.length;
-    return rows.map((_, i) => {
-      const p = probs.slice(i * classes, (i + 1) * classes);
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (p[c] > p[best]) best = c;
-      return { strategy: this.labels[best], confidence: p[best], probabilities: p };
-    });
   }
 
   /** Called when the cache evicts this bundle: in-flight runs finish first. */
@@ -229,6 +236,13 @@ async function probe(session: Ort.InferenceSession, ort: typeof Ort, where: stri
       throw new InvalidModelError(`${where}: metadata.strategies are not in the model's class order (label ${named} is not the most probable column)`);
     }
   }
+}
+
+/** Index of the largest of `p[from .. from + count)`, relative to `from`. */
+export function argmax(p: ArrayLike<number>, from: number, count: number): number {
+  let best = 0;
+  for (let c = 1; c < count; c++) if (p[from + c] > p[from + best]) best = c;
+  return best;
 }
 
 function firstLine(err: unknown): string {

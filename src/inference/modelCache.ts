@@ -103,6 +103,13 @@ export class ModelCache {
     return bundle.predict(rows);
   }
 
+  /** One batched run over a row-major matrix (see ModelBundle.run), counted like predict(). */
+  async run(bundle: ModelBundle, input: Float32Array, n: number): Promise<Float32Array> {
+    this.counters.sessionRuns++;
+    this.counters.rowsPredicted += n;
+    return bundle.run(input, n);
+  }
+
   get loadedKeys(): string[] {
     return [...this.cache.keys()];
   }

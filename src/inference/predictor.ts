@@ -2,7 +2,8 @@ import { ModelgraphError, ModelNotDeployedError, UnknownAssetError } from '../er
 import type { Asset } from '../registry/assetRegistry';
 import { parseTicker, type Stage } from '../registry/identifiers';
 import type { AssetDirectory, Registry } from '../registry/registry';
-import type { ModelBundle } from './modelBundle';
+import { argmax, type ModelBundle } from './modelBundle';
+import { parseFeatureMatrix } from './featureMatrix';
 import type { ModelCache } from './modelCache';
 
 export interface PredictionRequest {
@@ -10,6 +11,20 @@ export interface PredictionRequest {
   features: unknown;
   /** Shown in error messages, e.g. "requests[3]". */
   where?: string;
+}
+
+/** Many rows of one ticker's model, answered column-wise. */
+export interface PredictionMatrix {
+  asset: Asset;
+  model: string;
+  version: string;
+  stage: Stage;
+  featureNames: readonly string[];
+  labels: readonly string[];
+  strategies: string[];
+  confidences: number[];
+  /** Per row, every label's probability in `labels` order. */
+  probabilities: number[][];
 }
 
 export interface Prediction {
@@ -39,6 +54,29 @@ export class Predictor {
     const pointer = await this.registry.stagePointer(model, stage);
     if (!pointer) throw new ModelNotDeployedError(model, stage);
     return this.models.get(model, pointer.value.version, pointer.value);
+  }
+
+  /**
+   * Bulk scoring: rows of numbers in the model's feature order, one session.run.
+   * `featureNames` must equal the serving version's (see parseFeatureMatrix).
+   */
+  async predictMatrix(ticker: string, featureNames: readonly string[], rows: unknown, stage: Stage, maxRows: number): Promise<PredictionMatrix> {
+    const asset = await this.registry.resolveTicker(parseTicker(ticker));
+    const bundle = await this.deployedBundle(asset.modelId, stage);
+    const { input, n } = parseFeatureMatrix(bundle.featureNames, featureNames, rows, maxRows);
+    const probs = await this.models.run(bundle, input, n);
+    const classes = bundle.labels.length;
+    const strategies = new Array<string>(n);
+    const confidences = new Array<number>(n);
+    const probabilities = new Array<number[]>(n);
+    for (let r = 0; r < n; r++) {
+      const from = r * classes;
+      const best = argmax(probs, from, classes);
+      strategies[r] = bundle.labels[best];
+      confidences[r] = probs[from + best];
+      probabilities[r] = Array.from(probs.subarray(from, from + classes));
+    }
+    return { asset, model: bundle.model, version: bundle.version, stage, featureNames: bundle.featureNames, labels: bundle.labels, strategies, confidences, probabilities };
   }
 
   /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */
