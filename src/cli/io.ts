@@ -53,3 +53,15 @@ export function table(headers: string[], rows: string[][]): string {
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
+
+/** The lines shown after a version is published: its artifacts with size and sha256, then the next step. */
+export function publishedVersionLines(model: string, version: string, artifacts: Record<string, { size: number; sha256: string }>): string[] {
+  return [
+    table(
+      ['FILE', 'SIZE', 'SHA256'],
+      Object.entries(artifacts).map(([name, a]) => [name, formatBytes(a.size), a.sha256]),
+    ),
+    '',
+    `Next: modelgraph promote ${model} ${version} --stage staging`,
+  ];
+}

@@ -6,7 +6,7 @@ import { pushVersion } from '../../release/pushVersion';
 import { parseModelId, parseVersion } from '../../registry/identifiers';
 import type { PublishProgressEvent } from '../../registry/versionPublisher';
 import { readVersionFolder } from '../versionFolder';
-import { formatBytes, table, type Output } from '../io';
+import { formatBytes, publishedVersionLines, type Output } from '../io';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
 /** Files this large go up in parts (multipart upload), with a progress bar on a terminal. */
@@ -62,12 +62,7 @@ export function addPushCommand(program: Command, run: CommandRunner): void {
             `  validated: ${validation.modelFile} loads in onnxruntime (${formatBytes(validation.modelBytes)}), ${validation.features} features, ` +
               `${validation.labels} labels${validation.labelsCheckedAgainst === 'classifier-node' ? ' matching the classifier\'s classes' : ''}`,
             '',
-            table(
-              ['FILE', 'SIZE', 'SHA256'],
-              Object.entries(metadata.artifacts).map(([name, a]) => [name, formatBytes(a.size), a.sha256]),
-            ),
-            '',
-            `Next: modelgraph promote ${model} ${version} --stage staging`,
+            ...publishedVersionLines(model, version, metadata.artifacts),
           ].join('\n'),
         { model, version, location: where, validation, metadata },
       );

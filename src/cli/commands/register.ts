@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { registerVersion } from '../../release/registerVersion';
 import { parseModelId, parseVersion } from '../../registry/identifiers';
-import { formatBytes, table } from '../io';
+import { publishedVersionLines } from '../io';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
 interface RegisterFlags extends CommonFlags {
@@ -37,12 +37,7 @@ export function addRegisterCommand(program: Command, run: CommandRunner): void {
           [
             `Registered ${model}@${version} (${validation.features} features, ${validation.labels} labels)`,
             '',
-            table(
-              ['FILE', 'SIZE', 'SHA256'],
-              Object.entries(metadata.artifacts).map(([name, a]) => [name, formatBytes(a.size), a.sha256]),
-            ),
-            '',
-            `Next: modelgraph promote ${model} ${version} --stage staging`,
+            ...publishedVersionLines(model, version, metadata.artifacts),
           ].join('\n'),
         { model, version, validation, metadata },
       );
