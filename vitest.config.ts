@@ -8,6 +8,8 @@ export default defineConfig({
     // only offers with the OpenSSL legacy provider (see DESIGN.md).
     pool: 'forks',
     execArgv: ['--openssl-legacy-provider'],
+    // The SDK's "Node 22 from 2027" notice would repeat in every worker.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

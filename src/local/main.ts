@@ -3,6 +3,9 @@ import { startLocalServer } from './server';
 
 /** `npm start`: the local GraphQL server with GraphiQL, on the embedded S3 server with demo models. */
 async function main(): Promise<void> {
+  // The SDK warns at start-up that releases after January 2027 need Node 22;
+  // the local server supports Node >= 20 and says so in package.json.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const port = Number(process.env.PORT ?? 4000);
   const dataDir = resolve(process.env.MODELGRAPH_DATA_DIR ?? '.modelgraph');
   const server = await startLocalServer({ port, dataDir });
