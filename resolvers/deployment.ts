@@ -18,10 +18,12 @@ export const deploymentResolvers: Resolvers = {
     deployments: async (_parent, args, { runtime }) => {
       const model = parseModelId(args.model);
       await runtime.registry.requireModel(model);
-      const all = await runtime.deployments.history(model);
+      const first = Math.min(Math.max(args.first ?? 20, 0), 500);
+      // Without a cursor only the newest `first` are needed (archived history stays unread).
+      const all = await runtime.deployments.history(model, args.after ? Number.POSITIVE_INFINITY : first);
       const start = args.after ? all.findIndex((d) => d.id === args.after) + 1 : 0;
       if (args.after && start === 0) throw new BadUserInputError(`No deployment with id "${args.after}" in ${model}`, { argument: 'after' });
-      return all.slice(start, start + Math.min(Math.max(args.first ?? 20, 0), 500));
+      return all.slice(start, start + first);
     },
   },
   Mutation: {

@@ -43,7 +43,7 @@ export const modelResolvers: Resolvers = {
     assets: async (model, _args, { runtime }) => (await runtime.registry.assetDirectory()).assets.filter((a) => a.modelId === model.id),
     history: async (model, args, { runtime }) => {
       const first = Math.min(Math.max(args.first ?? 20, 0), 500);
-      return (await runtime.deployments.history(model.id)).slice(0, first);
+      return (await runtime.deployments.history(model.id, first)).slice(0, first);
     },
   },
   Version: {

@@ -40,7 +40,11 @@ export function archiveKey(model: string, version: string, file: string): string
   return `${versionPrefix(model, version)}${file}`;
 }
 
-/** Per-model deployment history (one JSON document, replaced with compare-and-swap). */
-export function modelHistoryKey(model: string): string {
-  return `${model}/history.json`;
+/**
+ * A write-once chunk of a stage's older deployment history, generations
+ * `first`..`last`: `{model}/production/history/00000001-00000100.json`.
+ */
+export function stageHistoryArchiveKey(model: string, stage: Stage, first: number, last: number): string {
+  const pad = (n: number) => String(n).padStart(8, '0');
+  return `${model}/${stageFolder(stage)}/history/${pad(first)}-${pad(last)}.json`;
 }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import * as z from 'zod';
 import { BadUserInputError, ConflictError, ModelNotDeployedError } from '../errors';
 import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
-import { stagePointerKey, versionPrefix } from './bucketLayout';
+import { stageHistoryArchiveKey, stagePointerKey, versionPrefix } from './bucketLayout';
 import type { Stage } from './identifiers';
 import type { Registry, Versioned } from './registry';
-import { parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer } from './versionMetadata';
+import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer } from './versionMetadata';
 
 export interface DeploymentRequest {
   model: string;
@@ -26,7 +28,14 @@ export interface DeploymentResult {
  * other gets CONFLICT; the winner's history entry is written in the same PUT, so
  * it is recorded exactly once and a loser's never.
  */
+/** Most deployments kept inside a stage pointer; beyond it the oldest chunk is archived. */
+export const HISTORY_INLINE_MAX = 200;
+export const HISTORY_ARCHIVE_CHUNK = 100;
+
 export class Deployments {
+  /** Archived history chunks are write-once: cached for good. */
+  private readonly archives = new LRUCache<string, DeploymentRecord[]>({ max: 1_000 });
+
   constructor(private readonly registry: Registry) {}
 
   /** The pointer as stored right now (no cache): the base of a compare-and-swap. */
@@ -94,7 +103,9 @@ export class Deployments {
       promoted_at: at,
       promoted_by: req.by,
       history: [...(current?.value.history ?? []), record],
+      history_archives: current?.value.history_archives ?? [],
     };
+    await this.archiveOldHistory(req.model, req.stage, pointer);
     const key = stagePointerKey(req.model, req.stage);
     try {
       const { etag } = await this.registry.store.put(key, JSON.stringify(pointer, null, 2), {
@@ -124,14 +135,58 @@ export class Deployments {
     return { record, pointer };
   }
 
-  /** Both stages' histories of a model, newest first. */
-  async history(model: string): Promise<DeploymentRecord[]> {
-    const [production, staging] = await Promise.all([
-      this.registry.stagePointer(model, 'PRODUCTION'),
-      this.registry.stagePointer(model, 'STAGING'),
-    ]);
-    return [...(production?.value.history ?? []), ...(staging?.value.history ?? [])].sort((a, b) =>
-      a.at === b.at ? b.generation - a.generation : b.at.localeCompare(a.at),
-    );
+  /**
+   * Keeps the pointer small: once its inline history exceeds HISTORY_INLINE_MAX,
+   * the oldest HISTORY_ARCHIVE_CHUNK entries move to a write-once file before the
+   * pointer is swapped. The chunk depends only on committed history, so racing
+   * promoters write identical files (the loser's If-None-Match 412 is checked to
+   * be that); a chunk written by a promoter that then loses its swap is the same
+   * chunk the next promoter writes. Readers never miss an entry: the pointer
+   * names its archives only once they exist.
+   */
+  private async archiveOldHistory(model: string, stage: Stage, pointer: StagePointer): Promise<void> {
+    if (pointer.history.length <= HISTORY_INLINE_MAX) return;
+    const chunk = pointer.history.slice(0, HISTORY_ARCHIVE_CHUNK);
+    const key = stageHistoryArchiveKey(model, stage, chunk[0].generation, chunk.at(-1)!.generation);
+    const body = JSON.stringify(chunk, null, 2);
+    try {
+      await this.registry.store.put(key, body, { ifNoneMatch: '*', contentType: 'application/json' });
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      const existing = await this.registry.store.get(key);
+      if (existing.body.toString('utf8') !== body) {
+        throw new ConflictError(`${key} exists with other deployments than this stage's history; nothing was changed`, { model, stage }, { cause: err });
+      }
+    }
+    pointer.history = pointer.history.slice(HISTORY_ARCHIVE_CHUNK);
+    pointer.history_archives = [...(pointer.history_archives ?? []), key];
+  }
+
+  private async archivedHistory(key: string): Promise<DeploymentRecord[]> {
+    const cached = this.archives.get(key);
+    if (cached) return cached;
+    const records = parseJsonDocument(z.array(DeploymentRecordSchema), (await this.registry.store.get(key)).body, key);
+    this.archives.set(key, records);
+    return records;
+  }
+
+  /**
+   * Both stages' histories of a model, newest first. `newest` bounds how many
+   * are needed: archived chunks are read only when the inline histories do not
+   * hold that many.
+   */
+  async history(model: string, newest = Number.POSITIVE_INFINITY): Promise<DeploymentRecord[]> {
+    const pointers = await Promise.all((['PRODUCTION', 'STAGING'] as const).map((s) => this.registry.stagePointer(model, s)));
+    const records: DeploymentRecord[] = [];
+    for (const p of pointers) {
+      if (!p) continue;
+      let stageRecords = p.value.history;
+      const archives = [...(p.value.history_archives ?? [])];
+      while (stageRecords.length < newest && archives.length > 0) {
+        stageRecords = [...(await this.archivedHistory(archives.pop()!)), ...stageRecords];
+      }
+      records.push(...stageRecords);
+    }
+    return records.sort((a, b) => (a.at === b.at ? b.generation - a.generation : b.at.localeCompare(a.at)));
   }
 }

@@ -70,7 +70,10 @@ export const StagePointerSchema = VersionMetadataSchema.extend({
   generation: z.number().int().positive(),
   promoted_at: z.string(),
   promoted_by: z.string(),
+  /** The newest deployments of this stage (oldest first); older ones are in history_archives. */
   history: z.array(DeploymentRecordSchema),
+  /** Keys of write-once files holding older deployments, oldest first (see Deployments). */
+  history_archives: z.array(z.string()).optional(),
 });
 export type StagePointer = z.infer<typeof StagePointerSchema>;
 

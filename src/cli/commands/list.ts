@@ -75,7 +75,7 @@ async function listModel(runtime: Runtime, model: string, historyCount: number) 
   const [names, pointers, history] = await Promise.all([
     runtime.registry.listVersions(model),
     Promise.all(STAGES.map((s) => runtime.registry.stagePointer(model, s))),
-    runtime.deployments.history(model),
+    runtime.deployments.history(model, historyCount),
   ]);
   const versions: VersionRow[] = await Promise.all(
     names.map(async (version): Promise<VersionRow> => {
