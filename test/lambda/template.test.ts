@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema, loadConfig } from '../../src/config';
-import { ASSET_REGISTRY_KEY, MODEL_REGISTRY_KEY, archiveKey, stagePointerKey } from '../../src/registry/bucketLayout';
+import { ASSET_REGISTRY_KEY, MODEL_REGISTRY_KEY, archiveKey, stageHistoryArchiveKey, stagePointerKey } from '../../src/registry/bucketLayout';
 import {
   activeResources,
   checkTemplate,
@@ -221,6 +221,7 @@ Resources:
       const written = [
         ...models.flatMap((m) => [stagePointerKey(m, 'PRODUCTION'), stagePointerKey(m, 'STAGING')]),
         ...models.map((m) => archiveKey(m, 'v1.2.0', 'metadata.json')),
+        ...models.map((m) => stageHistoryArchiveKey(m, 'PRODUCTION', 1, 100)),
         ASSET_REGISTRY_KEY,
       ];
       for (const key of written) expect(putAllowed(key), key).not.toEqual([]);
