@@ -57,12 +57,23 @@ export class Predictor {
   }
 
   /**
+   * deployedBundle(), retried if the cache evicted (and released) the bundle in
+   * the moment between the lookup and our continuation: callers run it right
+   * away, synchronously, and a run in flight keeps a bundle alive.
+   */
+  private async liveBundle(model: string, stage: Stage): Promise<ModelBundle> {
+    let bundle = await this.deployedBundle(model, stage);
+    for (let retry = 0; bundle.isReleased && retry < 3; retry++) bundle = await this.deployedBundle(model, stage);
+    return bundle;
+  }
+
+  /**
    * Bulk scoring: rows of numbers in the model's feature order, one session.run.
    * `featureNames` must equal the serving version's (see parseFeatureMatrix).
    */
   async predictMatrix(ticker: string, featureNames: readonly string[], rows: unknown, stage: Stage, maxRows: number): Promise<PredictionMatrix> {
     const asset = await this.registry.resolveTicker(parseTicker(ticker));
-    const bundle = await this.deployedBundle(asset.modelId, stage);
+    const bundle = await this.liveBundle(asset.modelId, stage);
     const { input, n } = parseFeatureMatrix(bundle.featureNames, featureNames, rows, maxRows);
     const probs = await this.models.run(bundle, input, n);
     const classes = bundle.labels.length;
@@ -111,7 +122,7 @@ export class Predictor {
       [...byModel].map(async ([model, indexes]) => {
         let bundle: ModelBundle;
         try {
-          bundle = await this.deployedBundle(model, stage);
+          bundle = await this.liveBundle(model, stage);
         } catch (err) {
           for (const i of indexes) results[i] = asError(err);
           return;
