@@ -159,30 +159,27 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('Where the handler\'s time goes (medians; exclusive slices — overlapping work is counted once, under the first matching row):');
   out.push('');
   const scen = r.coldStart.scenarios;
-  const hkeys = Object.keys(HANDLER_SLICE_LABELS) as HandlerSlice[];
-  out.push(
-    table(
+  /** One column per scenario, one row per slice, then the total of the slices. */
+  const breakdownTable = <K extends string>(labels: Record<K, string>, of: (s: (typeof scen)[number]) => Record<K, number>, extraRows: string[][] = []) => {
+    const keys = Object.keys(labels) as K[];
+    return table(
       ['Slice', ...scen.map((s) => scenarioLabel(s).replace(', ', ' ').replace('disk cache', 'disk'))],
       [
-        ...hkeys.map((k) => [HANDLER_SLICE_LABELS[k], ...scen.map((s) => ms(s.handlerBreakdown[k]))]),
-        ['**total (p50 of sums)**', ...scen.map((s) => ms(hkeys.reduce((a, k) => a + s.handlerBreakdown[k], 0)))],
-        ['S3 requests before the answer', ...scen.map((s) => String(s.handlerS3Requests))],
+        ...keys.map((k) => [labels[k], ...scen.map((s) => ms(of(s)[k]))]),
+        ['**total (p50 of sums)**', ...scen.map((s) => ms(keys.reduce((a, k) => a + of(s)[k], 0)))],
+        ...extraRows,
       ],
-    ),
+    );
+  };
+  out.push(
+    breakdownTable(HANDLER_SLICE_LABELS as Record<HandlerSlice, string>, (s) => s.handlerBreakdown, [
+      ['S3 requests before the answer', ...scen.map((s) => String(s.handlerS3Requests))],
+    ]),
   );
   out.push('');
   out.push('The floor\'s time (medians):');
   out.push('');
-  const fkeys = Object.keys(FLOOR_SLICE_LABELS) as FloorSlice[];
-  out.push(
-    table(
-      ['Slice', ...scen.map((s) => scenarioLabel(s).replace(', ', ' ').replace('disk cache', 'disk'))],
-      [
-        ...fkeys.map((k) => [FLOOR_SLICE_LABELS[k], ...scen.map((s) => ms(s.floorBreakdown[k]))]),
-        ['**total (p50 of sums)**', ...scen.map((s) => ms(fkeys.reduce((a, k) => a + s.floorBreakdown[k], 0)))],
-      ],
-    ),
-  );
+  out.push(breakdownTable(FLOOR_SLICE_LABELS as Record<FloorSlice, string>, (s) => s.floorBreakdown));
   const first = scen.find((s) => s.headline) ?? scen[0];
   if (first) {
     out.push('');
