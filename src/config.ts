@@ -20,8 +20,11 @@ export const ConfigSchema = z.object({
   S3_MAX_ATTEMPTS: int(3, 1),
   S3_CONNECT_TIMEOUT_MS: int(3_000, 1),
   S3_REQUEST_TIMEOUT_MS: int(15_000, 1),
-  /** Bound on the summed size of loaded models (MiB). */
-  MODEL_CACHE_MAX_MB: int(1024, 1),
+  /**
+   * Bound on the summed file size of loaded models (MiB). A loaded tree ensemble
+   * takes 8–15× its file size in memory, so 256 MiB of models is ~2–4 GiB of RSS.
+   */
+  MODEL_CACHE_MAX_MB: int(256, 1),
   /** Seconds a stage pointer is trusted before it is revalidated with If-None-Match. */
   POINTER_TTL_SECONDS: z.coerce.number().min(0).default(30),
   /** While S3 is unreachable, serve a pointer verified at most this many seconds ago. */
