@@ -110,11 +110,3 @@ export class ForbiddenError extends ModelgraphError {
     this.name = 'ForbiddenError';
   }
 }
-
-/** Makes a `switch` over a union exhaustive at compile time. */
-export class UnreachableCaseError extends Error {
-  constructor(value: never) {
-    super(`Unreachable case: ${JSON.stringify(value)}`);
-    this.name = 'UnreachableCaseError';
-  }
-}

@@ -2,7 +2,6 @@ import { brotliDecompress, gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { IntegrityError } from '../errors';
 import type { ObjectStore } from '../storage/objectStore';
-import { sha256 } from '../storage/checksum';
 import { tracePhase } from './loadTrace';
 
 export interface ExpectedArtifact {
@@ -49,20 +48,14 @@ export class ArtifactSource {
     }
     this.counters.s3Fetches++;
     const getStart = performance.now();
-    const got = await this.store.get(expected.key);
-    const body = got.body;
-    tracePhase('s3-get', expected.key, getStart);
-    const checksumStart = performance.now();
-    const actual = got.sha256 ?? sha256(body); // hashed during the download
-    tracePhase('checksum', expected.key, checksumStart);
-    if (body.byteLength !== expected.size || actual !== expected.sha256) {
-      this.counters.integrityFailures++;
-      throw new IntegrityError(`${expected.key} does not match the sha256 recorded in its version's metadata`, {
-        key: expected.key,
-        expectedSha256: expected.sha256,
-        actualSha256: actual,
-      });
+    let body: Buffer;
+    try {
+      body = await this.store.getVerified(expected.key, expected);
+    } catch (err) {
+      if (err instanceof IntegrityError) this.counters.integrityFailures++;
+      throw err;
     }
+    tracePhase('s3-get', expected.key, getStart);
     if (this.disk) {
       // Off the critical path: the write overlaps session creation; ModelCache
       // awaits settleWrites() before it reports a load as done.

@@ -1,7 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { InvalidModelError } from '../errors';
 import { COMPRESSED_MODEL_FILES, FEATURE_NAMES_FILE, MODEL_FILE, archiveKey } from '../registry/bucketLayout';
-import { FeatureNamesSchema, type VersionMetadata } from '../registry/versionMetadata';
+import { FeatureNamesSchema, parseJsonDocument, type VersionMetadata } from '../registry/versionMetadata';
 import { decompressModel, type ArtifactSource } from './artifactSource';
 import { featureValidator } from './features';
 import { tracePhase } from './loadTrace';
@@ -124,14 +124,7 @@ export async function fetchVersionArtifacts(source: ArtifactSource, model: strin
     source.fetch({ key: archiveKey(model, version, modelFile), ...metadata.artifacts[modelFile] }),
     source.fetch({ key: archiveKey(model, version, FEATURE_NAMES_FILE), ...namesArtifact }),
   ]);
-  let names: unknown;
-  try {
-    names = JSON.parse(namesBytes.toString('utf8'));
-  } catch (err) {
-    throw new InvalidModelError(`feature_names.json of ${model}@${version} is not JSON`, {}, { cause: err });
-  }
-  const parsed = FeatureNamesSchema.safeParse(names);
-  if (!parsed.success) throw new InvalidModelError(`feature_names.json of ${model}@${version}: ${parsed.error.issues[0]?.message}`);
+  const featureNames = parseJsonDocument(FeatureNamesSchema, namesBytes, archiveKey(model, version, FEATURE_NAMES_FILE));
   let modelBytes: Buffer;
   const decompressStart = performance.now();
   try {
@@ -140,7 +133,7 @@ export async function fetchVersionArtifacts(source: ArtifactSource, model: strin
   } catch (err) {
     throw new InvalidModelError(`${modelFile} of ${model}@${version} does not decompress`, {}, { cause: err });
   }
-  return { modelFile, modelBytes, featureNames: parsed.data };
+  return { modelFile, modelBytes, featureNames };
 }
 
 /**
@@ -225,8 +218,7 @@ async function probe(session: Ort.InferenceSession, ort: typeof Ort, where: stri
   const label = out.label as Ort.Tensor | undefined;
   if (label) {
     const p = probs.data as Float32Array;
-    let best = 0;
-    for (let c = 1; c < labels.length; c++) if (p[c] > p[best]) best = c;
+    const best = argmax(p, 0, labels.length);
     const raw = label.data[0];
     const named = typeof raw === 'string' ? raw : typeof raw === 'bigint' || typeof raw === 'number' ? labels[Number(raw)] : undefined;
     if (typeof raw === 'string' && !labels.includes(raw)) {

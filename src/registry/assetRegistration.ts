@@ -73,7 +73,7 @@ export async function registerAsset(registry: Registry, reg: AssetRegistration, 
   const store = registry.store;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const current = await store.getIfExists(ASSET_REGISTRY_KEY);
-    const doc = current ? parseStored(current.body) : EMPTY_REGISTRY();
+    const doc = current ? parseAssetRegistry(current.body) : EMPTY_REGISTRY();
     const created = !doc.etfs[reg.ticker] && !doc.stocks.supported_tickers[reg.ticker];
     const next = applyAssetRegistration(doc, reg, (opts.now ?? (() => new Date()))());
     const body = JSON.stringify(next, null, 2);
@@ -82,7 +82,7 @@ export async function registerAsset(registry: Registry, reg: AssetRegistration, 
         contentType: 'application/json',
         ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
       });
-      const written = parseStored(Buffer.from(body));
+      const written = parseAssetRegistry(Buffer.from(body));
       registry.noteWritten(ASSET_REGISTRY_KEY, { value: written, etag });
       const asset = listAssets(written).find((a) => a.ticker === reg.ticker)!;
       return { asset, created, attempts: attempt };
@@ -98,16 +98,6 @@ export async function registerAsset(registry: Registry, reg: AssetRegistration, 
     `metadata/asset_registry.json kept changing while ${reg.ticker} was being registered (${maxAttempts} attempts); nothing was changed by this call — retry`,
     { ticker: reg.ticker },
   );
-}
-
-function parseStored(body: Buffer): AssetRegistryDocument {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new InvalidModelError(`${ASSET_REGISTRY_KEY} is not valid JSON`, {}, { cause: err });
-  }
-  return parseAssetRegistry(raw);
 }
 
 /**

@@ -1,5 +1,7 @@
 import * as z from 'zod';
-import { InvalidModelError, UnknownAssetError } from '../errors';
+import { InvalidModelError } from '../errors';
+import { ASSET_REGISTRY_KEY } from './bucketLayout';
+import { parseJsonDocument } from './versionMetadata';
 import { modelTypeOf, ModelType } from './identifiers';
 
 /**
@@ -57,12 +59,9 @@ export function modelIdFromPath(path: string): string {
   return path.replace(/^\/+|\/+$/g, '').replace(/\/(production|staging)$/, '');
 }
 
-export function parseAssetRegistry(raw: unknown): AssetRegistryDocument {
-  const result = AssetRegistrySchema.safeParse(raw);
-  if (!result.success) {
-    throw new InvalidModelError(`metadata/asset_registry.json is malformed: ${result.error.issues[0]?.message}`);
-  }
-  return result.data;
+/** `metadata/asset_registry.json` as stored; not JSON or the wrong shape is INVALID_MODEL. */
+export function parseAssetRegistry(body: Buffer): AssetRegistryDocument {
+  return parseJsonDocument(AssetRegistrySchema, body, ASSET_REGISTRY_KEY);
 }
 
 function checkedModelId(id: string, ticker: string): string {
@@ -88,13 +87,3 @@ export function listAssets(doc: AssetRegistryDocument): Asset[] {
   return out;
 }
 
-/**
- * Routing: an ETF uses its own model, a listed stock the universal stock model,
- * `uses_model` overrides both; anything else is UNKNOWN_ASSET (the original
- * design guessed "ETF" here and failed later with NoSuchKey).
- */
-export function resolveModelForTicker(doc: AssetRegistryDocument, ticker: string): Asset {
-  const asset = listAssets(doc).find((a) => a.ticker === ticker);
-  if (!asset) throw new UnknownAssetError(ticker);
-  return asset;
-}

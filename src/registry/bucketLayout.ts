@@ -6,7 +6,6 @@ import type { Stage } from './identifiers';
  */
 export const ASSET_REGISTRY_KEY = 'metadata/asset_registry.json';
 export const MODEL_REGISTRY_KEY = 'metadata/model_registry.json';
-export const DEPLOYMENT_HISTORY_KEY = 'metadata/deployment_history.json';
 export const PERFORMANCE_TRACKING_KEY = 'metadata/performance_tracking.json';
 
 export const MODEL_FILE = 'model.onnx';
@@ -22,10 +21,6 @@ export function stageFolder(stage: Stage): string {
 /** The stage pointer: `{model}/production/metadata.json`. */
 export function stagePointerKey(model: string, stage: Stage): string {
   return `${model}/${stageFolder(stage)}/${METADATA_FILE}`;
-}
-
-export function stageFileKey(model: string, stage: Stage, file: string): string {
-  return `${model}/${stageFolder(stage)}/${file}`;
 }
 
 export function archivePrefix(model: string): string {

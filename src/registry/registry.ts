@@ -1,7 +1,5 @@
-import * as z from 'zod';
 import { LRUCache } from 'lru-cache';
-import { IntegrityError, InvalidModelError, ModelNotFoundError, UnknownAssetError, VersionNotFoundError } from '../errors';
-import { sha256 } from '../storage/checksum';
+import { InvalidModelError, ModelNotFoundError, UnknownAssetError, VersionNotFoundError } from '../errors';
 import { NOT_MODIFIED, type ObjectStore } from '../storage/objectStore';
 import { ObjectNotFoundError } from '../storage/errors';
 import { listAssets, parseAssetRegistry, type Asset, type AssetRegistryDocument } from './assetRegistry';
@@ -84,8 +82,7 @@ export class Registry {
 
   private async readDocument(key: string, stale: CachedDocument<unknown> | undefined): Promise<CachedDocument<unknown>> {
     // A body that is not JSON (damaged, or hand-edited) is a typed INVALID_MODEL error like any other bad document.
-    const parse = (body: Buffer): unknown =>
-      key === ASSET_REGISTRY_KEY ? parseAssetRegistry(parseJsonDocument(z.unknown(), body, key)) : parseJsonDocument(StagePointerSchema, body, key);
+    const parse = (body: Buffer): unknown => (key === ASSET_REGISTRY_KEY ? parseAssetRegistry(body) : parseJsonDocument(StagePointerSchema, body, key));
     try {
       const got = await this.store.getIfChanged(key, stale?.doc?.etag);
       if (got === NOT_MODIFIED) return { doc: stale!.doc, verifiedAt: Date.now() };
@@ -180,8 +177,7 @@ export class Registry {
     const artifact = metadata.artifacts[FEATURE_NAMES_FILE];
     if (!artifact) throw new InvalidModelError(`${cacheKey} lists no ${FEATURE_NAMES_FILE}`);
     const key = archiveKey(model, metadata.version, FEATURE_NAMES_FILE);
-    const { body } = await this.store.get(key);
-    if (sha256(body) !== artifact.sha256) throw new IntegrityError(`${key} does not match its recorded sha256`, { key });
+    const body = await this.store.getVerified(key, artifact);
     const names = parseJsonDocument(FeatureNamesSchema, body, key);
     this.featureNameCache.set(cacheKey, names);
     return names;
@@ -194,7 +190,7 @@ export class Registry {
   }
 
   async modelExists(model: string): Promise<boolean> {
-    if ((await this.store.listFolders(`${model}/`)).length > 0) return true;
+    if (await this.store.hasKeysUnder(`${model}/`)) return true;
     return (await this.assetDirectory()).assets.some((a) => a.modelId === model);
   }
 

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { InvalidModelError } from '../errors';
 import { sha256 } from '../storage/checksum';
 import { COMPRESSED_MODEL_FILES, FEATURE_NAMES_FILE, LABELS_FILE, METADATA_FILE, MODEL_FILE } from './bucketLayout';
-import { ArtifactSchema, FeatureNamesSchema, type VersionMetadata } from './versionMetadata';
+import { ArtifactSchema, FeatureNamesSchema, parseJsonDocument, type VersionMetadata } from './versionMetadata';
 
 /** The files of one version folder, by file name (model.onnx[.gz|.br], feature_names.json, labels.json). */
 export type VersionFiles = Record<string, Buffer>;
@@ -50,21 +50,6 @@ function fail(where: string, message: string): never {
   throw new InvalidModelError(`${where}: ${message}`);
 }
 
-function parseJsonFile<T>(where: string, file: string, bytes: Buffer, schema: z.ZodType<T>): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    fail(where, `${file} is not valid JSON`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    fail(where, `${file}: ${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
-}
-
 /**
  * Checks the shape of a version folder and computes the metadata.json it gets:
  * exactly one model file (model.onnx, model.onnx.gz or model.onnx.br), a
@@ -85,7 +70,7 @@ export function describeVersion(model: string, version: string, files: VersionFi
   const modelFile = modelFiles[0];
   if (files[modelFile].byteLength === 0) fail(where, `${modelFile} is empty`);
   if (!files[FEATURE_NAMES_FILE]) fail(where, `${FEATURE_NAMES_FILE} is missing (a JSON array of the input feature names, in column order)`);
-  const featureNames = parseJsonFile(where, FEATURE_NAMES_FILE, files[FEATURE_NAMES_FILE], FeatureNamesSchema);
+  const featureNames = parseJsonDocument(FeatureNamesSchema, files[FEATURE_NAMES_FILE], `${where}: ${FEATURE_NAMES_FILE}`);
 
   const parsed = VersionDescriptionSchema.safeParse(description ?? {});
   if (!parsed.success) {
@@ -96,7 +81,7 @@ export function describeVersion(model: string, version: string, files: VersionFi
   if (desc.version !== undefined && desc.version !== version) {
     fail(where, `${METADATA_FILE} says version "${desc.version}" but the version being published is "${version}"`);
   }
-  const fileLabels = files[LABELS_FILE] ? parseJsonFile(where, LABELS_FILE, files[LABELS_FILE], Labels) : undefined;
+  const fileLabels = files[LABELS_FILE] ? parseJsonDocument(Labels, files[LABELS_FILE], `${where}: ${LABELS_FILE}`) : undefined;
   if (fileLabels && desc.strategies && JSON.stringify(fileLabels) !== JSON.stringify(desc.strategies)) {
     fail(where, `${LABELS_FILE} and ${METADATA_FILE} "strategies" disagree; give the labels once, in probabilities column order`);
   }

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -13,13 +12,14 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { IntegrityError } from '../errors';
 import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';
 
 export interface StoredObject {
   body: Buffer;
   etag: string;
   /** sha256 (hex) of `body`, computed while it was downloaded. */
-  sha256?: string;
+  sha256: string;
 }
 
 export interface PutOptions {
@@ -112,6 +112,23 @@ export class ObjectStore {
         await new Promise((resolve) => setTimeout(resolve, Math.random() * BODY_RETRY_BASE_MS * 2 ** attempt));
       }
     }
+  }
+
+  /**
+   * GET of an immutable artifact whose sha256 and size are recorded elsewhere
+   * (its version's metadata). The hash is taken while the bytes arrive; bytes
+   * that do not match are never returned: INTEGRITY_ERROR.
+   */
+  async getVerified(key: string, expected: { sha256: string; size: number }): Promise<Buffer> {
+    const got = await this.get(key);
+    if (got.body.byteLength !== expected.size || got.sha256 !== expected.sha256) {
+      throw new IntegrityError(`${key} does not match the sha256 recorded in its version's metadata`, {
+        key,
+        expectedSha256: expected.sha256,
+        actualSha256: got.sha256,
+      });
+    }
+    return got.body;
   }
 
   /** GET that answers undefined for a missing key. */
@@ -216,22 +233,22 @@ export class ObjectStore {
     }
   }
 
-  async copy(fromKey: string, toKey: string): Promise<void> {
-    this.counters.puts++;
-    try {
-      await this.client.send(
-        new CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}` }),
-      );
-    } catch (err) {
-      throw translate(err, fromKey);
-    }
-  }
-
   async delete(key: string): Promise<void> {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (err) {
       throw translate(err, key);
+    }
+  }
+
+  /** Whether any key starts with `prefix` (one ListObjectsV2 page of at most one key). */
+  async hasKeysUnder(prefix: string): Promise<boolean> {
+    this.counters.lists++;
+    try {
+      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1 }));
+      return (out.KeyCount ?? out.Contents?.length ?? 0) > 0;
+    } catch (err) {
+      throw translate(err, prefix);
     }
   }
 

@@ -104,7 +104,7 @@ describe('modelgraph push', () => {
     ['no labels at all', { metadata: { accuracy: 0.5 } }, /no labels: metadata\.json needs "strategies"/],
     ['labels.json disagreeing with metadata.json', { labelsFile: ['A', 'B', 'C', 'D'] }, /labels\.json and metadata\.json "strategies" disagree/],
     ['no metadata.json', { metadata: null }, /has no metadata\.json/],
-    ['feature_names.json that is not a list of names', { featureNamesFile: { names: FEATURES } }, /feature_names\.json: .*expected array/],
+    ['feature_names.json that is not a list of names', { featureNamesFile: { names: FEATURES } }, /feature_names\.json is malformed: .*expected array/],
     ['a metadata.json feature count that disagrees', { metadata: { strategies: LABELS, features: 84 } }, /says 84 features but feature_names\.json names 5/],
     ['a corrupt model.onnx.gz', { compression: 'gz', modelBytes: Buffer.from('definitely not gzip') }, /does not decompress/],
   ];
