@@ -290,7 +290,6 @@ export function renderMarkdown(r: BenchResults): string {
         'GraphQL over HTTP p50',
         'rows/s',
         'In-process p50',
-        'no cache control',
         'Predictor p50',
         'Validation p50',
         'JSON only p50',
@@ -310,7 +309,6 @@ export function renderMarkdown(r: BenchResults): string {
         ms(t.graphql.median),
         fmtInt(t.graphqlRowsPerSec),
         ms(t.inProcess.median),
-        ms(t.inProcessNoCacheControl.median),
         ms(t.predictor.median),
         ms(t.validation.median),
         ms(t.json.median),
@@ -325,7 +323,7 @@ export function renderMarkdown(r: BenchResults): string {
   );
   out.push('');
   out.push(
-    'GraphQL over HTTP = POST to the local server on loopback until the whole response text is read (server: JSON parse, GraphQL validation, variable coercion and execution, per-row validation, one session.run, answer objects, JSON serialization); the goal\'s ratio is bare p50 ÷ this p50. In-process = the same GraphQL server without the socket (createGraphQLServer + executeHTTPGraphQLRequest, body parsed from JSON), as built and with `ApolloServerPluginCacheControlDisabled()`. Predictor = `runtime.predictor.predictBatch` alone (routing, validation, session.run, answer objects). Validation = the feature validator over every row. JSON only = `JSON.parse` of the request body + `JSON.stringify` of the response object: what any JSON API of this shape pays. predictMatrix = the same rows as number arrays in feature-name order through the columnar operation, over HTTP.',
+    'GraphQL over HTTP = POST to the local server on loopback until the whole response text is read (server: JSON parse, GraphQL validation, variable coercion and execution, per-row validation, one session.run, answer objects, JSON serialization); the goal\'s ratio is bare p50 ÷ this p50. In-process = the same GraphQL server without the socket (createGraphQLServer + executeHTTPGraphQLRequest, body parsed from JSON) (the server disables the Apollo cache-control plugin, which wrapped every field). Predictor = `runtime.predictor.predictBatch` alone (routing, validation, session.run, answer objects). Validation = the feature validator over every row. JSON only = `JSON.parse` of the request body + `JSON.stringify` of the response object: what any JSON API of this shape pays. predictMatrix = the same rows as number arrays in feature-name order through the columnar operation, over HTTP.',
   );
   out.push('');
 

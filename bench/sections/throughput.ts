@@ -4,15 +4,13 @@
  * session.run of the same batch in the same process. To find where the time
  * goes, the same rows (as JSON.parse gives them to the server) also go through:
  *  - the GraphQL server in-process (createGraphQLServer + executeHTTPGraphQLRequest,
- *    body parsed from JSON, no socket), as built and with Apollo's cache-control
- *    plugin disabled (it wraps every field resolver);
+ *    body parsed from JSON, no socket), as built;
  *  - the domain layer alone (Predictor.predictBatch: routing, validation, one
  *    session.run, answer objects);
  *  - the feature validator alone;
  *  - JSON alone: parsing the request body and serializing the response.
  */
 import { HeaderMap } from '@apollo/server';
-import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { DEMO_FEATURE_NAMES } from '../../src/demo/strategies';
 import { ANONYMOUS } from '../../src/graphql/auth';
 import { createContext } from '../../src/graphql/context';
@@ -32,8 +30,6 @@ export interface ThroughputRow {
   graphql: Summary;
   /** In-process GraphQL (no HTTP), the server as built. */
   inProcess: Summary;
-  /** The same with Apollo's cache-control plugin disabled. */
-  inProcessNoCacheControl: Summary;
   predictor: Summary;
   validation: Summary;
   /** JSON.parse of the request body + JSON.stringify of the parsed response. */
@@ -59,8 +55,7 @@ export async function runThroughput(
   const ort = await onnxRuntime();
   const serverOptions = { config: runtime.config, introspection: false, maskInternalErrors: true };
   const apollo = createGraphQLServer(serverOptions);
-  const apolloNoCacheControl = createGraphQLServer({ ...serverOptions, plugins: [ApolloServerPluginCacheControlDisabled()] });
-  await Promise.all([apollo.start(), apolloNoCacheControl.start()]);
+  await apollo.start();
   const execute = async (server: typeof apollo, body: Buffer) => {
     const headers = new HeaderMap();
     headers.set('content-type', 'application/json');
@@ -119,7 +114,6 @@ export async function runThroughput(
         if (res.status !== 200 || res.text.startsWith('{"errors"')) throw new Error(`predictMatrix of ${rows} rows failed (${res.status}): ${res.text.slice(0, 400)}`);
       });
       const inProcess = await time(() => execute(apollo, body));
-      const inProcessNoCacheControl = await time(() => execute(apolloNoCacheControl, body));
       const response = JSON.parse(await execute(apollo, body)) as unknown;
       const json = await time(() => {
         JSON.parse(body.toString('utf8'));
@@ -142,7 +136,6 @@ export async function runThroughput(
         responseBytes,
         graphql,
         inProcess,
-        inProcessNoCacheControl,
         predictor,
         validation,
         json,
@@ -157,13 +150,13 @@ export async function runThroughput(
       out.push(row);
       opts.log(
         `throughput ${size} ${rows} rows: GraphQL ${graphql.median.toFixed(2)} ms (${Math.round(row.graphqlRowsPerSec)} rows/s), in-process ${inProcess.median.toFixed(2)} ms ` +
-          `(no cache control ${inProcessNoCacheControl.median.toFixed(2)}), predictor ${predictor.median.toFixed(2)} ms, validation ${validation.median.toFixed(2)} ms, ` +
+          `predictor ${predictor.median.toFixed(2)} ms, validation ${validation.median.toFixed(2)} ms, ` +
           `JSON ${json.median.toFixed(2)} ms, bare ${bare.median.toFixed(2)} ms → ${(row.ratio * 100).toFixed(0)}% of bare; ` +
           `predictMatrix ${matrixTimes.median.toFixed(2)} ms → ${(row.matrixRatio * 100).toFixed(0)}% of bare`,
       );
     }
     await session.release();
   }
-  await Promise.all([apollo.stop(), apolloNoCacheControl.stop()]);
+  await apollo.stop();
   return out;
 }
