@@ -63,6 +63,6 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     session: { intraOpNumThreads: config.ORT_INTRA_OP_THREADS, graphOptimizationLevel: config.ORT_GRAPH_OPTIMIZATION },
   });
   const predictor = new Predictor(registry, models);
-  const deployments = new Deployments(registry);
+  const deployments = new Deployments(registry, { onWarning: overrides.onWarning });
   return { config, bucket: config.MODEL_BUCKET, store, registry, artifacts, models, predictor, deployments, diskCache };
 }

@@ -32,11 +32,49 @@ export interface DeploymentResult {
 export const HISTORY_INLINE_MAX = 200;
 export const HISTORY_ARCHIVE_CHUNK = 100;
 
+/**
+ * Called after every successful move of a stage pointer (e.g. to keep
+ * metadata/model_registry.json in step). The pointer is the source of truth: a
+ * listener that fails is reported to `onWarning` and does not fail the move.
+ */
+export type DeploymentListener = (result: DeploymentResult) => Promise<void>;
+
+export interface DeploymentsOptions {
+  listeners?: DeploymentListener[];
+  onWarning?: (message: string, details: Record<string, unknown>) => void;
+}
+
 export class Deployments {
   /** Archived history chunks are write-once: cached for good. */
   private readonly archives = new LRUCache<string, DeploymentRecord[]>({ max: 1_000 });
+  private readonly listeners: DeploymentListener[];
 
-  constructor(private readonly registry: Registry) {}
+  constructor(
+    private readonly registry: Registry,
+    private readonly opts: DeploymentsOptions = {},
+  ) {
+    this.listeners = [...(opts.listeners ?? [])];
+  }
+
+  /** Adds a listener called after every successful pointer move. */
+  addListener(listener: DeploymentListener): void {
+    this.listeners.push(listener);
+  }
+
+  private async notify(result: DeploymentResult): Promise<DeploymentResult> {
+    for (const listener of this.listeners) {
+      try {
+        await listener(result);
+      } catch (err) {
+        this.opts.onWarning?.('a deployment listener failed; the stage pointer moved regardless', {
+          model: result.record.model,
+          stage: result.record.stage,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    return result;
+  }
 
   /** The pointer as stored right now (no cache): the base of a compare-and-swap. */
   async currentPointer(model: string, stage: Stage): Promise<Versioned<StagePointer> | null> {
@@ -49,7 +87,7 @@ export class Deployments {
     await this.registry.requireModel(req.model);
     const metadata = await this.registry.versionMetadata(req.model, req.version);
     const current = await this.currentPointer(req.model, req.stage);
-    return this.swap(req, 'PROMOTE', metadata, current);
+    return this.notify(await this.swap(req, 'PROMOTE', metadata, current));
   }
 
   /**
@@ -71,7 +109,7 @@ export class Deployments {
       }
     }
     const metadata = await this.registry.versionMetadata(req.model, target);
-    return this.swap({ ...req, version: target }, 'ROLLBACK', metadata, current);
+    return this.notify(await this.swap({ ...req, version: target }, 'ROLLBACK', metadata, current));
   }
 
   private async swap(
