@@ -5,7 +5,7 @@ import { BadUserInputError } from '../src/errors';
 
 const MAX_REASON = 500;
 
-function parseReason(reason: string | null | undefined): string | null {
+export function parseReason(reason: string | null | undefined): string | null {
   if (reason == null) return null;
   if (reason.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(reason.replace(/[\n\t]/g, ' '))) {
     throw new BadUserInputError(`reason must be at most ${MAX_REASON} printable characters`, { argument: 'reason' });

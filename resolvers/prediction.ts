@@ -4,7 +4,7 @@ import { modelTypeOf } from '../src/registry/identifiers';
 
 export const predictionResolvers: Resolvers = {
   Query: {
-    predict: (_parent, args, { loaders }) => loaders.predictions(args.stage ?? 'PRODUCTION').load({ ticker: args.ticker, features: args.features }),
+    predict: (_parent, args, { loaders }) => loaders.predictions(args.stage ?? 'PRODUCTION').load({ ticker: args.ticker, features: args.features, model: args.model }),
     predictMatrix: (_parent, args, { runtime }) =>
       runtime.predictor.predictMatrix(args.ticker, args.featureNames, args.rows, args.stage ?? 'PRODUCTION', runtime.config.MAX_PREDICT_BATCH),
     predictMany: async (_parent, args, { loaders, runtime }) => {
@@ -15,7 +15,7 @@ export const predictionResolvers: Resolvers = {
       }
       const loader = loaders.predictions(args.stage ?? 'PRODUCTION');
       const answers = await loader.loadMany(
-        args.requests.map((r, i) => ({ ticker: r.ticker, features: r.features, where: `requests[${i}]` })),
+        args.requests.map((r, i) => ({ ticker: r.ticker, features: r.features, model: r.model, where: `requests[${i}]` })),
       );
       const failed = answers.findIndex((a) => a instanceof Error);
       if (failed >= 0) throw answers[failed];
@@ -30,6 +30,12 @@ export const predictionResolvers: Resolvers = {
   Prediction: {
     modelType: (p) => modelTypeOf(p.model)!,
     model: (p) => ({ id: p.model, type: modelTypeOf(p.model)! }),
+  },
+  EnsembleVote: {
+    voting: (e) => (e.voting === 'soft' ? 'SOFT' : 'HARD'),
+  },
+  MemberVote: {
+    model: (m) => ({ id: m.model, type: modelTypeOf(m.model)! }),
   },
 };
 

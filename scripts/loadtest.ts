@@ -21,7 +21,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { DEMO_FEATURE_NAMES } from '../src/demo/strategies';
-import { DEMO_ETFS, DEMO_STOCKS } from '../src/local/demoSeed';
+import { DEMO_ENSEMBLE_ASSETS, DEMO_ETFS, DEMO_STOCKS } from '../src/local/demoSeed';
 
 export interface LoadTestOptions {
   durationSeconds: number;
@@ -108,7 +108,8 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Cannon
 
 const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERSIONS = new Set(['v1.0.0', 'v1.1.0']);
-const TICKERS = [...Object.keys(DEMO_ETFS), ...Object.keys(DEMO_STOCKS)];
+// DIA is served by the demo ensemble: its rows fan out to three member models.
+const TICKERS = [...Object.keys(DEMO_ETFS), ...Object.keys(DEMO_ENSEMBLE_ASSETS), ...Object.keys(DEMO_STOCKS)];
 const MODEL_IDS = [...Object.keys(DEMO_ETFS).map((t) => `etfs/${t}`), 'stocks/universal', 'universal/all_assets_classifier'];
 
 type Data = Record<string, any>;

@@ -47,6 +47,8 @@ export const ConfigSchema = z.object({
   INTROSPECTION: bool(true),
   /** Local server: serve the GraphiQL page at / (it needs INTROSPECTION for its docs and completion). */
   GRAPHIQL: bool(true),
+  /** Seconds between the writes of shadow-mode agreement counts to the bucket (0: after every batch). */
+  SHADOW_FLUSH_SECONDS: z.coerce.number().min(0).default(60),
   /** Most rows one predictMany may carry. */
   MAX_PREDICT_BATCH: int(10_000, 1),
   /** Query limits (graphql-armor): nesting depth, aliases, directives, parser tokens, static cost. */

@@ -4,7 +4,9 @@ import { ArtifactSource, type ArtifactDiskCache } from './inference/artifactSour
 import { DiskArtifactCache } from './inference/diskCache';
 import { ModelCache } from './inference/modelCache';
 import { Predictor } from './inference/predictor';
+import { ShadowTracker } from './inference/shadowTracker';
 import { Deployments } from './registry/deployments';
+import { modelRegistryFeed } from './registry/modelRegistryFeed';
 import { Registry } from './registry/registry';
 import { ObjectStore } from './storage/objectStore';
 import { createS3Client } from './storage/s3Client';
@@ -23,6 +25,8 @@ export interface Runtime {
   models: ModelCache;
   predictor: Predictor;
   deployments: Deployments;
+  /** Shadow-mode agreement counts (flushed to the bucket). */
+  shadows: ShadowTracker;
   /** The artifact disk cache (config DISK_CACHE_DIR), if any. */
   diskCache?: ArtifactDiskCache;
 }
@@ -62,7 +66,9 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     maxBytes: config.MODEL_CACHE_MAX_MB * 1024 * 1024,
     session: { intraOpNumThreads: config.ORT_INTRA_OP_THREADS, graphOptimizationLevel: config.ORT_GRAPH_OPTIMIZATION },
   });
-  const predictor = new Predictor(registry, models);
+  const shadows = new ShadowTracker(store, { flushIntervalMs: config.SHADOW_FLUSH_SECONDS * 1000, onWarning: overrides.onWarning });
+  const predictor = new Predictor(registry, models, shadows);
   const deployments = new Deployments(registry, { onWarning: overrides.onWarning });
-  return { config, bucket: config.MODEL_BUCKET, store, registry, artifacts, models, predictor, deployments, diskCache };
+  deployments.addListener(modelRegistryFeed(registry)); // metadata/model_registry.json + deployment_history.json
+  return { config, bucket: config.MODEL_BUCKET, store, registry, artifacts, models, predictor, deployments, shadows, diskCache };
 }

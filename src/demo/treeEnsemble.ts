@@ -515,3 +515,112 @@ export function demoModel(seed: number, opts: { trees?: number; depth?: number }
     seed,
   });
 }
+
+// ---------------------------------------------------------------------------
+// Regressors
+
+export interface TreeEnsembleRegressorSpec {
+  /** Input column names; the input width is featureNames.length. */
+  featureNames: readonly string[];
+  /** Names of the numeric outputs (columns of `variable`), at least one. */
+  targets: readonly string[];
+  /** Each target's value before the trees add to it. */
+  baseValues: readonly number[];
+  /** Spread of the leaf contributions around the base value. */
+  scale?: number;
+  trees: number;
+  depth: number;
+  seed: number;
+}
+
+/**
+ * Builds a TreeEnsembleRegressor model (ai.onnx.ml, opset 3): input `X` float
+ * [N, features], output `variable` float [N, targets] — the shape skl2onnx gives
+ * a GradientBoostingRegressor / RandomForestRegressor. Each target is its base
+ * value plus the SUM of one leaf weight per tree; the weights are gaussian with
+ * standard deviation `scale / sqrt(trees)`, so outputs stay near the base value.
+ * Small models only (plain onnx-proto encoding).
+ */
+export function buildTreeEnsembleRegressor(spec: TreeEnsembleRegressorSpec): Uint8Array {
+  const { featureNames, targets, baseValues, trees, depth, seed } = spec;
+  if (featureNames.length < 1) throw new RangeError('featureNames must hold at least one name');
+  if (targets.length < 1 || new Set(targets).size !== targets.length) throw new RangeError('targets must be at least one distinct name');
+  if (baseValues.length !== targets.length) throw new RangeError('baseValues must hold one value per target');
+  if (!Number.isInteger(trees) || trees < 1) throw new RangeError(`trees must be a positive integer, got ${trees}`);
+  if (!Number.isInteger(depth) || depth < 1 || depth > 12) throw new RangeError(`depth must be an integer in [1, 12], got ${depth}`);
+  const rand = mulberry32(seed);
+  const gauss = gaussian(rand);
+  const spread = (spec.scale ?? 0.1) / Math.sqrt(trees);
+  const nInternal = 2 ** depth - 1;
+  const nNodes = nInternal + 2 ** depth;
+  const nodes = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], values: [] as number[], modes: [] as Uint8Array[], truenodeids: [] as number[], falsenodeids: [] as number[] };
+  const target = { treeids: [] as number[], nodeids: [] as number[], ids: [] as number[], weights: [] as number[] };
+  const BRANCH_LEQ = utf8.encode('BRANCH_LEQ');
+  const LEAF = utf8.encode('LEAF');
+  for (let t = 0; t < trees; t++) {
+    for (let i = 0; i < nNodes; i++) {
+      nodes.treeids.push(t);
+      nodes.nodeids.push(i);
+      if (i < nInternal) {
+        nodes.featureids.push(Math.floor(rand() * featureNames.length));
+        nodes.values.push(rand() * 1.5 - 0.75);
+        nodes.modes.push(BRANCH_LEQ);
+        nodes.truenodeids.push(2 * i + 1);
+        nodes.falsenodeids.push(2 * i + 2);
+      } else {
+        nodes.featureids.push(0);
+        nodes.values.push(0);
+        nodes.modes.push(LEAF);
+        nodes.truenodeids.push(0);
+        nodes.falsenodeids.push(0);
+        targets.forEach((_, k) => {
+          target.treeids.push(t);
+          target.nodeids.push(i);
+          target.ids.push(k);
+          target.weights.push(spread * gauss());
+        });
+      }
+    }
+  }
+  const floats = (name: string, values: readonly number[]): onnxProto.onnx.IAttributeProto => ({ name, type: AttrType.FLOATS, floats: [...values] });
+  const node: onnxProto.onnx.INodeProto = {
+    name: 'TreeEnsembleRegressor',
+    opType: 'TreeEnsembleRegressor',
+    domain: ML_DOMAIN,
+    input: ['X'],
+    output: ['variable'],
+    attribute: [
+      { name: 'n_targets', type: AttrType.INT, i: targets.length },
+      stringAttr('post_transform', 'NONE'),
+      stringAttr('aggregate_function', 'SUM'),
+      floats('base_values', baseValues),
+      intsAttr('nodes_treeids', nodes.treeids),
+      intsAttr('nodes_nodeids', nodes.nodeids),
+      intsAttr('nodes_featureids', nodes.featureids),
+      floats('nodes_values', nodes.values),
+      stringsAttr('nodes_modes', nodes.modes),
+      intsAttr('nodes_truenodeids', nodes.truenodeids),
+      intsAttr('nodes_falsenodeids', nodes.falsenodeids),
+      intsAttr('target_treeids', target.treeids),
+      intsAttr('target_nodeids', target.nodeids),
+      intsAttr('target_ids', target.ids),
+      floats('target_weights', target.weights),
+    ],
+  };
+  return onnx.ModelProto.encode({
+    irVersion: 8,
+    opsetImport: [
+      { domain: '', version: 15 },
+      { domain: ML_DOMAIN, version: 3 },
+    ],
+    producerName: DEMO_PRODUCER_NAME,
+    producerVersion: '1',
+    docString: `Demo TreeEnsembleRegressor: ${featureNames.length} features, targets ${targets.join(', ')}, ${trees} trees of depth ${depth}, seed ${seed}.`,
+    graph: {
+      name: 'modelgraph_demo_tree_regressor',
+      node: [node],
+      input: [tensorValue('X', Elem.FLOAT, dims('N', featureNames.length))],
+      output: [tensorValue('variable', Elem.FLOAT, dims('N', targets.length))],
+    },
+  }).finish();
+}

@@ -1,4 +1,5 @@
 import type { ModelType } from '../registry/identifiers';
+import type { Prediction } from '../inference/predictor';
 import type { VersionMetadata } from '../registry/versionMetadata';
 
 /** What a `Model` field resolves from: its id and type; everything else is loaded on demand. */
@@ -18,3 +19,9 @@ export interface AboutRef {
   bucket: string;
   pointerTtlSeconds: number;
 }
+
+/** What an `EnsembleDefinition` resolves from: metadata.json's `ensemble`. */
+export type EnsembleDefinitionRef = NonNullable<VersionMetadata['ensemble']>;
+
+/** What an `EnsembleVote` resolves from: a prediction's `ensemble`. */
+export type EnsembleVoteRef = NonNullable<Prediction['ensemble']>;

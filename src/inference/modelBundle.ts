@@ -1,7 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { InvalidModelError } from '../errors';
 import { COMPRESSED_MODEL_FILES, FEATURE_NAMES_FILE, MODEL_FILE, archiveKey } from '../registry/bucketLayout';
-import { FeatureNamesSchema, parseJsonDocument, type VersionMetadata } from '../registry/versionMetadata';
+import { FeatureNamesSchema, outputColumns, parseJsonDocument, taskOf, type ModelTask, type VersionMetadata } from '../registry/versionMetadata';
 import { decompressModel, type ArtifactSource } from './artifactSource';
 import { featureValidator } from './features';
 import { tracePhase } from './loadTrace';
@@ -21,13 +21,17 @@ export interface RowPrediction {
 
 /**
  * Everything needed to answer for one immutable `{model}@{version}`: the ONNX
- * session, its feature names (input column order), its labels (probability
- * column order) and the metadata. All of it comes from one version folder, so a
- * bundle can never mix two versions.
+ * session, its feature names (input column order), its output columns (a
+ * classifier's labels in probability column order, or a regressor's targets)
+ * and the metadata. All of it comes from one version folder, so a bundle can
+ * never mix two versions.
  */
 export class ModelBundle {
   readonly key: string;
   readonly validateFeatures: (features: unknown, where?: string) => Float32Array;
+  readonly task: ModelTask;
+  /** The output tensor `run` answers: `probabilities` (classifier) or the regressor's output. */
+  readonly outputName: string;
   runs = 0;
   private inFlight = 0;
   private releaseWhenIdle = false;
@@ -38,6 +42,7 @@ export class ModelBundle {
     readonly version: string,
     readonly metadata: VersionMetadata,
     readonly featureNames: readonly string[],
+    /** Output columns: the labels of a classifier (probability columns) or the targets of a regressor. */
     readonly labels: readonly string[],
     private readonly session: Ort.InferenceSession,
     private readonly ort: typeof Ort,
@@ -45,6 +50,8 @@ export class ModelBundle {
     readonly sizeBytes: number,
   ) {
     this.key = `${model}@${version}`;
+    this.task = taskOf(metadata);
+    this.outputName = this.task === 'REGRESSION' ? regressorOutput(session) : 'probabilities';
     this.validateFeatures = featureValidator(featureNames);
   }
 
@@ -64,7 +71,8 @@ export class ModelBundle {
 
   /**
    * One session.run over `n` rows already laid out in feature-name order
-   * (row-major, n × featureNames.length). Answers the probabilities, n × labels.
+   * (row-major, n × featureNames.length). Answers the output, n × labels: a
+   * classifier's probabilities or a regressor's values.
    */
   async run(input: Float32Array, n: number): Promise<Float32Array> {
     if (this.released) throw new Error(`session of ${this.key} was released`);
@@ -75,7 +83,7 @@ export class ModelBundle {
       const runStart = performance.now();
       const out = await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, width]) });
       tracePhase('run', this.key, runStart);
-      return out.probabilities.data as Float32Array;
+      return out[this.outputName].data as Float32Array;
     } finally {
       this.inFlight--;
       if (this.releaseWhenIdle && this.inFlight === 0) void this.release();
@@ -166,16 +174,50 @@ export async function createModelBundle(
     throw new InvalidModelError(`${where}: onnxruntime cannot load the model (${firstLine(err)})`, {}, { cause: err });
   }
   tracePhase('session-create', where, sessionStart);
+  const columns = outputColumns(metadata);
   try {
-    verifySession(session, ort, where, artifacts.featureNames, metadata.strategies);
     const probeStart = performance.now();
-    await probe(session, ort, where, artifacts.featureNames.length, metadata.strategies);
+    if (taskOf(metadata) === 'REGRESSION') {
+      await probeRegressor(session, ort, where, artifacts.featureNames, columns);
+    } else {
+      verifySession(session, ort, where, artifacts.featureNames, columns);
+      await probe(session, ort, where, artifacts.featureNames.length, columns);
+    }
     tracePhase('probe', where, probeStart);
   } catch (err) {
     await session.release().catch(() => undefined);
     throw err;
   }
-  return new ModelBundle(model, version, metadata, artifacts.featureNames, metadata.strategies, session, ort, artifacts.modelBytes.byteLength);
+  return new ModelBundle(model, version, metadata, artifacts.featureNames, columns, session, ort, artifacts.modelBytes.byteLength);
+}
+
+/** A regressor's output: `variable` (as skl2onnx names it), else its only output. */
+function regressorOutput(session: Ort.InferenceSession): string {
+  return session.outputNames.includes('variable') ? 'variable' : session.outputNames[0];
+}
+
+/**
+ * A regressor takes one float input as wide as its feature names and answers
+ * one float32 [N, targets] tensor (`variable`, or its only output).
+ */
+async function probeRegressor(session: Ort.InferenceSession, ort: typeof Ort, where: string, featureNames: readonly string[], targets: readonly string[]): Promise<void> {
+  if (session.inputNames.length !== 1) throw new InvalidModelError(`${where}: expected one input (the feature matrix), found ${session.inputNames.length}`);
+  if (!session.outputNames.includes('variable') && session.outputNames.length !== 1) {
+    throw new InvalidModelError(`${where}: a regressor answers one output tensor ("variable"); found ${session.outputNames.join(', ')}`);
+  }
+  if (new Set(targets).size !== targets.length) throw new InvalidModelError(`${where}: metadata targets are not distinct`);
+  const width = featureNames.length;
+  let out: Ort.InferenceSession.OnnxValueMapType;
+  try {
+    out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(width), [1, width]) });
+  } catch (err) {
+    throw new InvalidModelError(`${where}: the model does not run on ${width} float features (${firstLine(err)})`, {}, { cause: err });
+  }
+  const value = out[regressorOutput(session)] as Ort.Tensor;
+  const columns = value.dims.length === 2 ? value.dims[1] : value.dims.length === 1 ? 1 : -1;
+  if (value.type !== 'float32' || columns !== targets.length) {
+    throw new InvalidModelError(`${where}: the regressor answers ${value.type}[${value.dims.join(', ')}], expected float32[N, ${targets.length}] (one column per name in metadata.targets)`);
+  }
 }
 
 function verifySession(session: Ort.InferenceSession, _ort: typeof Ort, where: string, featureNames: readonly string[], labels: readonly string[]): void {

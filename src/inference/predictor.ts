@@ -1,14 +1,21 @@
-import { ModelgraphError, ModelNotDeployedError, UnknownAssetError } from '../errors';
+import { BadUserInputError, ModelgraphError, ModelNotDeployedError, UnknownAssetError } from '../errors';
 import type { Asset } from '../registry/assetRegistry';
-import { parseTicker, type Stage } from '../registry/identifiers';
+import { modelTypeOf, parseModelId, parseTicker, type Stage } from '../registry/identifiers';
 import type { AssetDirectory, Registry } from '../registry/registry';
+import type { ModelTask, StagePointer, Traffic, VotingMethod } from '../registry/versionMetadata';
 import { argmax, type ModelBundle } from './modelBundle';
 import { parseFeatureMatrix } from './featureMatrix';
 import type { ModelCache } from './modelCache';
+import { EnsemblePlans } from './ensemblePlan';
+import type { ShadowTracker } from './shadowTracker';
+import { inCanary } from './canary';
+import { vote } from './voting';
 
 export interface PredictionRequest {
   ticker: string;
   features: unknown;
+  /** Ask this model instead of the ticker's own (universal/… or ensembles/…). */
+  model?: string | null;
   /** Shown in error messages, e.g. "requests[3]". */
   where?: string;
 }
@@ -19,37 +26,123 @@ export interface PredictionMatrix {
   model: string;
   version: string;
   stage: Stage;
+  task: ModelTask;
   featureNames: readonly string[];
   labels: readonly string[];
+  targets: readonly string[];
   strategies: string[];
   confidences: number[];
-  /** Per row, every label's probability in `labels` order. */
+  /** Per row, every label's probability in `labels` order (classifiers). */
   probabilities: number[][];
+  /** Per row, the values in `targets` order (regressors). */
+  outputs: number[][];
+}
+
+export interface NamedValue {
+  name: string;
+  value: number;
+}
+
+export interface MemberVote {
+  model: string;
+  version: string;
+  weight: number;
+  strategy: string;
+  confidence: number;
+}
+
+export interface ShadowAnswer {
+  version: string;
+  strategy: string | null;
+  confidence: number | null;
+  outputs: NamedValue[];
+  agrees: boolean;
 }
 
 export interface Prediction {
   ticker: string;
   asset: Asset;
-  strategy: string;
-  confidence: number;
+  task: ModelTask;
+  /** Null for a regressor. */
+  strategy: string | null;
+  confidence: number | null;
   probabilities: { label: string; probability: number }[];
+  outputs: NamedValue[];
   model: string;
   version: string;
   stage: Stage;
+  canary: boolean;
+  ensemble: { voting: VotingMethod; members: MemberVote[] } | null;
+  shadow: ShadowAnswer | null;
+}
+
+/** Relative difference within which a shadow regressor's value agrees with production's. */
+export const SHADOW_REGRESSION_TOLERANCE = 0.05;
+
+/**
+ * What serves one model at one stage for one batch: a single bundle, or an
+ * ensemble's member bundles with the projections from the ensemble's feature
+ * order to each member's and from each member's labels to the ensemble's.
+ */
+interface ServingUnit {
+  model: string;
+  version: string;
+  stage: Stage;
+  task: ModelTask;
+  /** Output columns: labels (classifier / ensemble) or targets (regressor). */
+  columns: readonly string[];
+  validate: (features: unknown, where?: string) => Float32Array;
+  parts: UnitPart[];
+  voting?: VotingMethod;
+}
+
+interface UnitPart {
+  bundle: ModelBundle;
+  weight: number;
+  /** Unit feature index of each of the bundle's inputs; null when the orders are equal. */
+  inputs: Int32Array | null;
+  /** Unit label index of each of the bundle's labels; null when the orders are equal. */
+  labels: Int32Array | null;
+}
+
+/** One row on its way through a unit: the bundles' outputs for it, filled in by the runs. */
+interface RowWork {
+  unit: ServingUnit;
+  outputs: Array<Float32Array | undefined>;
+  error?: Error;
+}
+
+/** The rows one bundle runs in this batch: one session.run. */
+interface Job {
+  bundle: ModelBundle;
+  rows: Float32Array[];
+  sinks: Array<{ work: RowWork; part: number }>;
 }
 
 /**
- * Tickers → models → one batched session.run per model. Each ticker is resolved
- * through the asset registry, each distinct model through its stage pointer
- * (once per batch), and every row of one model runs in a single onnxruntime call.
+ * Tickers → models → one batched session.run per model version. Each ticker is
+ * resolved through the asset registry (or the request's `model`), each distinct
+ * model through its stage pointer (once per batch); canary routing may send a
+ * ticker to staging, shadow mode adds the staging version's answer, an
+ * ensemble fans a row out to its member models. Every row that needs one
+ * `{model}@{version}` — directly, as an ensemble member or as a shadow — runs
+ * in a single onnxruntime call.
  */
 export class Predictor {
+  private readonly ensembles: EnsemblePlans;
+
   constructor(
     private readonly registry: Registry,
     private readonly models: ModelCache,
-  ) {}
+    private readonly shadows?: ShadowTracker,
+  ) {
+    this.ensembles = new EnsemblePlans(registry);
+  }
 
-  /** The loaded bundle serving a model's stage: pointer → immutable version → cached session. */
+  /** Batches answered and the time spent in them (ms), for metrics: PredictionLatency is a per-request delta. */
+  readonly counters = { batches: 0, batchMs: 0, shadowRows: 0, shadowFailures: 0, canaryRows: 0 };
+
+  /** The loaded bundle serving a (non-ensemble) model's stage: pointer → immutable version → cached session. */
   async deployedBundle(model: string, stage: Stage = 'PRODUCTION'): Promise<ModelBundle> {
     const pointer = await this.registry.stagePointer(model, stage);
     if (!pointer) throw new ModelNotDeployedError(model, stage);
@@ -57,14 +150,36 @@ export class Predictor {
   }
 
   /**
-   * deployedBundle(), retried if the cache evicted (and released) the bundle in
-   * the moment between the lookup and our continuation: callers run it right
-   * away, synchronously, and a run in flight keeps a bundle alive.
+   * The bundle of `{model}@{version}`, fetched again if the cache evicted (and
+   * released) it in the moment between the lookup and our continuation: callers
+   * run it right away, and a run in flight keeps a bundle alive.
    */
-  private async liveBundle(model: string, stage: Stage): Promise<ModelBundle> {
-    let bundle = await this.deployedBundle(model, stage);
-    for (let retry = 0; bundle.isReleased && retry < 3; retry++) bundle = await this.deployedBundle(model, stage);
+  private async liveBundle(model: string, version: string, metadata: StagePointer | ModelBundle['metadata']): Promise<ModelBundle> {
+    let bundle = await this.models.get(model, version, metadata);
+    for (let retry = 0; bundle.isReleased && retry < 3; retry++) bundle = await this.models.get(model, version, metadata);
     return bundle;
+  }
+
+  /** What serves `model` at `stage` now: its pointer's version, as one bundle or an ensemble of member bundles. */
+  private async servingUnit(model: string, stage: Stage, pointer?: StagePointer | null): Promise<ServingUnit> {
+    const p = pointer === undefined ? (await this.registry.stagePointer(model, stage))?.value : pointer;
+    if (!p) throw new ModelNotDeployedError(model, stage);
+    if (modelTypeOf(model) === 'ENSEMBLE' || p.ensemble) {
+      const plan = await this.ensembles.plan(model, p);
+      const bundles = await Promise.all(plan.members.map((m) => this.liveBundle(m.model, m.version, m.metadata)));
+      const parts = bundles.map((bundle, i) => plan.partFor(i, bundle));
+      return { model, version: p.version, stage, task: 'CLASSIFICATION', columns: plan.labels, validate: plan.validate, parts, voting: plan.voting };
+    }
+    const bundle = await this.liveBundle(model, p.version, p);
+    return {
+      model,
+      version: bundle.version,
+      stage,
+      task: bundle.task,
+      columns: bundle.labels,
+      validate: bundle.validateFeatures,
+      parts: [{ bundle, weight: 1, inputs: null, labels: null }],
+    };
   }
 
   /**
@@ -73,27 +188,34 @@ export class Predictor {
    */
   async predictMatrix(ticker: string, featureNames: readonly string[], rows: unknown, stage: Stage, maxRows: number): Promise<PredictionMatrix> {
     const asset = await this.registry.resolveTicker(parseTicker(ticker));
-    const bundle = await this.liveBundle(asset.modelId, stage);
+    if (modelTypeOf(asset.modelId) === 'ENSEMBLE') {
+      throw new BadUserInputError(`${asset.ticker} is served by the ensemble ${asset.modelId}; predictMatrix runs one model — use predictMany`, { ticker: asset.ticker });
+    }
+    const pointer = await this.registry.stagePointer(asset.modelId, stage);
+    if (!pointer) throw new ModelNotDeployedError(asset.modelId, stage);
+    const bundle = await this.liveBundle(asset.modelId, pointer.value.version, pointer.value);
     const { input, n } = parseFeatureMatrix(bundle.featureNames, featureNames, rows, maxRows);
-    const probs = await this.models.run(bundle, input, n);
-    const classes = bundle.labels.length;
+    const out = await this.models.run(bundle, input, n);
+    const columns = bundle.labels.length;
+    const base = { asset, model: bundle.model, version: bundle.version, stage, task: bundle.task, featureNames: bundle.featureNames };
+    if (bundle.task === 'REGRESSION') {
+      const outputs = Array.from({ length: n }, (_, r) => Array.from(out.subarray(r * columns, (r + 1) * columns)));
+      return { ...base, labels: [], targets: bundle.labels, strategies: [], confidences: [], probabilities: [], outputs };
+    }
     const strategies = new Array<string>(n);
     const confidences = new Array<number>(n);
     const probabilities = new Array<number[]>(n);
     for (let r = 0; r < n; r++) {
-      const from = r * classes;
-      const best = argmax(probs, from, classes);
+      const from = r * columns;
+      const best = argmax(out, from, columns);
       strategies[r] = bundle.labels[best];
-      confidences[r] = probs[from + best];
-      probabilities[r] = Array.from(probs.subarray(from, from + classes));
+      confidences[r] = out[from + best];
+      probabilities[r] = Array.from(out.subarray(from, from + columns));
     }
-    return { asset, model: bundle.model, version: bundle.version, stage, featureNames: bundle.featureNames, labels: bundle.labels, strategies, confidences, probabilities };
+    return { ...base, labels: bundle.labels, targets: [], strategies, confidences, probabilities, outputs: [] };
   }
 
   /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */
-  /** Batches answered and the time spent in them (ms), for metrics: PredictionLatency is a per-request delta. */
-  readonly counters = { batches: 0, batchMs: 0 };
-
   async predictBatch(requests: readonly PredictionRequest[], stage: Stage = 'PRODUCTION'): Promise<Array<Prediction | Error>> {
     const started = performance.now();
     try {
@@ -101,6 +223,7 @@ export class Predictor {
     } finally {
       this.counters.batches++;
       this.counters.batchMs += performance.now() - started;
+      this.shadows?.flushIfDue();
     }
   }
 
@@ -108,58 +231,191 @@ export class Predictor {
     const results: Array<Prediction | Error> = new Array(requests.length);
     const assets = await this.resolveTickers(requests);
 
-    const byModel = new Map<string, number[]>();
-    assets.forEach((a, i) => {
-      if (a instanceof Error) results[i] = a;
-      else {
-        const indexes = byModel.get(a.modelId);
-        if (indexes) indexes.push(i);
-        else byModel.set(a.modelId, [i]);
-      }
-    });
+    // Which model answers each request.
+    const targets = assets.map((asset, i) => (asset instanceof Error ? asset : this.targetModel(asset, requests[i])));
 
-    await Promise.all(
-      [...byModel].map(async ([model, indexes]) => {
-        let bundle: ModelBundle;
+    // Traffic (shadow, canary) of the production stage, read once per model.
+    const traffic = new Map<string, Promise<{ production: StagePointer | null; staging: StagePointer | null; traffic?: Traffic }>>();
+    const trafficOf = (model: string) => {
+      let t = traffic.get(model);
+      if (!t) {
+        t = (async () => {
+          const production = (await this.registry.stagePointer(model, 'PRODUCTION'))?.value ?? null;
+          const active = production?.traffic && (production.traffic.shadow || production.traffic.canary_percent > 0);
+          const staging = active ? ((await this.registry.stagePointer(model, 'STAGING'))?.value ?? null) : null;
+          return { production, staging, traffic: production?.traffic };
+        })();
+        traffic.set(model, t);
+      }
+      return t;
+    };
+
+    // Group the requests by (model, stage the row is served from).
+    const groups = new Map<string, { model: string; stage: Stage; canary: boolean; indexes: number[] }>();
+    const stages = await Promise.all(
+      targets.map(async (target, i): Promise<{ stage: Stage; canary: boolean } | Error> => {
+        if (target instanceof Error) return target;
+        if (stage !== 'PRODUCTION') return { stage, canary: false };
         try {
-          bundle = await this.liveBundle(model, stage);
+          const t = await trafficOf(target);
+          const percent = t.traffic?.canary_percent ?? 0;
+          if (percent > 0 && t.staging && inCanary(target, (assets[i] as Asset).ticker, percent)) return { stage: 'STAGING', canary: true };
         } catch (err) {
-          for (const i of indexes) results[i] = asError(err);
-          return;
+          return asError(err);
         }
-        const rows: Float32Array[] = [];
-        const rowOf: number[] = [];
-        for (const i of indexes) {
-          try {
-            rows.push(bundle.validateFeatures(requests[i].features, requests[i].where));
-            rowOf.push(i);
-          } catch (err) {
-            results[i] = asError(err);
-          }
-        }
-        if (rows.length === 0) return;
-        try {
-          const answers = await this.models.predict(bundle, rows);
-          answers.forEach((answer, k) => {
-            const i = rowOf[k];
-            const asset = assets[i] as Asset;
-            results[i] = {
-              ticker: asset.ticker,
-              asset,
-              strategy: answer.strategy,
-              confidence: answer.confidence,
-              probabilities: bundle.labels.map((label, c) => ({ label, probability: answer.probabilities[c] })),
-              model: bundle.model,
-              version: bundle.version,
-              stage,
-            };
-          });
-        } catch (err) {
-          for (const i of rowOf) results[i] = asError(err);
-        }
+        return { stage: 'PRODUCTION', canary: false };
       }),
     );
+    stages.forEach((s, i) => {
+      if (s instanceof Error) {
+        results[i] = s;
+        return;
+      }
+      const model = targets[i] as string;
+      const key = `${model}|${s.stage}|${s.canary}`;
+      const group = groups.get(key);
+      if (group) group.indexes.push(i);
+      else groups.set(key, { model, stage: s.stage, canary: s.canary, indexes: [i] });
+    });
+
+    // Resolve every group's unit (and its shadow unit), then lay out the jobs.
+    const jobs = new Map<ModelBundle, Job>();
+    const addRow = (unit: ServingUnit, row: Float32Array): RowWork => {
+      const work: RowWork = { unit, outputs: new Array(unit.parts.length) };
+      unit.parts.forEach((part, p) => {
+        let job = jobs.get(part.bundle);
+        if (!job) jobs.set(part.bundle, (job = { bundle: part.bundle, rows: [], sinks: [] }));
+        job.rows.push(part.inputs ? project(row, part.inputs) : row);
+        job.sinks.push({ work, part: p });
+      });
+      return work;
+    };
+    const planned: Array<{ group: { model: string; stage: Stage; canary: boolean; indexes: number[] }; rows: Map<number, RowWork>; shadows: Map<number, RowWork> }> = [];
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        let unit: ServingUnit;
+        let shadowUnit: ServingUnit | undefined;
+        try {
+          const t = group.stage === 'PRODUCTION' && stage === 'PRODUCTION' ? await trafficOf(group.model) : undefined;
+          unit = await this.servingUnit(group.model, group.stage, t ? t.production : undefined);
+          if (t?.traffic?.shadow && t.staging && t.staging.version !== unit.version) {
+            shadowUnit = await this.servingUnit(group.model, 'STAGING', t.staging).catch(() => {
+              this.counters.shadowFailures++;
+              return undefined;
+            });
+          }
+        } catch (err) {
+          for (const i of group.indexes) results[i] = asError(err);
+          return;
+        }
+        const rows = new Map<number, RowWork>();
+        const shadows = new Map<number, RowWork>();
+        for (const i of group.indexes) {
+          let row: Float32Array;
+          try {
+            row = unit.validate(requests[i].features, requests[i].where);
+          } catch (err) {
+            results[i] = asError(err);
+            continue;
+          }
+          rows.set(i, addRow(unit, row));
+          if (shadowUnit) {
+            try {
+              shadows.set(i, addRow(shadowUnit, shadowUnit.validate(requests[i].features, requests[i].where)));
+            } catch {
+              // Staging takes other features than production: no shadow for this row.
+              this.counters.shadowFailures++;
+            }
+          }
+        }
+        planned.push({ group, rows, shadows });
+      }),
+    );
+
+    // One session.run per bundle.
+    await Promise.all([...jobs.values()].map((job) => this.runJob(job)));
+
+    // Assemble the answers.
+    for (const { group, rows, shadows } of planned) {
+      let shadowRows = 0;
+      let agreements = 0;
+      let shadowVersion: string | undefined;
+      for (const [i, work] of rows) {
+        if (work.error) {
+          results[i] = work.error;
+          continue;
+        }
+        const asset = assets[i] as Asset;
+        const answer = answerOf(work);
+        const shadowWork = shadows.get(i);
+        let shadow: ShadowAnswer | null = null;
+        if (shadowWork && !shadowWork.error) {
+          const s = answerOf(shadowWork);
+          const agrees = agree(answer, s);
+          shadow = { version: shadowWork.unit.version, strategy: s.strategy, confidence: s.confidence, outputs: s.outputs, agrees };
+          shadowRows++;
+          if (agrees) agreements++;
+          shadowVersion = shadowWork.unit.version;
+        } else if (shadowWork) {
+          this.counters.shadowFailures++;
+        }
+        if (group.canary) this.counters.canaryRows++;
+        results[i] = {
+          ticker: asset.ticker,
+          asset,
+          ...answer,
+          model: work.unit.model,
+          version: work.unit.version,
+          stage: group.stage,
+          canary: group.canary,
+          shadow,
+        };
+      }
+      if (shadowRows > 0 && shadowVersion) {
+        this.counters.shadowRows += shadowRows;
+        this.shadows?.record(group.model, rows.values().next().value!.unit.version, shadowVersion, shadowRows, agreements);
+      }
+    }
     return results;
+  }
+
+  /** The model a request asks: its asset's, or an allowed override (universal/… or ensembles/…). */
+  private targetModel(asset: Asset, request: PredictionRequest): string | Error {
+    let model = asset.modelId;
+    if (request.model != null) {
+      try {
+        model = parseModelId(request.model);
+      } catch (err) {
+        return asError(err);
+      }
+      const type = modelTypeOf(model);
+      if (model !== asset.modelId && type !== 'UNIVERSAL' && type !== 'ENSEMBLE') {
+        return new BadUserInputError(
+          `${request.where ? `${request.where}: ` : ''}${asset.ticker} may be answered by its own model (${asset.modelId}), a universal/… model or an ensembles/… ensemble, not ${model}`,
+          { argument: 'model', ticker: asset.ticker },
+        );
+      }
+    }
+    if (modelTypeOf(model) === 'EXPERIMENTAL') {
+      return new BadUserInputError(`${model} is an experimental model: it is listed, never served to predictions`, { model });
+    }
+    return model;
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    try {
+      let bundle = job.bundle;
+      // Loaded at the start of the batch; another request's load may have evicted it since.
+      if (bundle.isReleased) bundle = await this.liveBundle(bundle.model, bundle.version, bundle.metadata);
+      const width = bundle.featureNames.length;
+      const input = new Float32Array(job.rows.length * width);
+      job.rows.forEach((row, i) => input.set(row, i * width));
+      const out = await this.models.run(bundle, input, job.rows.length);
+      const columns = bundle.labels.length;
+      job.sinks.forEach((sink, r) => (sink.work.outputs[sink.part] = out.subarray(r * columns, (r + 1) * columns)));
+    } catch (err) {
+      for (const sink of job.sinks) sink.work.error ??= asError(err);
+    }
   }
 
   /**
@@ -187,6 +443,70 @@ export class Predictor {
   }
 }
 
+type Answer = Pick<Prediction, 'task' | 'strategy' | 'confidence' | 'probabilities' | 'outputs' | 'ensemble'>;
+
+/** A row's answer from its unit's outputs: one bundle's, or the ensemble's vote. */
+function answerOf(work: RowWork): Answer {
+  const { unit } = work;
+  if (unit.voting) {
+    const answers = unit.parts.map((part, p) => ({ weight: part.weight, probabilities: inUnitOrder(work.outputs[p]!, part.labels, unit.columns.length) }));
+    const result = vote(unit.voting, answers, unit.columns.length);
+    return {
+      task: 'CLASSIFICATION',
+      strategy: unit.columns[result.best],
+      confidence: result.probabilities[result.best],
+      probabilities: unit.columns.map((label, c) => ({ label, probability: result.probabilities[c] })),
+      outputs: [],
+      ensemble: {
+        voting: unit.voting,
+        members: unit.parts.map((part, p) => {
+          const own = work.outputs[p]!;
+          const best = argmax(own, 0, part.bundle.labels.length);
+          return { model: part.bundle.model, version: part.bundle.version, weight: part.weight, strategy: part.bundle.labels[best], confidence: own[best] };
+        }),
+      },
+    };
+  }
+  const out = work.outputs[0]!;
+  if (unit.task === 'REGRESSION') {
+    return { task: 'REGRESSION', strategy: null, confidence: null, probabilities: [], outputs: unit.columns.map((name, c) => ({ name, value: out[c] })), ensemble: null };
+  }
+  const best = argmax(out, 0, unit.columns.length);
+  return {
+    task: 'CLASSIFICATION',
+    strategy: unit.columns[best],
+    confidence: out[best],
+    probabilities: unit.columns.map((label, c) => ({ label, probability: out[c] })),
+    outputs: [],
+    ensemble: null,
+  };
+}
+
+/** Whether a shadow answer agrees with production's: the same strategy, or every value within the tolerance. */
+function agree(production: Answer, shadow: Answer): boolean {
+  if (production.task !== shadow.task) return false;
+  if (production.task === 'CLASSIFICATION') return production.strategy === shadow.strategy;
+  if (production.outputs.length !== shadow.outputs.length) return false;
+  return production.outputs.every((o, k) => {
+    const s = shadow.outputs[k];
+    return s.name === o.name && Math.abs(s.value - o.value) <= SHADOW_REGRESSION_TOLERANCE * Math.max(Math.abs(o.value), 1e-9);
+  });
+}
+
+function inUnitOrder(own: Float32Array, labels: Int32Array | null, count: number): ArrayLike<number> {
+  if (!labels) return own;
+  const mapped = new Float64Array(count);
+  labels.forEach((to, from) => (mapped[to] = own[from]));
+  return mapped;
+}
+
+function project(row: Float32Array, inputs: Int32Array): Float32Array {
+  const out = new Float32Array(inputs.length);
+  for (let k = 0; k < inputs.length; k++) out[k] = row[inputs[k]];
+  return out;
+}
+
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new ModelgraphError('STORAGE_UNAVAILABLE', String(err));
 }
+

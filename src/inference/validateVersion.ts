@@ -13,8 +13,8 @@ export interface ValidationReport {
   modelBytes: number;
   features: number;
   labels: number;
-  /** Where the labels were checked against the model: its classifier node, or only by running it. */
-  labelsCheckedAgainst: 'classifier-node' | 'probe';
+  /** Where the labels were checked against the model: its classifier node, or only by running it (a regressor has targets, no labels). */
+  labelsCheckedAgainst: 'classifier-node' | 'probe' | 'regressor';
 }
 
 /**
@@ -42,23 +42,24 @@ export async function validateVersion(
 
   // Labels first: a mismatch is then reported with every unknown label, not
   // only the one the session's probe happens to predict.
-  const declared = readClassifierLabels(modelBytes);
-  checkLabels(where, declared, metadata.strategies);
+  const regressor = metadata.task === 'regression';
+  const declared = regressor ? undefined : readClassifierLabels(modelBytes);
+  if (!regressor) checkLabels(where, declared, metadata.strategies ?? []);
   const bundle = await createModelBundle(model, metadata.version, metadata, { modelFile, modelBytes, featureNames }, settings);
   try {
     const rows = Array.from({ length: PROBE_ROWS }, (_, r) => Float32Array.from(featureNames, (_n, k) => Math.sin((r + 1) * 12.9898 + (k + 1) * 78.233)));
-    const answers = await bundle.predict(rows);
-    for (const a of answers) {
-      if (!Array.from(a.probabilities).every(Number.isFinite)) {
-        throw new InvalidModelError(`${where}: the model answers non-finite probabilities`);
-      }
+    const input = new Float32Array(rows.length * featureNames.length);
+    rows.forEach((row, i) => input.set(row, i * featureNames.length));
+    const outputs = await bundle.run(input, rows.length);
+    if (!Array.from(outputs).every(Number.isFinite)) {
+      throw new InvalidModelError(`${where}: the model answers non-finite ${regressor ? 'values' : 'probabilities'}`);
     }
     return {
       modelFile,
       modelBytes: modelBytes.byteLength,
       features: featureNames.length,
-      labels: metadata.strategies.length,
-      labelsCheckedAgainst: declared ? 'classifier-node' : 'probe',
+      labels: bundle.labels.length,
+      labelsCheckedAgainst: regressor ? 'regressor' : declared ? 'classifier-node' : 'probe',
     };
   } finally {
     bundle.retire();

@@ -98,6 +98,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     runtime = createRuntime(config, { s3Client });
   }
   const seeded = s3 && opts.seed !== false ? await seedDemoBucket(runtime.store, runtime.deployments) : false;
+  // The seed wrote documents (the asset registry last) that reads during the seed may have cached as missing.
+  if (seeded) runtime.registry.invalidate();
   const endpointFile = join(opts.dataDir, S3_ENDPOINT_FILE);
   if (s3) writeFileSync(endpointFile, `${s3.endpoint}\n`);
   const writeToken = localWriteToken(config, opts.dataDir);

@@ -4,7 +4,7 @@ import { BadUserInputError, ConflictError, InvalidModelError } from '../errors';
 import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { listAssets, parseAssetRegistry, type Asset, type AssetKind, type AssetRegistryDocument } from './assetRegistry';
 import { ASSET_REGISTRY_KEY } from './bucketLayout';
-import { ModelIdSchema, TickerSchema } from './identifiers';
+import { isExperimentalModel, ModelIdSchema, TickerSchema } from './identifiers';
 import type { Registry } from './registry';
 
 const printable = (max: number) =>
@@ -14,6 +14,8 @@ const printable = (max: number) =>
     .min(1)
     .max(max)
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
+
+const EXPERIMENTAL_MESSAGE = 'an asset may not use an experimental model (experimental/…): experimental models are never served';
 
 /**
  * A request to add or update one asset of `metadata/asset_registry.json`.
@@ -30,7 +32,7 @@ export const AssetRegistrationSchema = z.object({
     .regex(/^[a-z][a-z0-9_\-]{0,31}$/, 'a status is 1–32 lower-case letters, digits, "_" or "-", e.g. active')
     .nullish(),
   /** Serve the asset with this model instead of its default (own ETF model / stocks/universal). */
-  usesModel: ModelIdSchema.nullish(),
+  usesModel: ModelIdSchema.refine((id) => !isExperimentalModel(id), EXPERIMENTAL_MESSAGE).nullish(),
 });
 export type AssetRegistration = z.infer<typeof AssetRegistrationSchema>;
 
@@ -68,6 +70,7 @@ const EMPTY_REGISTRY = (): AssetRegistryDocument => ({ etfs: {}, stocks: { suppo
  * that wrote serves the new registry at once.
  */
 export async function registerAsset(registry: Registry, reg: AssetRegistration, opts: RegisterAssetOptions = {}): Promise<RegisterAssetResult> {
+  if (reg.usesModel && isExperimentalModel(reg.usesModel)) throw new BadUserInputError(`Invalid usesModel: ${EXPERIMENTAL_MESSAGE}`, { argument: 'usesModel' });
   if (reg.usesModel) await registry.requireModel(reg.usesModel);
   const maxAttempts = opts.maxAttempts ?? 10;
   const store = registry.store;

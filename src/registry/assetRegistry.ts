@@ -65,8 +65,12 @@ export function parseAssetRegistry(body: Buffer): AssetRegistryDocument {
 }
 
 function checkedModelId(id: string, ticker: string): string {
-  if (!modelTypeOf(id)) {
+  const type = modelTypeOf(id);
+  if (!type) {
     throw new InvalidModelError(`asset_registry.json maps ${ticker} to "${id}", which is not a model id`, { ticker });
+  }
+  if (type === ModelType.EXPERIMENTAL) {
+    throw new InvalidModelError(`asset_registry.json maps ${ticker} to the experimental model "${id}"; experimental models are never served`, { ticker });
   }
   return id;
 }

@@ -7,6 +7,10 @@ import type { Stage } from './identifiers';
 export const ASSET_REGISTRY_KEY = 'metadata/asset_registry.json';
 export const MODEL_REGISTRY_KEY = 'metadata/model_registry.json';
 export const PERFORMANCE_TRACKING_KEY = 'metadata/performance_tracking.json';
+/** Bucket-wide feed of every promote/rollback, oldest first (written by the model registry feed). */
+export const DEPLOYMENT_HISTORY_KEY = 'metadata/deployment_history.json';
+/** Files shared by all models (feature definitions, notes): listed, never served. */
+export const SHARED_PREFIX = 'shared/';
 
 export const MODEL_FILE = 'model.onnx';
 export const COMPRESSED_MODEL_FILES = ['model.onnx.br', 'model.onnx.gz'] as const;
@@ -42,4 +46,16 @@ export function archiveKey(model: string, version: string, file: string): string
 export function stageHistoryArchiveKey(model: string, stage: Stage, first: number, last: number): string {
   const pad = (n: number) => String(n).padStart(8, '0');
   return `${model}/${stageFolder(stage)}/history/${pad(first)}-${pad(last)}.json`;
+}
+
+/**
+ * Shadow-mode agreement counts of a model: write-once files, one per instance
+ * and flush, `metadata/shadow/{model}/{productionVersion}/{stagingVersion}/{file}`.
+ */
+export function shadowStatsPrefix(model: string): string {
+  return `metadata/shadow/${model}/`;
+}
+
+export function shadowStatsKey(model: string, productionVersion: string, stagingVersion: string, file: string): string {
+  return `${shadowStatsPrefix(model)}${productionVersion}/${stagingVersion}/${file}`;
 }

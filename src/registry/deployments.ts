@@ -4,9 +4,9 @@ import * as z from 'zod';
 import { BadUserInputError, ConflictError, ModelNotDeployedError } from '../errors';
 import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { stageHistoryArchiveKey, stagePointerKey, versionPrefix } from './bucketLayout';
-import type { Stage } from './identifiers';
+import { assertStageAllowed, type Stage } from './identifiers';
 import type { Registry, Versioned } from './registry';
-import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer } from './versionMetadata';
+import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer, type Traffic } from './versionMetadata';
 
 export interface DeploymentRequest {
   model: string;
@@ -84,6 +84,7 @@ export class Deployments {
   }
 
   async promote(req: DeploymentRequest): Promise<DeploymentResult> {
+    assertStageAllowed(req.model, req.stage); // experimental models: staging only, nothing written
     await this.registry.requireModel(req.model);
     const metadata = await this.registry.versionMetadata(req.model, req.version);
     const current = await this.currentPointer(req.model, req.stage);
@@ -95,12 +96,14 @@ export class Deployments {
    * served before the current one (the `from` of the stage's latest deployment).
    */
   async rollback(req: Omit<DeploymentRequest, 'version'> & { to?: string | null }): Promise<DeploymentResult> {
+    assertStageAllowed(req.model, req.stage);
     await this.registry.requireModel(req.model);
     const current = await this.currentPointer(req.model, req.stage);
     if (!current) throw new ModelNotDeployedError(req.model, req.stage);
     let target = req.to ?? null;
     if (!target) {
-      const latest = current.value.history.at(-1);
+      // The latest move of the version (traffic changes keep it).
+      const latest = current.value.history.findLast((r) => r.action !== 'TRAFFIC');
       target = latest?.from ?? null;
       if (!target) {
         throw new BadUserInputError(`${req.model} has no earlier ${req.stage.toLowerCase()} version to roll back to; name one with "to"`, {
@@ -112,11 +115,35 @@ export class Deployments {
     return this.notify(await this.swap({ ...req, version: target }, 'ROLLBACK', metadata, current));
   }
 
+  /**
+   * Sets shadow mode and/or the canary percentage of a model's production: one
+   * conditional write of the production pointer, recorded in its history as a
+   * TRAFFIC deployment (from = to = the current version). Omitted settings stay.
+   */
+  async configureTraffic(req: { model: string; shadow?: boolean | null; canaryPercent?: number | null; by: string; reason?: string | null }): Promise<DeploymentResult> {
+    if (req.canaryPercent != null && !(Number.isFinite(req.canaryPercent) && req.canaryPercent >= 0 && req.canaryPercent <= 100)) {
+      throw new BadUserInputError(`canaryPercent must be a number from 0 to 100 (got ${req.canaryPercent})`, { argument: 'canaryPercent' });
+    }
+    if (req.shadow == null && req.canaryPercent == null) {
+      throw new BadUserInputError('configureTraffic needs shadow and/or canaryPercent', { argument: 'shadow' });
+    }
+    await this.registry.requireModel(req.model);
+    const current = await this.currentPointer(req.model, 'PRODUCTION');
+    if (!current) throw new ModelNotDeployedError(req.model, 'PRODUCTION');
+    const was = current.value.traffic ?? { shadow: false, canary_percent: 0 };
+    const traffic = { shadow: req.shadow ?? was.shadow, canary_percent: req.canaryPercent ?? was.canary_percent };
+    const metadata = await this.registry.versionMetadata(req.model, current.value.version);
+    return this.notify(
+      await this.swap({ model: req.model, version: current.value.version, stage: 'PRODUCTION', by: req.by, reason: req.reason }, 'TRAFFIC', metadata, current, traffic),
+    );
+  }
+
   private async swap(
     req: DeploymentRequest,
     action: DeploymentAction,
     metadata: Awaited<ReturnType<Registry['versionMetadata']>>,
     current: Versioned<StagePointer> | null,
+    traffic?: Traffic,
   ): Promise<DeploymentResult> {
     const generation = (current?.value.generation ?? 0) + 1;
     const at = new Date().toISOString();
@@ -131,17 +158,22 @@ export class Deployments {
       at,
       reason: req.reason ?? null,
       generation,
+      ...(traffic ? { traffic } : {}),
     };
+    // Traffic settings belong to the stage, not the version: they survive promotions and rollbacks.
+    const keptTraffic = traffic ?? current?.value.traffic;
     const pointer: StagePointer = {
       ...metadata,
       version: req.version,
       stage: req.stage,
       source: versionPrefix(req.model, req.version),
       generation,
-      promoted_at: at,
-      promoted_by: req.by,
+      // A traffic change keeps the version and so its promotion's time and author.
+      promoted_at: action === 'TRAFFIC' && current ? current.value.promoted_at : at,
+      promoted_by: action === 'TRAFFIC' && current ? current.value.promoted_by : req.by,
       history: [...(current?.value.history ?? []), record],
       history_archives: current?.value.history_archives ?? [],
+      ...(keptTraffic ? { traffic: keptTraffic } : {}),
     };
     await this.archiveOldHistory(req.model, req.stage, pointer);
     const key = stagePointerKey(req.model, req.stage);

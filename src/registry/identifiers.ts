@@ -26,15 +26,17 @@ export const ModelType = {
   STOCK_UNIVERSAL: 'STOCK_UNIVERSAL',
   UNIVERSAL: 'UNIVERSAL',
   ENSEMBLE: 'ENSEMBLE',
+  /** `experimental/{name}`: listed and versioned, promoted to staging at most, never served to production callers. */
+  EXPERIMENTAL: 'EXPERIMENTAL',
 } as const;
 export type ModelType = (typeof ModelType)[keyof typeof ModelType];
 
-/** A model id is its bucket prefix: etfs/SMH, stocks/universal, universal/{name}, ensembles/{name}. */
+/** A model id is its bucket prefix: etfs/SMH, stocks/universal, universal/{name}, ensembles/{name}, experimental/{name}. */
 export const ModelIdSchema = z
   .string()
   .max(80)
   .refine((id) => modelTypeOf(id) !== undefined, {
-    message: 'a model id is etfs/{TICKER}, stocks/universal, universal/{name} or ensembles/{name} (name: a-z, 0-9, "_", "-")',
+    message: 'a model id is etfs/{TICKER}, stocks/universal, universal/{name}, ensembles/{name} or experimental/{name} (name: a-z, 0-9, "_", "-")',
   });
 
 /** A version folder name: v1.2.0, 2026-11-27, rc_3 … */
@@ -62,13 +64,41 @@ export function modelTypeOf(id: string): ModelType | undefined {
       return familyName.test(name) ? ModelType.UNIVERSAL : undefined;
     case 'ensembles':
       return familyName.test(name) ? ModelType.ENSEMBLE : undefined;
+    case 'experimental':
+      return familyName.test(name) ? ModelType.EXPERIMENTAL : undefined;
     default:
       return undefined;
   }
 }
 
 /** The top-level folders that hold models, in the bucket layout's order. */
-export const MODEL_FAMILIES = ['etfs', 'stocks', 'universal', 'ensembles'] as const;
+export const MODEL_FAMILIES = ['etfs', 'stocks', 'universal', 'ensembles', 'experimental'] as const;
+
+/** Whether a model id names an experimental model (`experimental/{name}`): never served to production callers. */
+export function isExperimentalModel(id: string): boolean {
+  return modelTypeOf(id) === ModelType.EXPERIMENTAL;
+}
+
+/**
+ * Refuses to point the PRODUCTION stage of an experimental model (BAD_USER_INPUT);
+ * staging is how experimental models are tried, and is allowed.
+ */
+export function assertStageAllowed(model: string, stage: Stage): void {
+  if (stage === Stage.PRODUCTION && isExperimentalModel(model)) {
+    throw new BadUserInputError(`${model} is an experimental model: it may be promoted to staging, never to production`, { model, stage });
+  }
+}
+
+/**
+ * A sub-prefix of `shared/` to list: printable, at most 200 characters, no
+ * leading slash and no "..". Empty means all of `shared/`.
+ */
+export const SharedPrefixSchema = z
+  .string()
+  .max(200, 'a shared prefix is at most 200 characters')
+  .refine((p) => !/[\u0000-\u001f\u007f-\u009f]/.test(p), 'a shared prefix may not contain control characters')
+  .refine((p) => !p.startsWith('/'), 'a shared prefix may not start with "/"')
+  .refine((p) => !p.includes('..'), 'a shared prefix may not contain ".."');
 
 function parseWith<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
   const result = schema.safeParse(value);
@@ -82,3 +112,4 @@ function parseWith<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
 export const parseTicker = (v: unknown): string => parseWith(TickerSchema, 'ticker', v);
 export const parseModelId = (v: unknown): string => parseWith(ModelIdSchema, 'model id', v);
 export const parseVersion = (v: unknown): string => parseWith(VersionSchema, 'version', v);
+export const parseSharedPrefix = (v: unknown): string => parseWith(SharedPrefixSchema, 'prefix', v);

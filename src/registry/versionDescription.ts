@@ -32,7 +32,15 @@ export const VersionDescriptionSchema = z.looseObject({
   accuracy: z.number().min(0).max(1).optional(),
   training_samples: z.number().int().nonnegative().optional(),
   features: z.number().int().positive().optional(),
+  task: z.enum(['classification', 'regression']).optional(),
   strategies: Labels.optional(),
+  /** A regressor's output names, in the column order of its output tensor. */
+  targets: z
+    .array(Label)
+    .min(1)
+    .max(1_000)
+    .refine((t) => new Set(t).size === t.length, 'targets must be distinct')
+    .optional(),
   model_type: z.string().max(200).optional(),
   description: z.string().max(10_000).optional(),
   artifacts: z.record(z.string(), ArtifactSchema).optional(),
@@ -81,12 +89,18 @@ export function describeVersion(model: string, version: string, files: VersionFi
   if (desc.version !== undefined && desc.version !== version) {
     fail(where, `${METADATA_FILE} says version "${desc.version}" but the version being published is "${version}"`);
   }
+  if (desc.task === 'regression') {
+    if (!desc.targets) fail(where, `a regressor (task "regression") needs "targets" in ${METADATA_FILE}: the names of its outputs, in column order`);
+    if (desc.strategies || files[LABELS_FILE]) fail(where, `a regressor has targets, not labels: remove "strategies" / ${LABELS_FILE}`);
+  } else if (desc.targets) {
+    fail(where, `"targets" describe a regressor: add "task": "regression" to ${METADATA_FILE}, or remove them`);
+  }
   const fileLabels = files[LABELS_FILE] ? parseJsonDocument(Labels, files[LABELS_FILE], `${where}: ${LABELS_FILE}`) : undefined;
   if (fileLabels && desc.strategies && JSON.stringify(fileLabels) !== JSON.stringify(desc.strategies)) {
     fail(where, `${LABELS_FILE} and ${METADATA_FILE} "strategies" disagree; give the labels once, in probabilities column order`);
   }
   const strategies = desc.strategies ?? fileLabels;
-  if (!strategies) {
+  if (!strategies && desc.task !== 'regression') {
     fail(where, `no labels: ${METADATA_FILE} needs "strategies" (the class labels in the order of the model's probabilities columns), or add ${LABELS_FILE}`);
   }
   if (desc.features !== undefined && desc.features !== featureNames.length) {
@@ -111,7 +125,7 @@ export function describeVersion(model: string, version: string, files: VersionFi
     version,
     created: desc.created ?? now.toISOString(),
     features: featureNames.length,
-    strategies,
+    ...(strategies ? { strategies } : {}),
     artifacts,
   };
   return { metadata, modelFile, featureNames };

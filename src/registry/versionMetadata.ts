@@ -8,22 +8,53 @@ export const ArtifactSchema = z.object({
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
+/** One member of an ensemble version, pinned to an exact version of its model. */
+export const EnsembleMemberSchema = z.object({
+  model: z.string(),
+  version: z.string(),
+  weight: z.number().positive().finite(),
+});
+export type EnsembleMember = z.infer<typeof EnsembleMemberSchema>;
+
+/** How an ensemble combines its members: soft = weighted mean of probabilities, hard = weighted majority of labels. */
+export const VotingMethodSchema = z.enum(['soft', 'hard']);
+export type VotingMethod = z.infer<typeof VotingMethodSchema>;
+
 /**
  * `{model}/archive/{version}/metadata.json`. snake_case as in the original
- * layout; unknown fields are kept. `strategies` are the class labels in the
- * column order of the model's `probabilities` output.
+ * layout; unknown fields are kept. A classifier (`task` absent or
+ * "classification") names its class labels in `strategies`, in the column
+ * order of its `probabilities` output; a regressor (`task: "regression"`)
+ * names its numeric outputs in `targets`, in the column order of its output
+ * tensor. An ensemble version (under `ensembles/`) is a classifier whose
+ * `ensemble` field pins its members and voting method.
  */
-export const VersionMetadataSchema = z.looseObject({
+const VersionMetadataFields = {
   version: z.string(),
   created: z.string().optional(),
   accuracy: z.number().optional(),
   training_samples: z.number().int().optional(),
   features: z.number().int().optional(),
-  strategies: z.array(z.string()).min(2),
+  task: z.enum(['classification', 'regression']).optional(),
+  strategies: z.array(z.string()).min(2).optional(),
+  targets: z.array(z.string()).min(1).optional(),
+  ensemble: z.object({ voting: VotingMethodSchema, members: z.array(EnsembleMemberSchema).min(1) }).optional(),
   model_type: z.string().optional(),
   description: z.string().optional(),
   artifacts: z.record(z.string(), ArtifactSchema),
-});
+};
+
+/** A classifier needs `strategies`, a regressor `targets` (and no `ensemble`). */
+function checkTask(meta: { task?: string; strategies?: string[]; targets?: string[]; ensemble?: unknown }, ctx: z.core.$RefinementCtx): void {
+  if (meta.task === 'regression') {
+    if (!meta.targets) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'a regressor (task "regression") names its outputs in "targets"' });
+    if (meta.ensemble) ctx.addIssue({ code: 'custom', path: ['ensemble'], message: 'an ensemble votes over classifiers; it cannot be a regressor' });
+  } else if (!meta.strategies) {
+    ctx.addIssue({ code: 'custom', path: ['strategies'], message: 'a classifier names its class labels in "strategies"' });
+  }
+}
+
+export const VersionMetadataSchema = z.looseObject(VersionMetadataFields).superRefine(checkTask);
 export type VersionMetadata = z.infer<typeof VersionMetadataSchema>;
 
 /** What a publisher says about a version; checksums and the version name are added on publish. */
@@ -32,13 +63,27 @@ export interface VersionDescription {
   accuracy?: number;
   training_samples?: number;
   features?: number;
-  strategies: string[];
+  task?: 'classification' | 'regression';
+  strategies?: string[];
+  targets?: string[];
   model_type?: string;
   description?: string;
   [extra: string]: unknown;
 }
 
-export const DeploymentAction = { PROMOTE: 'PROMOTE', ROLLBACK: 'ROLLBACK' } as const;
+export const DeploymentAction = { PROMOTE: 'PROMOTE', ROLLBACK: 'ROLLBACK', TRAFFIC: 'TRAFFIC' } as const;
+
+/**
+ * Shadow and canary traffic of a model, kept in its production pointer. shadow:
+ * every production prediction also runs the staging version in the same batch.
+ * canary_percent: that share of tickers (chosen by a hash of model and ticker)
+ * is served by staging.
+ */
+export const TrafficSchema = z.object({
+  shadow: z.boolean(),
+  canary_percent: z.number().min(0).max(100),
+});
+export type Traffic = z.infer<typeof TrafficSchema>;
 export type DeploymentAction = (typeof DeploymentAction)[keyof typeof DeploymentAction];
 
 /** One successful promote or rollback, recorded in the same write that moved the pointer. */
@@ -46,13 +91,15 @@ export const DeploymentRecordSchema = z.object({
   id: z.string(),
   model: z.string(),
   stage: z.enum(['PRODUCTION', 'STAGING']),
-  action: z.enum(['PROMOTE', 'ROLLBACK']),
+  action: z.enum(['PROMOTE', 'ROLLBACK', 'TRAFFIC']),
   from: z.string().nullable(),
   to: z.string(),
   by: z.string(),
   at: z.string(),
   reason: z.string().nullable(),
   generation: z.number().int().positive(),
+  /** For TRAFFIC: the shadow/canary settings after the change. */
+  traffic: TrafficSchema.optional(),
 });
 export type DeploymentRecord = z.infer<typeof DeploymentRecordSchema>;
 
@@ -64,7 +111,9 @@ export type DeploymentRecord = z.infer<typeof DeploymentRecordSchema>;
  * conditional PutObject, so a successful promotion is recorded exactly once and
  * a failed one not at all.
  */
-export const StagePointerSchema = VersionMetadataSchema.extend({
+export const StagePointerSchema = z
+  .looseObject({
+    ...VersionMetadataFields,
   stage: z.enum(['PRODUCTION', 'STAGING']),
   source: z.string(),
   generation: z.number().int().positive(),
@@ -74,7 +123,10 @@ export const StagePointerSchema = VersionMetadataSchema.extend({
   history: z.array(DeploymentRecordSchema),
   /** Keys of write-once files holding older deployments, oldest first (see Deployments). */
   history_archives: z.array(z.string()).optional(),
-});
+  /** Shadow and canary traffic of this stage (production only); absent = neither. */
+  traffic: TrafficSchema.optional(),
+  })
+  .superRefine(checkTask);
 export type StagePointer = z.infer<typeof StagePointerSchema>;
 
 export function parseJsonDocument<T>(schema: z.ZodType<T>, body: Buffer, key: string): T {
@@ -97,3 +149,14 @@ export const FeatureNamesSchema = z
   .min(1)
   .max(10_000)
   .refine((names) => new Set(names).size === names.length, 'feature names must be distinct');
+
+export type ModelTask = 'CLASSIFICATION' | 'REGRESSION';
+
+export function taskOf(meta: Pick<VersionMetadata, 'task'>): ModelTask {
+  return meta.task === 'regression' ? 'REGRESSION' : 'CLASSIFICATION';
+}
+
+/** A classifier's labels (probability columns) or a regressor's targets (output columns). */
+export function outputColumns(meta: Pick<VersionMetadata, 'task' | 'strategies' | 'targets'>): string[] {
+  return (meta.task === 'regression' ? meta.targets : meta.strategies) ?? [];
+}

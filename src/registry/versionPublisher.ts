@@ -20,6 +20,12 @@ export interface PublishOptions {
   /** Files of at least this size go up as multipart uploads (progress per part). */
   multipartThresholdBytes?: number;
   partSizeBytes?: number;
+  /**
+   * On failure, delete the artifacts this call wrote (default) or keep them.
+   * The API keeps them (its role may not delete): an unfinished upload is not
+   * a version, and a retry accepts artifacts already holding its exact bytes.
+   */
+  onFailure?: 'delete' | 'keep';
 }
 
 const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$/;
@@ -63,13 +69,20 @@ export async function publishVersion(
   try {
     for (const [name, bytes] of Object.entries(files)) {
       const key = archiveKey(model, version, name);
-      await store.upload(key, bytes, {
-        ifNoneMatch: '*',
-        contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-        multipartThresholdBytes: opts.multipartThresholdBytes,
-        partSizeBytes: opts.partSizeBytes,
-        onProgress: (sentBytes, totalBytes) => opts.onProgress?.({ file: name, sentBytes, totalBytes }),
-      });
+      try {
+        await store.upload(key, bytes, {
+          ifNoneMatch: '*',
+          contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+          multipartThresholdBytes: opts.multipartThresholdBytes,
+          partSizeBytes: opts.partSizeBytes,
+          onProgress: (sentBytes, totalBytes) => opts.onProgress?.({ file: name, sentBytes, totalBytes }),
+        });
+      } catch (err) {
+        // The key exists: with exactly these bytes it is this upload's own file (an
+        // answer lost, or a kept unfinished attempt); otherwise somebody else's.
+        if (!(err instanceof PreconditionFailedError) || (await landed(store, key, bytes)) !== 'yes') throw err;
+        continue;
+      }
       written.push(key);
     }
     step = 'metadata';
@@ -86,7 +99,7 @@ export async function publishVersion(
       if (outcome === 'yes') return stored;
       if (outcome === 'unknown') throw err;
     }
-    await Promise.all(written.map((k) => store.delete(k).catch(() => undefined)));
+    if (opts.onFailure !== 'keep') await Promise.all(written.map((k) => store.delete(k).catch(() => undefined)));
     if (err instanceof PreconditionFailedError) {
       throw new ConflictError(
         `${model}/archive/${version}/ already holds ${err.key.split('/').pop()} (another upload of this version, or an unfinished one); nothing was written`,
@@ -100,10 +113,10 @@ export async function publishVersion(
 }
 
 /** Whether `key` holds exactly `body` (our own write, whose answer was lost). */
-async function landed(store: ObjectStore, key: string, body: string): Promise<'yes' | 'no' | 'unknown'> {
+async function landed(store: ObjectStore, key: string, body: string | Buffer): Promise<'yes' | 'no' | 'unknown'> {
   try {
     const got = await store.getIfExists(key);
-    return got !== undefined && got.body.toString('utf8') === body ? 'yes' : 'no';
+    return got !== undefined && got.body.equals(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8')) ? 'yes' : 'no';
   } catch {
     return 'unknown';
   }

@@ -55,6 +55,13 @@ export interface StorageCounters {
   bytesIn: number;
 }
 
+/** One object of a listing. */
+export interface ListedObject {
+  key: string;
+  size: number;
+  lastModified: Date | null;
+}
+
 /** Result of a revalidating GET: the object did not change since `etag`. */
 export const NOT_MODIFIED = Symbol('NOT_MODIFIED');
 
@@ -269,6 +276,36 @@ export class ObjectStore {
       }
     } while (token);
     return keys;
+  }
+
+  /**
+   * Objects under `prefix` in key order, with size and last-modified time,
+   * following continuation tokens; stops after `limit` objects (default: all).
+   */
+  async listObjects(prefix: string, opts: { limit?: number } = {}): Promise<ListedObject[]> {
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    const objects: ListedObject[] = [];
+    let token: string | undefined;
+    do {
+      this.counters.lists++;
+      try {
+        const out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ContinuationToken: token,
+            MaxKeys: Number.isFinite(limit) ? Math.min(1_000, limit - objects.length) : undefined,
+          }),
+        );
+        for (const o of out.Contents ?? []) {
+          if (o.Key && objects.length < limit) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null });
+        }
+        token = out.IsTruncated && objects.length < limit ? out.NextContinuationToken : undefined;
+      } catch (err) {
+        throw translate(err, prefix);
+      }
+    } while (token);
+    return objects;
   }
 
   /**

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema, loadConfig } from '../../src/config';
-import { ASSET_REGISTRY_KEY, MODEL_REGISTRY_KEY, archiveKey, stageHistoryArchiveKey, stagePointerKey } from '../../src/registry/bucketLayout';
+import { ASSET_REGISTRY_KEY, DEPLOYMENT_HISTORY_KEY, MODEL_REGISTRY_KEY, PERFORMANCE_TRACKING_KEY, archiveKey, shadowStatsKey, stageHistoryArchiveKey, stagePointerKey } from '../../src/registry/bucketLayout';
+import { ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE } from '../../src/release/registerEnsemble';
 import {
   activeResources,
   checkTemplate,
@@ -215,23 +216,29 @@ Resources:
       expect(policy.Statement.find((s: JsonObject) => s.Sid === 'DenyInsecureTransport')).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
     });
 
-    it('allows writing exactly the keys promote, rollback, registerVersion and registerAsset write', () => {
+    it('allows writing exactly the keys the mutations, the registry feed and shadow mode write', () => {
       // The keys, built by the same code that writes them (src/registry/bucketLayout.ts).
-      const models = ['etfs/SPY', 'stocks/universal', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble'];
+      const models = ['etfs/SPY', 'stocks/universal', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble', 'experimental/momentum_v2'];
       const written = [
         ...models.flatMap((m) => [stagePointerKey(m, 'PRODUCTION'), stagePointerKey(m, 'STAGING')]),
         ...models.map((m) => archiveKey(m, 'v1.2.0', 'metadata.json')),
         ...models.map((m) => stageHistoryArchiveKey(m, 'PRODUCTION', 1, 100)),
+        ...models.map((m) => shadowStatsKey(m, 'v1.1.0', 'v1.2.0', '2026-11-27T18-00-00-000Z-0f8fad5b.json')),
         ASSET_REGISTRY_KEY,
+        MODEL_REGISTRY_KEY,
+        DEPLOYMENT_HISTORY_KEY,
+        PERFORMANCE_TRACKING_KEY,
+        // registerEnsemble publishes an ensemble version: its (JSON) files, then metadata.json.
+        ...[ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, 'feature_names.json'].map((f) => archiveKey('ensembles/multi_asset_ensemble', 'v2', f)),
       ];
       for (const key of written) expect(putAllowed(key), key).not.toEqual([]);
 
-      // Artifacts are uploaded by the CLI with the engineer's credentials, never by the API.
+      // Model artifacts are uploaded by the CLI with the engineer's credentials, never by the API.
       const notWritten = [
         archiveKey('etfs/SPY', 'v1.2.0', 'model.onnx'),
         archiveKey('etfs/SPY', 'v1.2.0', 'feature_names.json'),
-        MODEL_REGISTRY_KEY,
-        'metadata/deployment_history.json',
+        archiveKey('universal/all_assets_classifier', 'v1.2.0', 'model.onnx.gz'),
+        'metadata/other.json',
         'shared/notes.txt',
       ];
       for (const key of notWritten) expect(putAllowed(key), key).toEqual([]);

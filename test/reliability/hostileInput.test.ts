@@ -184,11 +184,12 @@ describe('hostile input never crashes and never reaches a key', () => {
     expect(keysOutsideLayout(requests)).toEqual([]);
     expect(new Set(requests.map((r) => r.bucket))).toEqual(new Set([LOCAL_BUCKET]));
     const prefixes = requests.filter((r) => r.key === '' && r.method === 'GET').map((r) => new URLSearchParams(r.query).get('prefix') ?? '');
-    for (const p of prefixes) expect(p).toMatch(/^(etfs|stocks|universal|ensembles)\/([A-Za-z0-9._-]+\/(archive\/)?)?$/);
-    // promote/rollback move stage pointers; nothing they are given may write into a (immutable) version
+    for (const p of prefixes) expect(p).toMatch(/^(etfs|stocks|universal|ensembles|experimental)\/([A-Za-z0-9._-]+\/(archive\/)?)?$/);
+    // promote/rollback move stage pointers (and keep the bucket-wide registry and feed in step);
+    // nothing they are given may write into a (immutable) version
     const writes = requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
     expect(writes.length).toBeGreaterThan(0);
-    for (const w of writes) expect(w.key).toMatch(/^[^/]+\/[^/]+\/(production|staging)\//);
+    for (const w of writes) expect(w.key).toMatch(/^([^/]+\/[^/]+\/(production|staging)\/|metadata\/(model_registry|deployment_history)\.json$)/);
     await stack?.close();
   });
 

@@ -35,7 +35,7 @@ export const TYPED_ERROR_CODES = new Set([
  * and a model may keep a history document; listings are bucket-level requests
  * (empty key).
  */
-const MODEL_ID = String.raw`(etfs/[A-Z0-9.-]+|stocks/universal|universal/[a-z0-9_-]+|ensembles/[a-z0-9_-]+)`;
+const MODEL_ID = String.raw`(etfs/[A-Z0-9.-]+|stocks/universal|universal/[a-z0-9_-]+|ensembles/[a-z0-9_-]+|experimental/[a-z0-9_-]+)`;
 const FILE = String.raw`[A-Za-z0-9][A-Za-z0-9._-]{0,127}`;
 const VERSION = String.raw`[A-Za-z0-9][A-Za-z0-9._-]{0,63}`;
 export const BUCKET_LAYOUT = new RegExp(
@@ -43,7 +43,10 @@ export const BUCKET_LAYOUT = new RegExp(
     String.raw`^${MODEL_ID}/(production|staging)/${FILE}$`,
     String.raw`^${MODEL_ID}/archive/${VERSION}/${FILE}$`,
     String.raw`^${MODEL_ID}/history\.json$`,
+    String.raw`^${MODEL_ID}/(production|staging)/history/[0-9]{8}-[0-9]{8}\.json$`,
     String.raw`^metadata/[a-z_]+\.json$`,
+    String.raw`^metadata/shadow/${MODEL_ID}/${VERSION}/${VERSION}/${FILE}$`,
+    String.raw`^shared/${FILE}(/${FILE})*$`,
   ].join('|'),
 );
 

@@ -16,7 +16,9 @@ export type DeploymentAction =
   /** A version was promoted to the stage. */
   | 'PROMOTE'
   /** The stage was returned to an earlier version. */
-  | 'ROLLBACK';
+  | 'ROLLBACK'
+  /** Shadow or canary settings changed; the version stayed (`fromVersion` = `toVersion`). */
+  | 'TRAFFIC';
 
 /** How a model is shared between assets. */
 export type ModelType =
@@ -24,6 +26,8 @@ export type ModelType =
   | 'ENSEMBLE'
   /** One model per ETF, under `etfs/{TICKER}`. */
   | 'ETF_SPECIFIC'
+  /** A model under `experimental/{name}`: listed and versioned, never served to production callers (it may be promoted to staging only, and no asset may use it). */
+  | 'EXPERIMENTAL'
   /** The one model every stock shares, `stocks/universal`. */
   | 'STOCK_UNIVERSAL'
   /** A model trained on all assets, under `universal/{name}`. */
@@ -33,6 +37,8 @@ export type ModelType =
 export type PredictionRequest = {
   /** Feature name → finite number; exactly the model's `featureNames`. */
   features: Record<string, unknown>;
+  /** Ask this model instead of the ticker's own: a `universal/…` model or an `ensembles/…` ensemble (any asset may use those). */
+  model?: string | number | null | undefined;
   /** The ticker, e.g. `SPY`. */
   ticker: string;
 };
@@ -94,14 +100,14 @@ export type PredictQueryVariables = Exact<{
 }>;
 
 
-export type PredictQuery = { predict: { ticker: string, strategy: string, confidence: number, modelType: ModelType, version: string, probabilities: Array<{ label: string, probability: number }> } };
+export type PredictQuery = { predict: { ticker: string, strategy: string | null, confidence: number | null, modelType: ModelType, version: string, probabilities: Array<{ label: string, probability: number }> } };
 
 export type PredictPortfolioQueryVariables = Exact<{
   requests: Array<PredictionRequest> | PredictionRequest;
 }>;
 
 
-export type PredictPortfolioQuery = { predictMany: Array<{ ticker: string, strategy: string, confidence: number, version: string, model: { id: string } }> };
+export type PredictPortfolioQuery = { predictMany: Array<{ ticker: string, strategy: string | null, confidence: number | null, version: string, model: { id: string } }> };
 
 export type PredictMatrixQueryVariables = Exact<{
   ticker: string;
