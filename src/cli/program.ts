@@ -5,9 +5,11 @@ import type { Stage } from '../registry/identifiers';
 import { MODELGRAPH_VERSION } from '../version';
 import { addAssetCommand } from './commands/asset';
 import { addDeployCommands } from './commands/deploy';
+import { addEnsembleCommand } from './commands/ensemble';
 import { addListCommand } from './commands/list';
 import { addPushCommand } from './commands/push';
 import { addRegisterCommand } from './commands/register';
+import { addTrafficCommand } from './commands/traffic';
 import { connect, type Connection, type ConnectionFlags } from './connection';
 import { Output, type CliIo } from './io';
 
@@ -81,6 +83,8 @@ export function buildProgram(io: CliIo, run: CommandRunner): Command {
   addPushCommand(program, run);
   addRegisterCommand(program, run);
   addDeployCommands(program, run);
+  addEnsembleCommand(program, run);
+  addTrafficCommand(program, run);
   addListCommand(program, run);
   addAssetCommand(program, run);
   for (const cmd of program.commands) cmd.exitOverride();

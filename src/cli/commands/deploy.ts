@@ -12,7 +12,8 @@ interface DeployFlags extends CommonFlags {
 
 const MAX_REASON = 500;
 
-function parseReason(reason: string | undefined): string | null {
+/** `--reason`: at most MAX_REASON printable characters (shared by promote, rollback and traffic). */
+export function parseReason(reason: string | undefined): string | null {
   if (reason === undefined) return null;
   if (reason.length > MAX_REASON || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(reason)) {
     throw new BadUserInputError(`--reason must be at most ${MAX_REASON} printable characters`, { argument: 'reason' });

@@ -1,0 +1,108 @@
+import { Option, type Command } from 'commander';
+import { BadUserInputError } from '../../errors';
+import { ModelIdSchema, parseModelId, parseVersion, VersionSchema } from '../../registry/identifiers';
+import type { VotingMethod } from '../../registry/versionMetadata';
+import { MAX_ENSEMBLE_MEMBERS, parseEnsembleRegistration, registerEnsemble } from '../../release/registerEnsemble';
+import { table } from '../io';
+import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
+
+interface EnsembleFlags extends CommonFlags {
+  version: string;
+  member: string[];
+  voting: VotingMethod;
+  description?: string;
+}
+
+/** One `--member` value, parsed: the model, its version (null = the one production serves now) and its weight. */
+export interface MemberSpec {
+  model: string;
+  version: string | null;
+  weight: number;
+}
+
+const MEMBER_SYNTAX = '<modelId>[@<version>]=<weight>, e.g. etfs/SPY@v1.1.0=0.5 or stocks/universal=0.3';
+/** A plain decimal number (no hex, no blanks, no Infinity): what Number() accepts beyond it is not a weight. */
+const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function badMember(raw: string, why: string): BadUserInputError {
+  const shown = JSON.stringify(raw.length > 120 ? `${raw.slice(0, 120)}…` : raw);
+  return new BadUserInputError(`--member ${shown}: ${why} (expected ${MEMBER_SYNTAX})`, { argument: 'member', value: raw.slice(0, 200) });
+}
+
+/** `<modelId>[@<version>]=<weight>`, strictly: every part is checked before anything is read or written. */
+export function parseMemberSpec(raw: string): MemberSpec {
+  const eq = raw.lastIndexOf('=');
+  if (eq < 0) throw badMember(raw, 'no "=<weight>"');
+  const ref = raw.slice(0, eq);
+  const weightText = raw.slice(eq + 1);
+  const at = ref.indexOf('@');
+  const model = at < 0 ? ref : ref.slice(0, at);
+  const version = at < 0 ? null : ref.slice(at + 1);
+  if (model === '') throw badMember(raw, 'no model id');
+  const modelOk = ModelIdSchema.safeParse(model);
+  if (!modelOk.success) throw badMember(raw, `"${model}" is not a model id (${modelOk.error.issues[0]?.message})`);
+  if (version !== null) {
+    const versionOk = VersionSchema.safeParse(version);
+    if (!versionOk.success) throw badMember(raw, `"${version}" is not a version (${versionOk.error.issues[0]?.message})`);
+  }
+  const weight = DECIMAL.test(weightText) ? Number(weightText) : Number.NaN;
+  if (!Number.isFinite(weight) || weight <= 0) throw badMember(raw, `the weight "${weightText}" is not a positive number`);
+  return { model, version, weight };
+}
+
+function votingOption(): Option {
+  return new Option('--voting <method>', 'soft (weighted mean of probabilities) or hard (weighted majority of labels)')
+    .makeOptionMandatory()
+    .argParser((v: string): VotingMethod => {
+      const m = v.toLowerCase();
+      if (m !== 'soft' && m !== 'hard') throw new BadUserInputError(`--voting must be soft or hard, not "${v}"`, { argument: 'voting' });
+      return m;
+    });
+}
+
+export function addEnsembleCommand(program: Command, run: CommandRunner): void {
+  withCommonOptions(
+    program
+      .command('ensemble')
+      .summary('publish a version of an ensemble (weighted vote over classifiers)')
+      .description(
+        'Publish a version of an ensemble ensembles/{name}: its members (each pinned to an exact version; without @version, the one ' +
+          'its production serves now), their weights and the voting method, written once into ensembles/{name}/archive/{version}/. ' +
+          'Members must be classifiers sharing one label set (INVALID_MODEL otherwise). Promote it like any model.',
+      )
+      .argument('<ensemble>', 'ensemble id, e.g. ensembles/multi_asset_ensemble')
+      .requiredOption('--version <version>', 'the new version, e.g. v1.1.0')
+      .requiredOption(
+        '--member <spec>',
+        `a member, ${MEMBER_SYNTAX} (repeat: 1–${MAX_ENSEMBLE_MEMBERS} members)`,
+        (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+      )
+      .addOption(votingOption())
+      .option('--description <text>', 'stored in metadata.json (at most 2,000 characters)'),
+  ).action(async (ensembleArg: string, flags: EnsembleFlags) =>
+    run(flags, async ({ out, user, connect }) => {
+      const model = parseModelId(ensembleArg);
+      const version = parseVersion(flags.version);
+      const specs = flags.member.map(parseMemberSpec);
+      const reg = parseEnsembleRegistration({ model, version, members: specs, voting: flags.voting, description: flags.description });
+      const conn = await connect();
+      const metadata = await registerEnsemble(conn.runtime.registry, reg, user);
+      const members = metadata.ensemble?.members ?? [];
+      out.result(
+        () =>
+          [
+            `Registered ${model}@${version} (${reg.voting} vote of ${members.length} member${members.length === 1 ? '' : 's'}, ` +
+              `${metadata.features ?? '?'} features, ${metadata.strategies?.length ?? 0} labels)`,
+            '',
+            table(
+              ['MEMBER', 'VERSION', 'WEIGHT'],
+              members.map((m, i) => [m.model, specs[i]?.version ? m.version : `${m.version} (production now)`, String(m.weight)]),
+            ),
+            '',
+            `Next: modelgraph promote ${model} ${version} --stage staging`,
+          ].join('\n'),
+        { model, version, metadata },
+      );
+    }),
+  );
+}
