@@ -2,10 +2,8 @@ import { VersionNotFoundError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import type { Loaders } from '../src/graphql/loaders';
 import type { VersionRef } from '../src/graphql/mappers';
-import { modelArtifactName } from '../src/inference/modelBundle';
-import { ENSEMBLE_WEIGHTS_FILE } from '../src/release/registerEnsemble';
 import { modelTypeOf, parseModelId, parseVersion, type Stage } from '../src/registry/identifiers';
-import { taskOf } from '../src/registry/versionMetadata';
+import { primaryArtifactName, taskOf } from '../src/registry/versionMetadata';
 
 export const modelResolvers: Resolvers = {
   Query: {
@@ -60,17 +58,12 @@ export const modelResolvers: Resolvers = {
     labels: (v) => v.metadata.strategies ?? [],
     targets: (v) => (v.metadata.task === 'regression' ? v.metadata.targets ?? [] : []),
     task: (v) => taskOf(v.metadata),
-    sizeBytes: (v) => v.metadata.artifacts[primaryArtifact(v)].size,
-    sha256: (v) => v.metadata.artifacts[primaryArtifact(v)].sha256,
-    modelFile: (v) => primaryArtifact(v),
+    sizeBytes: (v) => v.metadata.artifacts[primaryArtifactName(v.metadata)].size,
+    sha256: (v) => v.metadata.artifacts[primaryArtifactName(v.metadata)].sha256,
+    modelFile: (v) => primaryArtifactName(v.metadata),
     ensemble: (v) => v.metadata.ensemble ?? null,
   },
 };
-
-/** The file that stands for the version: its model, or an ensemble's weights. */
-function primaryArtifact(v: VersionRef): string {
-  return v.metadata.ensemble ? ENSEMBLE_WEIGHTS_FILE : modelArtifactName(v.metadata);
-}
 
 async function stagesOf(v: VersionRef, loaders: Loaders): Promise<Stage[]> {
   const stages: Stage[] = ['PRODUCTION', 'STAGING'];

@@ -1,7 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { InvalidModelError } from '../errors';
-import { COMPRESSED_MODEL_FILES, FEATURE_NAMES_FILE, MODEL_FILE, archiveKey } from '../registry/bucketLayout';
-import { FeatureNamesSchema, outputColumns, parseJsonDocument, taskOf, type ModelTask, type VersionMetadata } from '../registry/versionMetadata';
+import { FEATURE_NAMES_FILE, archiveKey } from '../registry/bucketLayout';
+import { FeatureNamesSchema, modelArtifactName, outputColumns, parseJsonDocument, taskOf, type ModelTask, type VersionMetadata } from '../registry/versionMetadata';
 import { decompressModel, type ArtifactSource } from './artifactSource';
 import { featureValidator } from './features';
 import { tracePhase } from './loadTrace';
@@ -113,13 +113,7 @@ export interface LoadedArtifacts {
   featureNames: string[];
 }
 
-/** Which file of the version holds the model: plain first, then compressed. */
-export function modelArtifactName(metadata: VersionMetadata): string {
-  if (metadata.artifacts[MODEL_FILE]) return MODEL_FILE;
-  const compressed = COMPRESSED_MODEL_FILES.find((f) => metadata.artifacts[f]);
-  if (!compressed) throw new InvalidModelError(`metadata of version ${metadata.version} lists no model.onnx artifact`);
-  return compressed;
-}
+export { modelArtifactName };
 
 /** Fetches and verifies a version's artifacts from the immutable archive folder. */
 export async function fetchVersionArtifacts(source: ArtifactSource, model: string, version: string, metadata: VersionMetadata): Promise<LoadedArtifacts> {

@@ -250,32 +250,35 @@ export class Predictor {
       return t;
     };
 
-    // Group the requests by (model, stage the row is served from).
+    // Traffic of every distinct model first (one pointer read each), then group
+    // the requests by (model, stage the row is served from) synchronously.
+    const models = [...new Set(targets.filter((t): t is string => typeof t === 'string'))];
+    const trafficByModel = new Map<string, Awaited<ReturnType<typeof trafficOf>> | Error>();
+    if (stage === 'PRODUCTION') {
+      await Promise.all(models.map(async (m) => trafficByModel.set(m, await trafficOf(m).catch(asError))));
+    }
     const groups = new Map<string, { model: string; stage: Stage; canary: boolean; indexes: number[] }>();
-    const stages = await Promise.all(
-      targets.map(async (target, i): Promise<{ stage: Stage; canary: boolean } | Error> => {
-        if (target instanceof Error) return target;
-        if (stage !== 'PRODUCTION') return { stage, canary: false };
-        try {
-          const t = await trafficOf(target);
-          const percent = t.traffic?.canary_percent ?? 0;
-          if (percent > 0 && t.staging && inCanary(target, (assets[i] as Asset).ticker, percent)) return { stage: 'STAGING', canary: true };
-        } catch (err) {
-          return asError(err);
-        }
-        return { stage: 'PRODUCTION', canary: false };
-      }),
-    );
-    stages.forEach((s, i) => {
-      if (s instanceof Error) {
-        results[i] = s;
+    targets.forEach((target, i) => {
+      if (target instanceof Error) {
+        results[i] = target;
         return;
       }
-      const model = targets[i] as string;
-      const key = `${model}|${s.stage}|${s.canary}`;
+      let served: Stage = stage;
+      let canary = false;
+      const t = trafficByModel.get(target);
+      if (t instanceof Error) {
+        results[i] = t;
+        return;
+      }
+      const percent = t?.traffic?.canary_percent ?? 0;
+      if (percent > 0 && t?.staging && inCanary(target, (assets[i] as Asset).ticker, percent)) {
+        served = 'STAGING';
+        canary = true;
+      }
+      const key = `${target}|${served}|${canary}`;
       const group = groups.get(key);
       if (group) group.indexes.push(i);
-      else groups.set(key, { model, stage: s.stage, canary: s.canary, indexes: [i] });
+      else groups.set(key, { model: target, stage: served, canary, indexes: [i] });
     });
 
     // Resolve every group's unit (and its shadow unit), then lay out the jobs.

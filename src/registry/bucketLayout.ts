@@ -17,6 +17,10 @@ export const COMPRESSED_MODEL_FILES = ['model.onnx.br', 'model.onnx.gz'] as cons
 export const FEATURE_NAMES_FILE = 'feature_names.json';
 export const METADATA_FILE = 'metadata.json';
 export const LABELS_FILE = 'labels.json';
+/** An ensemble version's member model id → weight (the original layout's shape). */
+export const ENSEMBLE_WEIGHTS_FILE = 'ensemble_weights.json';
+/** An ensemble version's voting method. */
+export const VOTING_STRATEGY_FILE = 'voting_strategy.json';
 
 export function stageFolder(stage: Stage): string {
   return stage === 'PRODUCTION' ? 'production' : 'staging';

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { InvalidModelError } from '../errors';
+import { COMPRESSED_MODEL_FILES, ENSEMBLE_WEIGHTS_FILE, MODEL_FILE } from './bucketLayout';
 
 /** sha256 and size of one artifact of a version, as stored in its metadata.json. */
 export const ArtifactSchema = z.object({
@@ -159,4 +160,17 @@ export function taskOf(meta: Pick<VersionMetadata, 'task'>): ModelTask {
 /** A classifier's labels (probability columns) or a regressor's targets (output columns). */
 export function outputColumns(meta: Pick<VersionMetadata, 'task' | 'strategies' | 'targets'>): string[] {
   return (meta.task === 'regression' ? meta.targets : meta.strategies) ?? [];
+}
+
+/** Which file of the version holds the model: plain first, then compressed. */
+export function modelArtifactName(metadata: Pick<VersionMetadata, 'version' | 'artifacts'>): string {
+  if (metadata.artifacts[MODEL_FILE]) return MODEL_FILE;
+  const compressed = COMPRESSED_MODEL_FILES.find((f) => metadata.artifacts[f]);
+  if (!compressed) throw new InvalidModelError(`metadata of version ${metadata.version} lists no model.onnx artifact`);
+  return compressed;
+}
+
+/** The file that stands for a version (size, sha256): its model, or an ensemble's weights. */
+export function primaryArtifactName(metadata: Pick<VersionMetadata, 'version' | 'artifacts' | 'ensemble'>): string {
+  return metadata.ensemble ? ENSEMBLE_WEIGHTS_FILE : modelArtifactName(metadata);
 }

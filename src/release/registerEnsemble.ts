@@ -1,13 +1,12 @@
 import * as z from 'zod';
 import { BadUserInputError, InvalidModelError, ModelNotDeployedError } from '../errors';
-import { FEATURE_NAMES_FILE } from '../registry/bucketLayout';
+import { ENSEMBLE_WEIGHTS_FILE, FEATURE_NAMES_FILE, VOTING_STRATEGY_FILE } from '../registry/bucketLayout';
 import { modelTypeOf, ModelIdSchema, VersionSchema } from '../registry/identifiers';
 import type { Registry } from '../registry/registry';
 import { VotingMethodSchema, type EnsembleMember, type VersionMetadata, type VotingMethod } from '../registry/versionMetadata';
 import { publishVersion } from '../registry/versionPublisher';
 
-export const ENSEMBLE_WEIGHTS_FILE = 'ensemble_weights.json';
-export const VOTING_STRATEGY_FILE = 'voting_strategy.json';
+export { ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE };
 export const MAX_ENSEMBLE_MEMBERS = 16;
 
 const printable = z

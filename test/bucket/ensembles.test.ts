@@ -4,6 +4,7 @@ import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS } from '../../src/local/demoSeed';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
+import { cli } from '../writePath/support';
 
 const PREDICT = `query($ticker: String!, $features: JSONObject!, $model: ID) {
   predict(ticker: $ticker, features: $features, model: $model) {
@@ -249,6 +250,16 @@ describe('ensembles', () => {
     expect(back.data?.rollback.toVersion).toBe('v1.0.0');
     const rolledBack = (await stack.gql(PREDICT, { ticker: 'DIA', features })).data!.predict;
     expect(rolledBack).toEqual(before);
+  });
+
+  it('modelgraph ls shows an ensemble: its versions (with the weights file as artifact) and history', async () => {
+    const run = await cli(['ls', DEMO_ENSEMBLE, '--endpoint', stack.server.s3!.endpoint, '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const text = JSON.stringify(run.json);
+    expect(text).toContain('v1.0.0');
+    const stored = (await stack.server.runtime.store.head(`${DEMO_ENSEMBLE}/archive/v1.0.0/ensemble_weights.json`))!;
+    expect(text).toContain(String(stored.size));
   });
 
   it('an ensemble without a staging version is MODEL_NOT_DEPLOYED for STAGING; predictMatrix points to predictMany', async () => {

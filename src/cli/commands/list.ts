@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { modelArtifactName } from '../../inference/modelBundle';
+import { primaryArtifactName } from '../../registry/versionMetadata';
 import { parseModelId, type Stage } from '../../registry/identifiers';
 import type { Runtime } from '../../runtime';
 import { BadUserInputError } from '../../errors';
@@ -82,7 +82,7 @@ async function listModel(runtime: Runtime, model: string, historyCount: number) 
       const stages = STAGES.filter((_, i) => pointers[i]?.value.version === version);
       try {
         const meta = await runtime.registry.versionMetadata(model, version);
-        const file = modelArtifactName(meta);
+        const file = primaryArtifactName(meta);
         return {
           version,
           registered: true,
