@@ -6,7 +6,7 @@
  *   node --openssl-legacy-provider --import tsx bench/run.ts --smoke    small sizes, few repetitions (< 60 s), bench/results/smoke.{json,md}
  *   … --out DIR      write the results to DIR instead of bench/results
  *   … --no-build     use dist/lambda as it is (default: build it with `npm run build:lambda` first)
- *   … --sections cold,warm,whatif,parts,portfolio,throughput,memory,http   run only these (writes *-partial.json, no table)
+ *   … --sections cold,warm,whatif,parts,portfolio,throughput,memory,http,features   run only these (writes *-partial.json, no table)
  *   … --scenarios small/model.onnx/empty,…                          only these cold-start scenarios
  *   … --render bench/results/latest.json                            re-render the table of an earlier run
  *
@@ -27,6 +27,7 @@ import { renderMarkdown, scenarioLabel, type BenchResults, type Goal } from './l
 import { round } from './lib/stats';
 import { runColdStart, type ColdScenario } from './sections/coldStart';
 import { runColdStartParts } from './sections/coldStartParts';
+import { runBucketFeatures } from './sections/bucketFeatures';
 import { buildVariant, PROPOSED_PATCHES } from './lib/variantBuild';
 import { runHttp } from './sections/http';
 import { runMemory } from './sections/memory';
@@ -50,6 +51,8 @@ interface Plan {
   /** MODEL_CACHE_MAX_MB for the eviction loop, as a number of versions that fit. */
   memoryBoundModels: number;
   httpDurationSec: number;
+  /** Ensembles, shadow, canary: warm `predict` requests per case (interleaved), and `predictMany` rows × repetitions per case. */
+  features: { single: { count: number; warmup: number }; batch: { rows: number; repetitions: number } };
 }
 
 const scenario = (size: SizeName, file: ColdScenario['file'], disk: ColdScenario['disk'], extra: { headline?: boolean; warmModels?: boolean } = {}): ColdScenario => ({
@@ -88,6 +91,7 @@ const FULL: Plan = {
   partsRepetitions: 7,
   whatIf: true,
   httpDurationSec: 5,
+  features: { single: { count: 2000, warmup: 200 }, batch: { rows: 1_000, repetitions: 30 } },
 };
 
 const SMOKE: Plan = {
@@ -111,6 +115,7 @@ const SMOKE: Plan = {
   partsRepetitions: 2,
   whatIf: false,
   httpDurationSec: 1,
+  features: { single: { count: 50, warmup: 10 }, batch: { rows: 1_000, repetitions: 3 } },
 };
 
 function parseArgs(argv: string[]) {
@@ -148,7 +153,8 @@ async function main(): Promise<void> {
   log(
     `repetitions: cold start ${plan.coldRepetitions.small} (small) / ${plan.coldRepetitions.large} (large) per scenario × ${plan.scenarios.length} scenarios; ` +
       `warm ${plan.warm.count} (+${plan.warm.warmup} warm-up); portfolio ${plan.portfolioRepetitions}; throughput rows ${plan.throughputRows.join('/')}; ` +
-      `memory ${plan.memoryVersions} versions; HTTP ${plan.httpDurationSec} s per load`,
+      `memory ${plan.memoryVersions} versions; HTTP ${plan.httpDurationSec} s per load; " +
+      `features ${plan.features.single.count} predicts per case, ${plan.features.batch.repetitions} × ${plan.features.batch.rows}-row predictMany per case`,
   );
 
   let t = performance.now();
@@ -231,10 +237,24 @@ async function main(): Promise<void> {
       lap('http', t);
     }
 
+    let features;
+    if (want('features')) {
+      // Last, on a local server of its own: its traffic settings and tickers never reach another section.
+      t = performance.now();
+      const local = await startBenchLocalServer(bucket, 64 * 1024 * 1024);
+      try {
+        features = await runBucketFeatures(bucket, local, { ...plan.features, log });
+        notes.push(...features.notes);
+      } finally {
+        await local.close();
+      }
+      lap('features', t);
+    }
+
     if (only) {
       mkdirSync(outDir, { recursive: true });
       const file = join(outDir, `${plan.mode === 'smoke' ? 'smoke' : 'latest'}-partial.json`);
-      writeFileSync(file, `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, memory, http, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`);
+      writeFileSync(file, `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, memory, http, features, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`);
       log(`wrote ${file} (sections ${only.join(', ')} only; no table)`);
       return;
     }
@@ -269,6 +289,8 @@ async function main(): Promise<void> {
           'module-load and fetch experiments': plan.partsRepetitions,
           'memory versions': plan.memoryVersions,
           'HTTP seconds per load': plan.httpDurationSec,
+          'features: predicts per case': `${plan.features.single.count} after ${plan.features.single.warmup} warm-up`,
+          'features: predictMany per case': `${plan.features.batch.repetitions} × ${plan.features.batch.rows} rows`,
         },
         sessionOptions,
         environment: [
@@ -285,6 +307,7 @@ async function main(): Promise<void> {
       throughput: throughput!,
       memory: memory!,
       http: http!,
+      features: features!,
       goals: [],
       notes,
     };

@@ -351,6 +351,13 @@ export type Mutation = {
    * `metadata.json` once with a conditional PutObject. The version can then be
    * promoted. (Engineers usually ship a folder with `modelgraph push` instead.)
    *
+   * For an ensemble id (`ensembles/{name}`) the folder holds
+   * `ensemble_weights.json` (member model id, optionally `@version`, → weight)
+   * and `voting_strategy.json` (`{ "method": "soft" | "hard" }`): the members are
+   * checked as in `registerEnsemble` (classifiers sharing one label set, pinned to
+   * exact versions) and `feature_names.json` is added when missing; the uploaded
+   * files stay byte for byte.
+   *
    * Errors: VERSION_NOT_FOUND (nothing uploaded there), CONFLICT (already
    * registered, or registered concurrently), INVALID_MODEL (what to fix),
    * BAD_USER_INPUT, UNAUTHENTICATED, FORBIDDEN.

@@ -14,7 +14,7 @@ export interface ValidationReport {
   features: number;
   labels: number;
   /** Where the labels were checked against the model: its classifier node, or only by running it (a regressor has targets, no labels). */
-  labelsCheckedAgainst: 'classifier-node' | 'probe' | 'regressor';
+  labelsCheckedAgainst: 'classifier-node' | 'probe' | 'regressor' | 'ensemble-members';
 }
 
 /**

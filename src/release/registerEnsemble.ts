@@ -1,9 +1,11 @@
 import * as z from 'zod';
-import { BadUserInputError, InvalidModelError, ModelNotDeployedError } from '../errors';
-import { ENSEMBLE_WEIGHTS_FILE, FEATURE_NAMES_FILE, VOTING_STRATEGY_FILE } from '../registry/bucketLayout';
+import { BadUserInputError, ConflictError, ErrorCode, InvalidModelError, ModelgraphError, ModelNotDeployedError } from '../errors';
+import { ENSEMBLE_WEIGHTS_FILE, FEATURE_NAMES_FILE, METADATA_FILE, VOTING_STRATEGY_FILE, versionPrefix } from '../registry/bucketLayout';
 import { modelTypeOf, ModelIdSchema, VersionSchema } from '../registry/identifiers';
 import type { Registry } from '../registry/registry';
-import { VotingMethodSchema, type EnsembleMember, type VersionMetadata, type VotingMethod } from '../registry/versionMetadata';
+import { FeatureNamesSchema, parseJsonDocument, VersionMetadataSchema, VotingMethodSchema, type EnsembleMember, type VersionMetadata } from '../registry/versionMetadata';
+import { sha256 } from '../storage/checksum';
+import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { publishVersion } from '../registry/versionPublisher';
 
 export { ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE };
@@ -54,8 +56,32 @@ export function parseEnsembleRegistration(raw: unknown): EnsembleRegistration {
  * (If-None-Match), like every version.
  */
 export async function registerEnsemble(registry: Registry, reg: EnsembleRegistration, by?: string): Promise<VersionMetadata> {
+  const plan = await planEnsemble(registry, reg);
+  const weights = Object.fromEntries(plan.members.map((m) => [m.model, m.weight]));
+  const files = {
+    [ENSEMBLE_WEIGHTS_FILE]: Buffer.from(JSON.stringify(weights, null, 2)),
+    [VOTING_STRATEGY_FILE]: Buffer.from(JSON.stringify({ method: reg.voting, tie_break: 'label_order' }, null, 2)),
+    [FEATURE_NAMES_FILE]: Buffer.from(JSON.stringify(plan.featureNames, null, 2)),
+  };
+  return publishVersion(registry.store, reg.model, reg.version, files, ensembleDescription(plan, reg, by), { onFailure: 'keep' });
+}
+
+interface EnsemblePlan {
+  members: Array<EnsembleMember & { metadata: VersionMetadata; featureNames: string[] }>;
+  labels: string[];
+  /** The union of the members' feature names, in member order. */
+  featureNames: string[];
+}
+
+/**
+ * Resolves and checks the members of an ensemble registration: each exists, is
+ * a classifier (not an ensemble, regressor or experimental model), is pinned to
+ * a version (its production version when none is named), and has the first
+ * member's label set.
+ */
+async function planEnsemble(registry: Registry, reg: EnsembleRegistration): Promise<EnsemblePlan> {
   const where = `${reg.model}@${reg.version}`;
-  const members: Array<EnsembleMember & { metadata: VersionMetadata; featureNames: string[] }> = [];
+  const members: EnsemblePlan['members'] = [];
   for (const m of reg.members) {
     const type = modelTypeOf(m.model);
     if (type === 'ENSEMBLE' || type === 'EXPERIMENTAL') {
@@ -92,21 +118,112 @@ export async function registerEnsemble(registry: Registry, reg: EnsembleRegistra
     );
   }
 
-  const featureNames = [...new Set(members.flatMap((m) => m.featureNames))];
-  const weights = Object.fromEntries(members.map((m) => [m.model, m.weight]));
-  const voting: VotingMethod = reg.voting;
-  const files = {
-    [ENSEMBLE_WEIGHTS_FILE]: Buffer.from(JSON.stringify(weights, null, 2)),
-    [VOTING_STRATEGY_FILE]: Buffer.from(JSON.stringify({ method: voting, tie_break: 'label_order' }, null, 2)),
-    [FEATURE_NAMES_FILE]: Buffer.from(JSON.stringify(featureNames, null, 2)),
-  };
-  return publishVersion(registry.store, reg.model, reg.version, files, {
+  return { members, labels, featureNames: [...new Set(members.flatMap((m) => m.featureNames))] };
+}
+
+function ensembleDescription(plan: EnsemblePlan, reg: EnsembleRegistration, by: string | undefined) {
+  return {
     created: new Date().toISOString(),
-    features: featureNames.length,
-    strategies: labels,
+    features: plan.featureNames.length,
+    strategies: plan.labels,
     model_type: 'ensemble',
     ...(reg.description ? { description: reg.description } : {}),
-    ensemble: { voting, members: members.map(({ model, version, weight }) => ({ model, version, weight })) },
+    ensemble: { voting: reg.voting, members: plan.members.map(({ model, version, weight }) => ({ model, version, weight })) },
     ...(by ? { registered_by: by } : {}),
-  }, { onFailure: 'keep' });
+  };
+}
+
+/** `ensemble_weights.json` as other tools write it: member model id (optionally `@version`) → weight. */
+const UploadedWeightsSchema = z.record(z.string(), z.number());
+/** `voting_strategy.json`: `{ "method": "soft" }` (also `voting`, `strategy`, `voting_method`), or just `"hard"`. */
+const UploadedVotingSchema = z.union([
+  z.string(),
+  z.looseObject({ method: z.string().optional(), voting: z.string().optional(), strategy: z.string().optional(), voting_method: z.string().optional() }),
+]);
+
+/**
+ * Registers an ensemble version whose `ensemble_weights.json` and
+ * `voting_strategy.json` another tool uploaded to `ensembles/{name}/archive/{version}/`
+ * (registerVersion on an ensemble id): the members are checked like
+ * registerEnsemble's, `feature_names.json` is added when missing (the union of
+ * the members'), and metadata.json is written once — If-Match the uploaded
+ * metadata.json (without checksums) or If-None-Match: * — naming the checksums
+ * of the stored files, so the uploaded bytes stay exactly as they are.
+ */
+export async function registerUploadedEnsemble(
+  registry: Registry,
+  req: { model: string; version: string; description?: Record<string, unknown>; by?: string },
+): Promise<VersionMetadata> {
+  const { store } = registry;
+  const prefix = versionPrefix(req.model, req.version);
+  const where = `${req.model}@${req.version}`;
+  const read = async (file: string) => store.getIfExists(`${prefix}${file}`);
+  const [weightsFile, votingFile, namesFile, metadataFile] = await Promise.all([ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, FEATURE_NAMES_FILE, METADATA_FILE].map(read));
+  if (!weightsFile) {
+    const any = await store.hasKeysUnder(prefix);
+    if (!any) throw new ModelgraphError(ErrorCode.VERSION_NOT_FOUND, `Nothing is uploaded under ${prefix}: upload ${ENSEMBLE_WEIGHTS_FILE} and ${VOTING_STRATEGY_FILE} there first`, { model: req.model, version: req.version });
+    throw new InvalidModelError(`${where}: ${ENSEMBLE_WEIGHTS_FILE} is missing (member model id → weight)`, { model: req.model });
+  }
+  let uploaded: Record<string, unknown> = {};
+  if (metadataFile) {
+    const raw = parseJsonDocument(z.looseObject({}), metadataFile.body, `${prefix}${METADATA_FILE}`);
+    if (VersionMetadataSchema.safeParse(raw).success) throw new ConflictError(`${where} is already registered; versions are immutable`, { model: req.model, version: req.version });
+    uploaded = raw;
+  }
+  const weights = parseJsonDocument(UploadedWeightsSchema, weightsFile.body, `${prefix}${ENSEMBLE_WEIGHTS_FILE}`);
+  const description = { ...uploaded, ...req.description };
+  let voting: unknown = description.voting ?? description.voting_method;
+  if (votingFile) {
+    const v = parseJsonDocument(UploadedVotingSchema, votingFile.body, `${prefix}${VOTING_STRATEGY_FILE}`);
+    voting ??= typeof v === 'string' ? v : (v.method ?? v.voting ?? v.strategy ?? v.voting_method);
+  }
+  if (typeof voting !== 'string') throw new InvalidModelError(`${where}: ${VOTING_STRATEGY_FILE} must name the voting method ("soft" or "hard")`, { model: req.model });
+  const reg = parseEnsembleRegistration({
+    model: req.model,
+    version: req.version,
+    members: Object.entries(weights).map(([id, weight]) => {
+      const at = id.lastIndexOf('@');
+      return at > 0 ? { model: id.slice(0, at), version: id.slice(at + 1), weight } : { model: id, weight };
+    }),
+    voting: voting.toLowerCase(),
+    description: typeof description.description === 'string' ? description.description : undefined,
+  });
+  const plan = await planEnsemble(registry, reg);
+
+  const files: Record<string, Buffer> = { [ENSEMBLE_WEIGHTS_FILE]: weightsFile.body };
+  if (votingFile) files[VOTING_STRATEGY_FILE] = votingFile.body;
+  if (namesFile) {
+    const names = parseJsonDocument(FeatureNamesSchema, namesFile.body, `${prefix}${FEATURE_NAMES_FILE}`);
+    const missing = plan.featureNames.filter((n) => !names.includes(n));
+    if (missing.length) throw new InvalidModelError(`${where}: ${FEATURE_NAMES_FILE} lacks features its members read: ${missing.slice(0, 10).join(', ')}`, { model: req.model });
+    plan.featureNames = names;
+    files[FEATURE_NAMES_FILE] = namesFile.body;
+  } else {
+    files[FEATURE_NAMES_FILE] = Buffer.from(JSON.stringify(plan.featureNames, null, 2));
+    await store.put(`${prefix}${FEATURE_NAMES_FILE}`, files[FEATURE_NAMES_FILE], { ifNoneMatch: '*', contentType: 'application/json' }).catch(async (err) => {
+      // Written by a concurrent registration of the same folder: fine if it holds the same names.
+      const now = await read(FEATURE_NAMES_FILE);
+      if (!now?.body.equals(files[FEATURE_NAMES_FILE])) throw err;
+    });
+  }
+  const { description: _d, voting: _v, voting_method: _vm, ...extra } = description;
+  const metadata: VersionMetadata = {
+    ...extra,
+    ...ensembleDescription(plan, reg, req.by),
+    version: req.version,
+    artifacts: Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)).map(([name, bytes]) => [name, { sha256: sha256(bytes), size: bytes.byteLength }])),
+    registered_at: new Date().toISOString(),
+  };
+  const body = JSON.stringify(metadata, null, 2);
+  try {
+    await store.put(`${prefix}${METADATA_FILE}`, body, { contentType: 'application/json', ...(metadataFile ? { ifMatch: metadataFile.etag } : { ifNoneMatch: '*' as const }) });
+  } catch (err) {
+    if (err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError) {
+      const now = await read(METADATA_FILE).catch(() => undefined);
+      if (now?.body.toString('utf8') === body) return metadata;
+      throw new ConflictError(`${prefix}${METADATA_FILE} changed while ${where} was being registered; nothing was changed`, { model: req.model, version: req.version }, { cause: err });
+    }
+    throw err;
+  }
+  return metadata;
 }

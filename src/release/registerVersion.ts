@@ -1,7 +1,10 @@
 import type { Config } from '../config';
 import { ConflictError, ErrorCode, InvalidModelError, ModelgraphError } from '../errors';
 import { validateVersion, type ValidationReport } from '../inference/validateVersion';
-import { METADATA_FILE, versionPrefix } from '../registry/bucketLayout';
+import { ENSEMBLE_WEIGHTS_FILE, METADATA_FILE, versionPrefix } from '../registry/bucketLayout';
+import { modelTypeOf } from '../registry/identifiers';
+import type { Registry } from '../registry/registry';
+import { registerUploadedEnsemble } from './registerEnsemble';
 import { describeVersion, type VersionFiles } from '../registry/versionDescription';
 import { VersionMetadataSchema, type VersionMetadata } from '../registry/versionMetadata';
 import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
@@ -27,6 +30,9 @@ export interface RegisterVersionResult {
 }
 
 /**
+ * (For an ensemble id, the folder holds ensemble_weights.json and
+ * voting_strategy.json instead: see registerUploadedEnsemble.)
+ *
  * Makes a version of files another tool uploaded to `{model}/archive/{version}/`
  * (model.onnx[.gz|.br], feature_names.json, optional labels.json and a
  * metadata.json without checksums): computes every artifact's sha256 and size
@@ -35,11 +41,20 @@ export interface RegisterVersionResult {
  * or If-None-Match: * when there was none — so registration happens once.
  */
 export async function registerVersion(
-  deps: { store: ObjectStore; config: Pick<Config, 'ORT_INTRA_OP_THREADS' | 'ORT_GRAPH_OPTIMIZATION'> },
+  deps: { store: ObjectStore; registry: Registry; config: Pick<Config, 'ORT_INTRA_OP_THREADS' | 'ORT_GRAPH_OPTIMIZATION'> },
   req: RegisterVersionRequest,
 ): Promise<RegisterVersionResult> {
   const { store } = deps;
   const { model, version } = req;
+  if (modelTypeOf(model) === 'ENSEMBLE') {
+    // An ensemble folder holds weights and a voting strategy, not a model: its members are what is checked.
+    const metadata = await registerUploadedEnsemble(deps.registry, req);
+    const weights = metadata.artifacts[ENSEMBLE_WEIGHTS_FILE];
+    return {
+      metadata,
+      validation: { modelFile: ENSEMBLE_WEIGHTS_FILE, modelBytes: weights.size, features: metadata.features ?? 0, labels: metadata.strategies?.length ?? 0, labelsCheckedAgainst: 'ensemble-members' },
+    };
+  }
   const prefix = versionPrefix(model, version);
   const keys = await store.listKeys(prefix);
   if (keys.length === 0) {

@@ -252,6 +252,43 @@ describe('ensembles', () => {
     expect(rolledBack).toEqual(before);
   });
 
+  it('registerVersion turns an ensemble folder another tool uploaded (original file shapes) into a pinned version, bytes untouched', async () => {
+    const { store } = stack.server.runtime;
+    const prefix = 'ensembles/uploaded/archive/v1/';
+    const weights = Buffer.from('{"etfs/SPY": 0.6, "universal/all_assets_classifier@v1.0.0": 0.4}\n');
+    await store.put(`${prefix}ensemble_weights.json`, weights);
+    await store.put(`${prefix}voting_strategy.json`, '{"voting_method": "SOFT", "notes": "from the training pipeline"}');
+    await store.put(`${prefix}metadata.json`, '{"description": "blend from the pipeline", "accuracy": 0.64}');
+    const REGISTER_VERSION = `mutation($m: ID!, $v: String!) { registerVersion(model: $m, version: $v) { version labels featureNames accuracy modelFile ensemble { voting members { model { id } version weight } } } }`;
+    const r = await stack.gqlAsWriter(REGISTER_VERSION, { m: 'ensembles/uploaded', v: 'v1' });
+    expect(r.errors).toBeUndefined();
+    expect(r.data!.registerVersion).toEqual({
+      version: 'v1',
+      labels: OPTION_STRATEGIES,
+      featureNames: DEMO_FEATURE_NAMES,
+      accuracy: 0.64,
+      modelFile: 'ensemble_weights.json',
+      ensemble: { voting: 'SOFT', members: [{ model: { id: 'etfs/SPY' }, version: 'v1.1.0', weight: 0.6 }, { model: { id: 'universal/all_assets_classifier' }, version: 'v1.0.0', weight: 0.4 }] },
+    });
+    expect((await store.get(`${prefix}ensemble_weights.json`)).body).toEqual(weights);
+    expect(JSON.parse((await store.get(`${prefix}feature_names.json`)).body.toString())).toEqual(DEMO_FEATURE_NAMES);
+    expect((await stack.gqlAsWriter(PROMOTE, { model: 'ensembles/uploaded', version: 'v1' })).errors).toBeUndefined();
+    const p = await stack.gql(PREDICT, { ticker: 'QQQ', features: featuresFor(DEMO_FEATURE_NAMES, 2), model: 'ensembles/uploaded' });
+    expect(p.data!.predict.ensemble.members).toHaveLength(2);
+    // Registered once.
+    expect((await stack.gqlAsWriter(REGISTER_VERSION, { m: 'ensembles/uploaded', v: 'v1' })).errors?.[0].extensions?.code).toBe('CONFLICT');
+
+    // A folder naming a member with another label set is refused; nothing is added to it.
+    const bad = 'ensembles/uploaded/archive/v2/';
+    await store.put(`${bad}ensemble_weights.json`, '{"etfs/SPY": 1, "universal/other_labels": 1}');
+    await store.put(`${bad}voting_strategy.json`, '"hard"');
+    const refused = await stack.gqlAsWriter(REGISTER_VERSION, { m: 'ensembles/uploaded', v: 'v2' });
+    expect(refused.errors?.[0].extensions?.code).toBe('INVALID_MODEL');
+    expect((await store.listKeys(bad)).sort()).toEqual([`${bad}ensemble_weights.json`, `${bad}voting_strategy.json`]);
+    const empty = await stack.gqlAsWriter(REGISTER_VERSION, { m: 'ensembles/uploaded', v: 'v3' });
+    expect(empty.errors?.[0].extensions?.code).toBe('VERSION_NOT_FOUND');
+  });
+
   it('modelgraph ls shows an ensemble: its versions (with the weights file as artifact) and history', async () => {
     const run = await cli(['ls', DEMO_ENSEMBLE, '--endpoint', stack.server.s3!.endpoint, '--json']);
     expect(run.stderr).toBe('');

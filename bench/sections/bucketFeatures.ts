@@ -1,0 +1,313 @@
+/**
+ * Section 7: what the newest serving features cost — ensembles, shadow mode
+ * and canary traffic — against a ticker served directly by one model, through
+ * the local server (startBenchLocalServer, in this process) over HTTP, warm.
+ *
+ * Set-up (in the bench bucket, on models of this section's own, so that no
+ * other section sees a traffic setting): three ETF models with the demo's
+ * model size (DEMO_DEFAULT_TREES trees, as every member of the demo ensemble),
+ * each with v1 in production and v2 in staging:
+ *   etfs/FEATD  direct, no traffic settings; also asked through the ensemble
+ *               (`model: "ensembles/multi_asset_ensemble"`: etfs/SPY,
+ *               stocks/universal, universal/all_assets_classifier, soft vote)
+ *   etfs/FEATS  shadow mode on: every production row also runs v2
+ *   etfs/FEATC  50 % canary: one ticker in the canary (served by v2 from
+ *               staging), one out of it (served by production); both tickers
+ *               use the model (`uses_model`), picked by the canary hash.
+ * The cases are measured interleaved (one request of each in turn, the order
+ * rotating) so that they share the machine's state and their ratios are fair.
+ * Before timing, one request per case selects `stage`, `canary`, `shadow` and
+ * `ensemble` and the section fails unless each feature did what it should.
+ * Session runs per request come from runtime.models.counters.
+ */
+import { DEMO_DEFAULT_DEPTH, DEMO_DEFAULT_TREES } from '../../src/demo/treeEnsemble';
+import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, demoDescription, demoVersionFiles } from '../../src/local/demoSeed';
+import { inCanary } from '../../src/inference/canary';
+import type { AssetRegistryDocument } from '../../src/registry/assetRegistry';
+import { ASSET_REGISTRY_KEY } from '../../src/registry/bucketLayout';
+import { publishVersion } from '../../src/registry/versionPublisher';
+import { registerEnsemble } from '../../src/release/registerEnsemble';
+import type { PredictionRequest } from '../../src/inference/predictor';
+import type { BenchBucket } from '../lib/benchBucket';
+import { featureRow } from '../lib/graphqlPayloads';
+import type { BenchLocalServer } from '../lib/localStack';
+import { percentile, summarize, type Summary } from '../lib/stats';
+
+export type FeatureCaseName = 'direct' | 'ensemble' | 'shadow' | 'canaryIn' | 'canaryOut';
+
+export interface FeatureCase {
+  name: FeatureCaseName;
+  label: string;
+  ticker: string;
+  /** predict's `model` argument (null: the ticker's own model). */
+  modelArg: string | null;
+  /** What answered, from the verification request: "etfs/FEATS@v1 (PRODUCTION) + shadow v2". */
+  servedBy: string;
+  ms: Summary;
+  p95Ms: number;
+  /** This case's p50 ÷ the direct case's p50 (and the same for p95). */
+  ratio: number;
+  p95Ratio: number;
+  /** onnxruntime session.run calls per request (the same in every request, else the maximum and a note). */
+  sessionRunsPerRequest: number;
+}
+
+export interface FeatureBatchCase {
+  name: 'direct' | 'shadow' | 'ensemble';
+  label: string;
+  ticker: string;
+  modelArg: string | null;
+  /** GraphQL over HTTP: POST until the whole response is read. */
+  ms: Summary;
+  ratio: number;
+  /** runtime.predictor.predictBatch alone, same rows (routing, validation, runs, answers, votes). */
+  predictorMs: Summary;
+  predictorRatio: number;
+  sessionRunsPerRequest: number;
+  rowsRunPerRequest: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+export interface FeaturesResult {
+  /** Bytes of each single model involved (all the demo's size). */
+  modelBytes: number;
+  trees: number;
+  depth: number;
+  ensemble: { model: string; version: string; voting: string; members: string[]; registered: boolean };
+  canaryPercent: number;
+  single: { count: number; warmup: number; cases: FeatureCase[] };
+  batch: { rows: number; repetitions: number; cases: FeatureBatchCase[] };
+  notes: string[];
+}
+
+const QUERY = `query Predict($ticker: String!, $features: JSONObject!, $model: ID) {
+  predict(ticker: $ticker, features: $features, model: $model) { ticker strategy confidence version model { id } probabilities { label probability } }
+}`;
+
+const VERIFY_QUERY = `query Verify($ticker: String!, $features: JSONObject!, $model: ID) {
+  predict(ticker: $ticker, features: $features, model: $model) {
+    version stage canary model { id }
+    shadow { version agrees }
+    ensemble { voting members { model { id } version } }
+  }
+}`;
+
+const MANY_QUERY = `query PredictMany($requests: [PredictionRequest!]!) {
+  predictMany(requests: $requests) { ticker strategy confidence version probabilities { label probability } }
+}`;
+
+const CANARY_PERCENT = 50;
+const BY = 'bench';
+
+interface Verified {
+  version: string;
+  stage: string;
+  canary: boolean;
+  model: { id: string };
+  shadow: { version: string; agrees: boolean } | null;
+  ensemble: { voting: string; members: Array<{ model: { id: string }; version: string }> } | null;
+}
+
+export async function runBucketFeatures(
+  _bucket: BenchBucket,
+  local: BenchLocalServer,
+  opts: { single: { count: number; warmup: number }; batch: { rows: number; repetitions: number }; log: (line: string) => void },
+): Promise<FeaturesResult> {
+  const { runtime } = local.server;
+  const { store, deployments, registry } = runtime;
+  const notes: string[] = [];
+
+  // --- Set-up: three models (v1 production, v2 staging) and their tickers.
+  const v1 = demoVersionFiles(9101);
+  const v2 = demoVersionFiles(9102);
+  const description = demoDescription({ accuracy: 0.6, created: '2026-11-01T00:00:00Z' });
+  const models = { direct: 'etfs/FEATD', shadow: 'etfs/FEATS', canary: 'etfs/FEATC' };
+  for (const model of Object.values(models)) {
+    for (const [version, files] of [['v1', v1], ['v2', v2]] as const) {
+      if (!(await store.head(`${model}/archive/${version}/metadata.json`))) await publishVersion(store, model, version, files, description);
+    }
+    await deployments.promote({ model, version: 'v1', stage: 'PRODUCTION', by: BY, reason: 'benchmark: features section' });
+    await deployments.promote({ model, version: 'v2', stage: 'STAGING', by: BY, reason: 'benchmark: features section' });
+  }
+  // Canary tickers of etfs/FEATC: the first candidates in and out of the 50 % (the hash is deterministic).
+  const candidates = Array.from({ length: 40 }, (_, i) => `FEATC${i}`);
+  const canaryIn = candidates.find((t) => inCanary(models.canary, t, CANARY_PERCENT))!;
+  const canaryOut = candidates.find((t) => !inCanary(models.canary, t, CANARY_PERCENT))!;
+  const doc = JSON.parse((await store.get(ASSET_REGISTRY_KEY)).body.toString('utf8')) as AssetRegistryDocument;
+  const etf = (name: string, extra: Record<string, string>) => ({ name, sector: 'Benchmark', status: 'active', ...extra });
+  doc.etfs.FEATD = etf('Benchmark: served directly', { model_path: `${models.direct}/production/` });
+  doc.etfs.FEATS = etf('Benchmark: shadow mode', { model_path: `${models.shadow}/production/` });
+  doc.etfs[canaryIn] = etf('Benchmark: in the canary', { uses_model: models.canary });
+  doc.etfs[canaryOut] = etf('Benchmark: out of the canary', { uses_model: models.canary });
+  await store.put(ASSET_REGISTRY_KEY, JSON.stringify(doc, null, 2), { contentType: 'application/json' });
+  registry.invalidate();
+  await deployments.configureTraffic({ model: models.shadow, shadow: true, by: BY, reason: 'benchmark: shadow cost' });
+  await deployments.configureTraffic({ model: models.canary, canaryPercent: CANARY_PERCENT, by: BY, reason: 'benchmark: canary cost' });
+
+  // The ensemble: the demo's when the bucket has it deployed, else one registered here from the same members.
+  let ensembleModel = DEMO_ENSEMBLE;
+  let registered = false;
+  if (!(await registry.stagePointer(DEMO_ENSEMBLE, 'PRODUCTION'))?.value.ensemble) {
+    ensembleModel = 'ensembles/bench_features';
+    if (!(await store.head(`${ensembleModel}/archive/v1/metadata.json`))) {
+      await registerEnsemble(registry, { model: ensembleModel, version: 'v1', members: DEMO_ENSEMBLE_MEMBERS, voting: 'soft' }, BY);
+    }
+    await deployments.promote({ model: ensembleModel, version: 'v1', stage: 'PRODUCTION', by: BY, reason: 'benchmark: features section' });
+    registered = true;
+  }
+  const ensemblePointer = (await registry.stagePointer(ensembleModel, 'PRODUCTION'))!.value;
+  const members = ensemblePointer.ensemble?.members ?? [];
+
+  // --- Single `predict`, warm.
+  const cases: Array<{ name: FeatureCaseName; label: string; ticker: string; modelArg: string | null }> = [
+    { name: 'direct', label: 'direct: the ticker\'s own model', ticker: 'FEATD', modelArg: null },
+    { name: 'ensemble', label: `the same features through ${ensembleModel} (${members.length} members)`, ticker: 'FEATD', modelArg: ensembleModel },
+    { name: 'shadow', label: 'shadow mode on (staging runs in the same request)', ticker: 'FEATS', modelArg: null },
+    { name: 'canaryIn', label: `${CANARY_PERCENT} % canary, ticker in the canary (served by staging)`, ticker: canaryIn, modelArg: null },
+    { name: 'canaryOut', label: `${CANARY_PERCENT} % canary, ticker not in the canary (production)`, ticker: canaryOut, modelArg: null },
+  ];
+  const bodyFor = (c: (typeof cases)[number], query: string, row: number) =>
+    JSON.stringify({ query, variables: { ticker: c.ticker, features: featureRow(row), model: c.modelArg } });
+  const post = async (body: string) => {
+    const res = await local.post(body);
+    if (res.status !== 200 || res.text.includes('"errors"')) throw new Error(`features: request failed (${res.status}): ${res.text.slice(0, 400)}`);
+    return res.text;
+  };
+
+  const servedBy = new Map<FeatureCaseName, string>();
+  for (const c of cases) {
+    const v = (JSON.parse(await post(bodyFor(c, VERIFY_QUERY, 1))) as { data: { predict: Verified } }).data.predict;
+    const fail = (why: string) => {
+      throw new Error(`features: ${c.name} (${c.ticker}) ${why}: ${JSON.stringify(v)}`);
+    };
+    if (c.name === 'direct' && (v.model.id !== models.direct || v.shadow || v.ensemble || v.canary || v.stage !== 'PRODUCTION')) fail('was not served directly by production');
+    if (c.name === 'ensemble' && (v.model.id !== ensembleModel || v.ensemble?.members.length !== members.length || members.length !== 3)) fail('was not answered by a 3-member ensemble');
+    if (c.name === 'shadow' && (v.shadow?.version !== 'v2' || v.version !== 'v1')) fail('got no shadow answer from v2');
+    if (c.name === 'canaryIn' && !(v.canary && v.stage === 'STAGING' && v.version === 'v2')) fail('was not served by the canary');
+    if (c.name === 'canaryOut' && (v.canary || v.stage !== 'PRODUCTION' || v.version !== 'v1')) fail('was not served by production');
+    servedBy.set(
+      c.name,
+      `${v.model.id}@${v.version} (${v.stage})${v.shadow ? ` + shadow ${v.shadow.version}` : ''}${v.ensemble ? `: ${v.ensemble.members.map((m) => `${m.model.id}@${m.version}`).join(', ')}` : ''}`,
+    );
+  }
+
+  const bodies = cases.map((c) => Array.from({ length: 16 }, (_, k) => bodyFor(c, QUERY, k)));
+  const times: number[][] = cases.map(() => []);
+  const runs: Array<Set<number>> = cases.map(() => new Set());
+  for (let i = 0; i < opts.single.warmup + opts.single.count; i++) {
+    for (let j = 0; j < cases.length; j++) {
+      const k = (i + j) % cases.length;
+      const before = runtime.models.counters.sessionRuns;
+      const started = performance.now();
+      await post(bodies[k][i % 16]);
+      const ms = performance.now() - started;
+      if (i >= opts.single.warmup) {
+        times[k].push(ms);
+        runs[k].add(runtime.models.counters.sessionRuns - before);
+      }
+    }
+  }
+  const perRequest = (label: string, values: Set<number>) => {
+    if (values.size > 1) notes.push(`features: ${label} session runs per request varied: ${[...values].join(', ')}`);
+    return Math.max(...values);
+  };
+  const directSingle = summarize(times[0]);
+  const directP95 = percentile([...times[0]].sort((a, b) => a - b), 95);
+  const singleCases: FeatureCase[] = cases.map((c, k) => {
+    const s = summarize(times[k]);
+    const p95 = percentile([...times[k]].sort((a, b) => a - b), 95);
+    return {
+      ...c,
+      servedBy: servedBy.get(c.name)!,
+      ms: s,
+      p95Ms: p95,
+      ratio: s.median / directSingle.median,
+      p95Ratio: p95 / directP95,
+      sessionRunsPerRequest: perRequest(`predict ${c.name}`, runs[k]),
+    };
+  });
+  for (const c of singleCases) {
+    opts.log(`features: predict ${c.name}: p50 ${c.ms.median.toFixed(3)} ms (${c.ratio.toFixed(2)}×), p95 ${c.p95Ms.toFixed(3)} ms, ${c.sessionRunsPerRequest} session run(s)`);
+  }
+
+  // --- predictMany of `rows` rows of one ticker: direct, shadow, ensemble.
+  const batchCases: Array<{ name: FeatureBatchCase['name']; label: string; ticker: string; modelArg: string | null }> = [
+    { name: 'direct', label: 'direct', ticker: 'FEATD', modelArg: null },
+    { name: 'shadow', label: 'shadow mode on', ticker: 'FEATS', modelArg: null },
+    { name: 'ensemble', label: `through ${ensembleModel}`, ticker: 'FEATD', modelArg: ensembleModel },
+  ];
+  const rows = Array.from({ length: opts.batch.rows }, (_, i) => featureRow(i));
+  const requestsFor = (c: (typeof batchCases)[number]): PredictionRequest[] =>
+    rows.map((features) => ({ ticker: c.ticker, features, ...(c.modelArg ? { model: c.modelArg } : {}) }));
+  const batchBodies = batchCases.map((c) => Buffer.from(JSON.stringify({ query: MANY_QUERY, variables: { requests: requestsFor(c) } })));
+  const batchRequests = batchCases.map(requestsFor);
+  const http: number[][] = batchCases.map(() => []);
+  const predictor: number[][] = batchCases.map(() => []);
+  const batchRuns: Array<Set<number>> = batchCases.map(() => new Set());
+  const batchRows: Array<Set<number>> = batchCases.map(() => new Set());
+  const responseBytes: number[] = batchCases.map(() => 0);
+  for (let i = 0; i <= opts.batch.repetitions; i++) {
+    for (let j = 0; j < batchCases.length; j++) {
+      const k = (i + j) % batchCases.length;
+      const runsBefore = runtime.models.counters.sessionRuns;
+      const rowsBefore = runtime.models.counters.rowsPredicted;
+      let started = performance.now();
+      const res = await local.post(batchBodies[k]);
+      const ms = performance.now() - started;
+      if (res.status !== 200 || !res.text.startsWith('{"data":{"predictMany":[')) throw new Error(`features: predictMany ${batchCases[k].name} failed (${res.status}): ${res.text.slice(0, 400)}`);
+      const runsAfter = runtime.models.counters.sessionRuns;
+      const rowsAfter = runtime.models.counters.rowsPredicted;
+      started = performance.now();
+      const answers = await runtime.predictor.predictBatch(batchRequests[k]);
+      const predictorMs = performance.now() - started;
+      const failed = answers.find((a) => a instanceof Error);
+      if (failed) throw failed;
+      if (i === 0) continue; // warm-up: loads and JIT
+      http[k].push(ms);
+      predictor[k].push(predictorMs);
+      batchRuns[k].add(runsAfter - runsBefore);
+      batchRows[k].add(rowsAfter - rowsBefore);
+      responseBytes[k] = Buffer.byteLength(res.text);
+    }
+  }
+  const directHttp = summarize(http[0]);
+  const directPredictor = summarize(predictor[0]);
+  const batchResults: FeatureBatchCase[] = batchCases.map((c, k) => {
+    const s = summarize(http[k]);
+    const p = summarize(predictor[k]);
+    return {
+      ...c,
+      ms: s,
+      ratio: s.median / directHttp.median,
+      predictorMs: p,
+      predictorRatio: p.median / directPredictor.median,
+      sessionRunsPerRequest: perRequest(`predictMany ${c.name}`, batchRuns[k]),
+      rowsRunPerRequest: perRequest(`predictMany ${c.name} rows`, batchRows[k]),
+      requestBytes: batchBodies[k].byteLength,
+      responseBytes: responseBytes[k],
+    };
+  });
+  for (const c of batchResults) {
+    opts.log(
+      `features: predictMany ${opts.batch.rows} rows ${c.name}: p50 ${c.ms.median.toFixed(1)} ms (${c.ratio.toFixed(2)}×), predictor ${c.predictorMs.median.toFixed(1)} ms (${c.predictorRatio.toFixed(2)}×), ${c.sessionRunsPerRequest} session run(s), ${c.rowsRunPerRequest} rows run`,
+    );
+  }
+
+  return {
+    modelBytes: v1['model.onnx'].byteLength,
+    trees: DEMO_DEFAULT_TREES,
+    depth: DEMO_DEFAULT_DEPTH,
+    ensemble: {
+      model: ensembleModel,
+      version: ensemblePointer.version,
+      voting: ensemblePointer.ensemble?.voting ?? 'soft',
+      members: members.map((m) => `${m.model}@${m.version} (weight ${m.weight})`),
+      registered,
+    },
+    canaryPercent: CANARY_PERCENT,
+    single: { count: opts.single.count, warmup: opts.single.warmup, cases: singleCases },
+    batch: { rows: opts.batch.rows, repetitions: opts.batch.repetitions, cases: batchResults },
+    notes,
+  };
+}
