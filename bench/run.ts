@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   log(
     `repetitions: cold start ${plan.coldRepetitions.small} (small) / ${plan.coldRepetitions.large} (large) per scenario × ${plan.scenarios.length} scenarios; ` +
       `warm ${plan.warm.count} (+${plan.warm.warmup} warm-up); portfolio ${plan.portfolioRepetitions}; throughput rows ${plan.throughputRows.join('/')}; ` +
-      `memory ${plan.memoryVersions} versions; HTTP ${plan.httpDurationSec} s per load; " +
+      `memory ${plan.memoryVersions} versions; HTTP ${plan.httpDurationSec} s per load; ` +
       `features ${plan.features.single.count} predicts per case, ${plan.features.batch.repetitions} × ${plan.features.batch.rows}-row predictMany per case`,
   );
 

@@ -1,5 +1,6 @@
 /** The benchmark's results (bench/results/*.json) and their markdown table (bench/results/*.md, docs/benchmarks.md). */
 import type { ColdScenarioResult, FloorSlice, HandlerSlice, WarmResult } from '../sections/coldStart';
+import type { FeaturesResult } from '../sections/bucketFeatures';
 import type { ColdStartParts } from '../sections/coldStartParts';
 import type { HttpResult } from '../sections/http';
 import type { MemoryLoop, MemoryResult } from '../sections/memory';
@@ -42,6 +43,8 @@ export interface BenchResults {
   throughput: ThroughputRow[];
   memory: MemoryResult;
   http: HttpResult;
+  /** Ensembles, shadow mode and canary against a directly served ticker (absent in runs before the section existed). */
+  features?: FeaturesResult;
   goals: Goal[];
   notes: string[];
 }
@@ -375,6 +378,7 @@ export function renderMarkdown(r: BenchResults): string {
   );
   out.push('');
   out.push('The server runs in its own process (tsx, as `npm start` does, with NODE_ENV=production); autocannon runs in the benchmark process. Latencies are each 2xx response\'s own time as autocannon measures it (its histogram keeps whole milliseconds, so the percentiles are computed here).');
+  if (r.features) renderFeatures(out, r.features);
   if (r.notes.length) {
     out.push('');
     out.push('## Notes');
@@ -383,4 +387,50 @@ export function renderMarkdown(r: BenchResults): string {
   }
   out.push('');
   return out.join('\n');
+}
+
+/** Section 7: what ensembles, shadow mode and canary cost against one directly served model, measured in the same run. */
+function renderFeatures(out: string[], f: FeaturesResult): void {
+  out.push('');
+  out.push('## 7. Ensembles, shadow mode, canary: warm cost against one directly served model, local server over HTTP');
+  out.push('');
+  out.push(
+    `Every model involved has the demo models' size: ${f.trees} trees of depth ${f.depth}, ${(f.modelBytes / 1024).toFixed(0)} KiB. ` +
+      `Ensemble: ${f.ensemble.model}@${f.ensemble.version}${f.ensemble.registered ? ' (registered by the benchmark)' : ''}, ${f.ensemble.voting} vote of ${f.ensemble.members.join(', ')}.`,
+  );
+  out.push('');
+  out.push(`One \`predict\` (${f.single.count} per case after ${f.single.warmup} warm-up, the cases interleaved):`);
+  out.push('');
+  out.push(
+    table(
+      ['Case', 'Ticker', 'Served by', 'Session runs', 'p50', 'p95', 'p99', 'p50 ÷ direct', 'p95 ÷ direct'],
+      f.single.cases.map((c) => [c.label, c.ticker, c.servedBy, String(c.sessionRunsPerRequest), ms(c.ms.median), ms(c.p95Ms), ms(c.ms.p99), fmtRatio(c.ratio), fmtRatio(c.p95Ratio)]),
+    ),
+  );
+  out.push('');
+  out.push(`\`predictMany\` of ${fmtInt(f.batch.rows)} rows of one ticker (${f.batch.repetitions} per case after one warm-up, interleaved):`);
+  out.push('');
+  out.push(
+    table(
+      ['Case', 'Session runs', 'Rows run', 'Request', 'Response', 'HTTP p50', 'HTTP p99', 'HTTP ÷ direct', 'Predictor p50', 'Predictor ÷ direct'],
+      f.batch.cases.map((c) => [
+        c.label,
+        String(c.sessionRunsPerRequest),
+        fmtInt(c.rowsRunPerRequest),
+        mb(c.requestBytes),
+        mb(c.responseBytes),
+        ms(c.ms.median),
+        ms(c.ms.p99),
+        fmtRatio(c.ratio),
+        ms(c.predictorMs.median),
+        fmtRatio(c.predictorRatio),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Each case is its own model with the same bytes (v1 in production, v2 in staging), so the cases run interleaved in one window: shadow = \`configureTraffic(shadow: true)\`, canary = \`configureTraffic(canaryPercent: ${f.canaryPercent})\`, one ticker on each side of the canary hash. ` +
+      'Before timing, one request per case checks what answered (stage, canary, shadow version, ensemble members). Session runs and rows run per request come from runtime.models.counters; ' +
+      'Predictor = `runtime.predictor.predictBatch` of the same rows in-process (routing, validation, runs, votes, answer objects; no GraphQL, no JSON).',
+  );
 }

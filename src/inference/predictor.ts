@@ -140,7 +140,7 @@ export class Predictor {
   }
 
   /** Batches answered and the time spent in them (ms), for metrics: PredictionLatency is a per-request delta. */
-  readonly counters = { batches: 0, batchMs: 0, shadowRows: 0, shadowFailures: 0, canaryRows: 0 };
+  readonly counters = { batches: 0, batchMs: 0, shadowRows: 0, shadowAgreements: 0, shadowFailures: 0, canaryRows: 0 };
 
   /** The loaded bundle serving a (non-ensemble) model's stage: pointer → immutable version → cached session. */
   async deployedBundle(model: string, stage: Stage = 'PRODUCTION'): Promise<ModelBundle> {
@@ -376,6 +376,7 @@ export class Predictor {
       }
       if (shadowRows > 0 && shadowVersion) {
         this.counters.shadowRows += shadowRows;
+        this.counters.shadowAgreements += agreements;
         this.shadows?.record(group.model, rows.values().next().value!.unit.version, shadowVersion, shadowRows, agreements);
       }
     }

@@ -16,6 +16,10 @@ interface CounterSnapshot {
   rowsPredicted: number;
   predictionBatches: number;
   predictionMs: number;
+  shadowRows: number;
+  shadowAgreements: number;
+  shadowFailures: number;
+  canaryRows: number;
 }
 
 function snapshot(runtime: Runtime): CounterSnapshot {
@@ -29,6 +33,10 @@ function snapshot(runtime: Runtime): CounterSnapshot {
     rowsPredicted: runtime.models.counters.rowsPredicted,
     predictionBatches: runtime.predictor.counters.batches,
     predictionMs: runtime.predictor.counters.batchMs,
+    shadowRows: runtime.predictor.counters.shadowRows,
+    shadowAgreements: runtime.predictor.counters.shadowAgreements,
+    shadowFailures: runtime.predictor.counters.shadowFailures,
+    canaryRows: runtime.predictor.counters.canaryRows,
   };
 }
 
@@ -42,8 +50,9 @@ function delta(now: CounterSnapshot, before: CounterSnapshot): CounterSnapshot {
 /**
  * Per request: one structured log line (operation name, status, duration,
  * error codes, what the caches and S3 did) and the EMF metrics ModelCacheHit,
- * ModelCacheMiss, S3Fetches (S3 GETs, including 304 revalidations) and
- * PredictionLatency (time spent in the request's prediction batches).
+ * ModelCacheMiss, S3Fetches (S3 GETs, including 304 revalidations),
+ * PredictionLatency (time spent in the request's prediction batches) and, when
+ * they happen, ShadowRows / ShadowAgreements / ShadowFailures / CanaryRows.
  * ModelLoadTime comes from the model cache's onLoad hook (see lambda.ts).
  *
  * The numbers are deltas of process-wide counters, exact on Lambda (one
@@ -65,6 +74,12 @@ export function createApolloMetricsPlugin(opts: { runtime: Runtime; logger: Logg
           // From the Predictor's own counters: a willResolveField hook here would make Apollo wrap every field.
           const predictionMs = d.predictionBatches > 0 ? round(d.predictionMs) : undefined;
           if (predictionMs !== undefined) metrics.addMetric(MetricName.PredictionLatency, MetricUnit.Milliseconds, predictionMs);
+          if (d.shadowRows > 0) {
+            metrics.addMetric(MetricName.ShadowRows, MetricUnit.Count, d.shadowRows);
+            metrics.addMetric(MetricName.ShadowAgreements, MetricUnit.Count, d.shadowAgreements);
+          }
+          if (d.shadowFailures > 0) metrics.addMetric(MetricName.ShadowFailures, MetricUnit.Count, d.shadowFailures);
+          if (d.canaryRows > 0) metrics.addMetric(MetricName.CanaryRows, MetricUnit.Count, d.canaryRows);
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
           logger.info('graphql request', {
             operationName: operationName ? operationName.slice(0, 100) : null,

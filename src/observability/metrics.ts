@@ -7,6 +7,13 @@ export const MetricName = {
   ModelCacheMiss: 'ModelCacheMiss',
   S3Fetches: 'S3Fetches',
   PredictionLatency: 'PredictionLatency',
+  /** Rows answered by a staging version in shadow mode, and how many agreed with production. */
+  ShadowRows: 'ShadowRows',
+  ShadowAgreements: 'ShadowAgreements',
+  /** Shadow answers that could not be computed (staging failed or takes other features); production was unaffected. */
+  ShadowFailures: 'ShadowFailures',
+  /** Rows served by staging through canary routing. */
+  CanaryRows: 'CanaryRows',
 } as const;
 
 /**

@@ -90,6 +90,7 @@ describe('shadow mode and canary traffic', () => {
     });
 
     const runs = runtime.models.counters.sessionRuns;
+    const counted = { ...runtime.predictor.counters };
     const r = await stack.gql(PREDICT_MANY, { requests });
     expect(r.errors).toBeUndefined();
     // One run of production, one of staging, for all 25 rows.
@@ -105,6 +106,9 @@ describe('shadow mode and canary traffic', () => {
     // Different seeds: some rows agree and some do not, so both branches are exercised.
     expect(agreements).toBeGreaterThan(0);
     expect(agreements).toBeLessThan(25);
+    // The counters behind the ShadowRows / ShadowAgreements metrics.
+    expect(runtime.predictor.counters.shadowRows - counted.shadowRows).toBe(25);
+    expect(runtime.predictor.counters.shadowAgreements - counted.shadowAgreements).toBe(agreements);
 
     const t = await stack.gql(TRAFFIC, { id: 'etfs/SPY' });
     expect(t.data!.model.traffic).toEqual({ shadow: true, canaryPercent: 0 });
