@@ -390,7 +390,7 @@ export function renderMarkdown(r: BenchResults): string {
 }
 
 /** Section 7: what ensembles, shadow mode and canary cost against one directly served model, measured in the same run. */
-function renderFeatures(out: string[], f: FeaturesResult): void {
+export function renderFeatures(out: string[], f: FeaturesResult): void {
   out.push('');
   out.push('## 7. Ensembles, shadow mode, canary: warm cost against one directly served model, local server over HTTP');
   out.push('');

@@ -39,8 +39,8 @@ export interface FeatureCase {
   name: FeatureCaseName;
   label: string;
   ticker: string;
-  /** predict's `model` argument (null: the ticker's own model). */
-  modelArg: string | null;
+  /** predict's `model` argument (absent: the ticker's own model). */
+  modelArg?: string;
   /** What answered, from the verification request: "etfs/FEATS@v1 (PRODUCTION) + shadow v2". */
   servedBy: string;
   ms: Summary;
@@ -56,7 +56,7 @@ export interface FeatureBatchCase {
   name: 'direct' | 'shadow' | 'ensemble';
   label: string;
   ticker: string;
-  modelArg: string | null;
+  modelArg?: string;
   /** GraphQL over HTTP: POST until the whole response is read. */
   ms: Summary;
   ratio: number;
@@ -160,15 +160,15 @@ export async function runBucketFeatures(
   const members = ensemblePointer.ensemble?.members ?? [];
 
   // --- Single `predict`, warm.
-  const cases: Array<{ name: FeatureCaseName; label: string; ticker: string; modelArg: string | null }> = [
-    { name: 'direct', label: 'direct: the ticker\'s own model', ticker: 'FEATD', modelArg: null },
-    { name: 'ensemble', label: `the same features through ${ensembleModel} (${members.length} members)`, ticker: 'FEATD', modelArg: ensembleModel },
-    { name: 'shadow', label: 'shadow mode on (staging runs in the same request)', ticker: 'FEATS', modelArg: null },
-    { name: 'canaryIn', label: `${CANARY_PERCENT} % canary, ticker in the canary (served by staging)`, ticker: canaryIn, modelArg: null },
-    { name: 'canaryOut', label: `${CANARY_PERCENT} % canary, ticker not in the canary (production)`, ticker: canaryOut, modelArg: null },
+  const cases: Array<{ name: FeatureCaseName; label: string; ticker: string; modelArg?: string }> = [
+    { name: 'direct', label: 'direct (the ticker\'s own model)', ticker: 'FEATD' },
+    { name: 'ensemble', label: `ensemble of ${members.length} (same ticker, \`model:\` ${ensembleModel})`, ticker: 'FEATD', modelArg: ensembleModel },
+    { name: 'shadow', label: 'shadow on (staging runs in the same batch)', ticker: 'FEATS' },
+    { name: 'canaryIn', label: `canary ${CANARY_PERCENT} %, ticker in it (staging)`, ticker: canaryIn },
+    { name: 'canaryOut', label: `canary ${CANARY_PERCENT} %, ticker not in it (production)`, ticker: canaryOut },
   ];
   const bodyFor = (c: (typeof cases)[number], query: string, row: number) =>
-    JSON.stringify({ query, variables: { ticker: c.ticker, features: featureRow(row), model: c.modelArg } });
+    JSON.stringify({ query, variables: { ticker: c.ticker, features: featureRow(row), model: c.modelArg ?? null } });
   const post = async (body: string) => {
     const res = await local.post(body);
     if (res.status !== 200 || res.text.includes('"errors"')) throw new Error(`features: request failed (${res.status}): ${res.text.slice(0, 400)}`);
@@ -232,10 +232,10 @@ export async function runBucketFeatures(
   }
 
   // --- predictMany of `rows` rows of one ticker: direct, shadow, ensemble.
-  const batchCases: Array<{ name: FeatureBatchCase['name']; label: string; ticker: string; modelArg: string | null }> = [
-    { name: 'direct', label: 'direct', ticker: 'FEATD', modelArg: null },
-    { name: 'shadow', label: 'shadow mode on', ticker: 'FEATS', modelArg: null },
-    { name: 'ensemble', label: `through ${ensembleModel}`, ticker: 'FEATD', modelArg: ensembleModel },
+  const batchCases: Array<{ name: FeatureBatchCase['name']; label: string; ticker: string; modelArg?: string }> = [
+    { name: 'direct', label: 'direct', ticker: 'FEATD' },
+    { name: 'shadow', label: 'shadow on', ticker: 'FEATS' },
+    { name: 'ensemble', label: `ensemble of ${members.length} (${ensembleModel})`, ticker: 'FEATD', modelArg: ensembleModel },
   ];
   const rows = Array.from({ length: opts.batch.rows }, (_, i) => featureRow(i));
   const requestsFor = (c: (typeof batchCases)[number]): PredictionRequest[] =>

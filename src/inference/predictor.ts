@@ -91,6 +91,8 @@ interface ServingUnit {
   task: ModelTask;
   /** Output columns: labels (classifier / ensemble) or targets (regressor). */
   columns: readonly string[];
+  /** The feature names a request gives, in the order `validate` lays them out. */
+  featureNames: readonly string[];
   validate: (features: unknown, where?: string) => Float32Array;
   parts: UnitPart[];
   voting?: VotingMethod;
@@ -168,7 +170,7 @@ export class Predictor {
       const plan = await this.ensembles.plan(model, p);
       const bundles = await Promise.all(plan.members.map((m) => this.liveBundle(m.model, m.version, m.metadata)));
       const parts = bundles.map((bundle, i) => plan.partFor(i, bundle));
-      return { model, version: p.version, stage, task: 'CLASSIFICATION', columns: plan.labels, validate: plan.validate, parts, voting: plan.voting };
+      return { model, version: p.version, stage, task: 'CLASSIFICATION', columns: plan.labels, featureNames: plan.featureNames, validate: plan.validate, parts, voting: plan.voting };
     }
     const bundle = await this.liveBundle(model, p.version, p);
     return {
@@ -177,6 +179,7 @@ export class Predictor {
       stage,
       task: bundle.task,
       columns: bundle.labels,
+      featureNames: bundle.featureNames,
       validate: bundle.validateFeatures,
       parts: [{ bundle, weight: 1, inputs: null, labels: null }],
     };
@@ -313,6 +316,7 @@ export class Predictor {
         }
         const rows = new Map<number, RowWork>();
         const shadows = new Map<number, RowWork>();
+        const sameFeatures = shadowUnit !== undefined && sameNames(unit.featureNames, shadowUnit.featureNames);
         for (const i of group.indexes) {
           let row: Float32Array;
           try {
@@ -324,7 +328,9 @@ export class Predictor {
           rows.set(i, addRow(unit, row));
           if (shadowUnit) {
             try {
-              shadows.set(i, addRow(shadowUnit, shadowUnit.validate(requests[i].features, requests[i].where)));
+              // Staging usually reads the same features in the same order: reuse the validated row.
+              const shadowRow = sameFeatures ? row : shadowUnit.validate(requests[i].features, requests[i].where);
+              shadows.set(i, addRow(shadowUnit, shadowRow));
             } catch {
               // Staging takes other features than production: no shadow for this row.
               this.counters.shadowFailures++;
@@ -353,7 +359,7 @@ export class Predictor {
         const shadowWork = shadows.get(i);
         let shadow: ShadowAnswer | null = null;
         if (shadowWork && !shadowWork.error) {
-          const s = answerOf(shadowWork);
+          const s = answerOf(shadowWork, { brief: true });
           const agrees = agree(answer, s);
           shadow = { version: shadowWork.unit.version, strategy: s.strategy, confidence: s.confidence, outputs: s.outputs, agrees };
           shadowRows++;
@@ -449,12 +455,19 @@ export class Predictor {
 
 type Answer = Pick<Prediction, 'task' | 'strategy' | 'confidence' | 'probabilities' | 'outputs' | 'ensemble'>;
 
-/** A row's answer from its unit's outputs: one bundle's, or the ensemble's vote. */
-function answerOf(work: RowWork): Answer {
+/**
+ * A row's answer from its unit's outputs: one bundle's, or the ensemble's vote.
+ * `brief` (shadow answers) leaves out what a shadow does not report: the
+ * per-label probabilities and the members' own answers.
+ */
+function answerOf(work: RowWork, opts: { brief?: boolean } = {}): Answer {
   const { unit } = work;
   if (unit.voting) {
     const answers = unit.parts.map((part, p) => ({ weight: part.weight, probabilities: inUnitOrder(work.outputs[p]!, part.labels, unit.columns.length) }));
     const result = vote(unit.voting, answers, unit.columns.length);
+    if (opts.brief) {
+      return { task: 'CLASSIFICATION', strategy: unit.columns[result.best], confidence: result.probabilities[result.best], probabilities: [], outputs: [], ensemble: null };
+    }
     return {
       task: 'CLASSIFICATION',
       strategy: unit.columns[result.best],
@@ -480,7 +493,7 @@ function answerOf(work: RowWork): Answer {
     task: 'CLASSIFICATION',
     strategy: unit.columns[best],
     confidence: out[best],
-    probabilities: unit.columns.map((label, c) => ({ label, probability: out[c] })),
+    probabilities: opts.brief ? [] : unit.columns.map((label, c) => ({ label, probability: out[c] })),
     outputs: [],
     ensemble: null,
   };
@@ -495,6 +508,10 @@ function agree(production: Answer, shadow: Answer): boolean {
     const s = shadow.outputs[k];
     return s.name === o.name && Math.abs(s.value - o.value) <= SHADOW_REGRESSION_TOLERANCE * Math.max(Math.abs(o.value), 1e-9);
   });
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((n, i) => n === b[i]));
 }
 
 function inUnitOrder(own: Float32Array, labels: Int32Array | null, count: number): ArrayLike<number> {

@@ -21,9 +21,11 @@ function numbersIn(value: unknown, path = '$'): Array<{ path: string; value: num
  * The smoke benchmark (`npm run bench:smoke`: small models, few repetitions)
  * runs the whole suite end to end against the embedded S3 server — built Lambda
  * handler cold starts and their floor, warm invocations, the 50-ticker
- * portfolio, throughput, memory, HTTP under autocannon — and writes its JSON.
- * Timings are not asserted (this is not a performance test); the shape is,
- * and so is the one thing the portfolio must do: one fetch and one run per model.
+ * portfolio, throughput, memory, HTTP under autocannon, the cost of ensembles,
+ * shadow mode and canary — and writes its JSON. Timings are not asserted (this
+ * is not a performance test); the shape is, and so are the run counts: one
+ * fetch and one run per model for the portfolio, one run per member model for
+ * an ensemble, production + staging in shadow mode.
  */
 describe('npm run bench:smoke', () => {
   let outDir: string;
@@ -52,7 +54,7 @@ describe('npm run bench:smoke', () => {
 
   it('reports every section with finite numbers', () => {
     // Assess
-    for (const section of ['meta', 'coldStart', 'warm', 'portfolio', 'throughput', 'memory', 'http', 'goals']) expect(results, section).toHaveProperty(section);
+    for (const section of ['meta', 'coldStart', 'warm', 'portfolio', 'throughput', 'memory', 'http', 'features', 'goals']) expect(results, section).toHaveProperty(section);
     expect(results.coldStart.scenarios.length).toBeGreaterThan(0);
     expect(results.coldStart.parts.imports.length).toBeGreaterThan(0);
     expect(results.coldStart.parts.fetches.length).toBeGreaterThan(0);
@@ -80,6 +82,35 @@ describe('npm run bench:smoke', () => {
     expect(results.portfolio.cold.sessionRuns).toBe(6);
     expect(results.portfolio.warm.s3ModelFetches).toBe(0);
     expect(results.portfolio.warm.sessionRuns).toBe(6);
+  });
+
+  it('runs one session per member model for an ensemble and production + staging in shadow mode (counts, not times)', () => {
+    // Assess
+    const { features } = results;
+    expect(features.ensemble.members).toHaveLength(3);
+    const single = Object.fromEntries(features.single.cases.map((c: { name: string }) => [c.name, c]));
+    expect(Object.keys(single).sort()).toEqual(['canaryIn', 'canaryOut', 'direct', 'ensemble', 'shadow']);
+    for (const c of features.single.cases) {
+      expect(c.ms.n, c.name).toBe(features.single.count);
+      expect(c.p95Ms, c.name).toBeGreaterThan(0);
+      expect(c.ratio, c.name).toBeGreaterThan(0);
+    }
+    expect(single.direct.sessionRunsPerRequest).toBe(1);
+    expect(single.ensemble.sessionRunsPerRequest).toBe(3);
+    expect(single.shadow.sessionRunsPerRequest).toBe(2);
+    expect(single.canaryIn.sessionRunsPerRequest).toBe(1);
+    expect(single.canaryIn.servedBy).toContain('(STAGING)');
+    expect(single.canaryOut.servedBy).toContain('(PRODUCTION)');
+    const batch = Object.fromEntries(features.batch.cases.map((c: { name: string }) => [c.name, c]));
+    expect(Object.keys(batch).sort()).toEqual(['direct', 'ensemble', 'shadow']);
+    expect(features.batch.rows).toBe(1000);
+    expect(batch.direct.sessionRunsPerRequest).toBe(1);
+    expect(batch.shadow.sessionRunsPerRequest).toBe(2);
+    expect(batch.ensemble.sessionRunsPerRequest).toBe(3);
+    expect(batch.direct.rowsRunPerRequest).toBe(1000);
+    expect(batch.shadow.rowsRunPerRequest).toBe(2000);
+    expect(batch.ensemble.rowsRunPerRequest).toBe(3000);
+    expect(stdout).toContain('## 7. Ensembles, shadow mode, canary');
   });
 
   it('shows eviction keeping the loaded models within the cache bound', () => {
