@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
+import { DEMO_ENSEMBLE_MEMBERS, DEMO_UNIVERSAL_MODEL } from '../../src/local/demoSeed';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -229,6 +230,62 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       expect(violations).toEqual([]);
       expect(pageErrors).toEqual([]);
       expect(consoleErrors).toEqual([]);
+    },
+    BROWSER_TIMEOUT,
+  );
+
+  it(
+    'shows an ensemble prediction with its members, and documents the ensemble, regressor and traffic types',
+    async () => {
+      // 1. A DIA prediction (DIA is served by the demo ensemble), typed into the operation editor and run.
+      //    (A wide window: the result pane wraps long lines, and editorText reads what is drawn.)
+      await page.setViewportSize({ width: 2200, height: 1100 });
+      await page.goto(`${server.url}/`);
+      const queryEditor = page.locator('.graphiql-query-editor .monaco-editor').first();
+      await queryEditor.waitFor({ state: 'visible', timeout: 30_000 });
+      const features = Object.entries(featuresFor(DEMO_FEATURE_NAMES, 3))
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
+      const operation = `{ predict(ticker: "DIA", features: { ${features} }) { strategy version ensemble { voting members { model { id } version weight } } } }`;
+      await queryEditor.click();
+      await page.keyboard.press('ControlOrMeta+A');
+      await page.keyboard.press('Backspace');
+      await page.keyboard.insertText(operation);
+      await expect.poll(() => editorText(page, '.graphiql-query-editor')).toBe(operation);
+      const expected = await server.stack.gql(operation);
+      expect(expected.errors).toBeUndefined();
+      const members = expected.data!.predict.ensemble.members as Array<{ model: { id: string }; version: string; weight: number }>;
+      expect(members.map((m) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(DEMO_ENSEMBLE_MEMBERS);
+      await page.locator('.graphiql-execute-button').click();
+      // The result pane shows the vote's members, pinned to their versions: the API's own answer.
+      await expect.poll(() => editorText(page, '.graphiql-response'), { timeout: 15_000 }).toContain(DEMO_UNIVERSAL_MODEL);
+      const shown = await editorText(page, '.graphiql-response');
+      for (const m of DEMO_ENSEMBLE_MEMBERS) expect(shown).toContain(`"id": "${m.model}"`);
+      expect(JSON.parse(shown)).toEqual({ data: expected.data });
+
+      // 2. The doc explorer documents the new types: Prediction → EnsembleVote, NamedValue; Model → Traffic.
+      const docs = page.locator('.graphiql-doc-explorer');
+      if (!(await docs.isVisible())) await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
+      await docs.waitFor({ state: 'visible' });
+      const back = docs.locator('.graphiql-doc-explorer-back');
+      while (await back.isVisible()) await back.click(); // to the root, wherever the last visit left it
+      const open = async (type: string, ...texts: string[]) => {
+        await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: new RegExp(`^${type}$`) }).first().click();
+        await expect.poll(() => docs.locator('.graphiql-doc-explorer-title').innerText()).toBe(type);
+        for (const text of texts) await expect.poll(() => docs.innerText()).toContain(text);
+      };
+      await open('Query');
+      await open('Prediction', 'When an ensemble answered: how it voted and each member', "A regressor's values, in its targets order"); // (code spans render without backticks)
+      await open('EnsembleVote', 'How an ensemble reached its answer.', "Each member's answer, in the ensemble's member order.", 'MemberVote');
+      await back.click();
+      await open('NamedValue', 'One named number a regressor answers', "The output's name, from the version's");
+      await back.click();
+      await open('Model');
+      await open('Traffic', 'Shadow and canary traffic of a model', 'Canary: this percentage (0–100) of tickers is served by the staging version');
+
+      expect(pageErrors).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+      expect(blocked).toEqual([]);
     },
     BROWSER_TIMEOUT,
   );

@@ -11,7 +11,8 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTION_STRATEGIES } from '../../src/demo/strategies';
-import { seedDemoBucket } from '../../src/local/demoSeed';
+import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, DEMO_RISK_MODEL, seedDemoBucket } from '../../src/local/demoSeed';
+import type { Prediction } from '../../src/inference/predictor';
 import { parseTemplate, type JsonObject } from './support/cloudFormation';
 import { startS3Fixture, TEST_BUCKET, type S3Fixture } from './support/s3Runtime';
 
@@ -143,6 +144,12 @@ const MAIN_EVENTS = [
   'rest-api-about',
   'http-api-get-introspection',
   'http-api-get-browser',
+  'http-api-predict-ensemble',
+  'http-api-predict-regressor',
+  'http-api-traffic-anonymous',
+  'http-api-traffic-without-scope',
+  'http-api-traffic-authorized',
+  'http-api-traffic-read',
 ];
 
 beforeAll(async () => {
@@ -263,6 +270,11 @@ describe('the built handler with API Gateway events', () => {
       rowsPredicted: 1,
       predictionBatches: 1,
       predictionMs: expect.any(Number),
+      // no traffic settings on SPY: no shadow or canary work
+      shadowRows: 0,
+      shadowAgreements: 0,
+      shadowFailures: 0,
+      canaryRows: 0,
     });
     expect(emf(main, 'http-api-predict-warm')).toMatchObject({ ModelCacheHit: 1, ModelCacheMiss: 0, S3Fetches: 0 });
   });
@@ -329,6 +341,106 @@ describe('the built handler with API Gateway events', () => {
     expect(browser.status).toBe(400);
     expect(browser.headers['content-type']).toMatch(/^application\/json/);
     expect(browser.json.errors!.length).toBe(1);
+  });
+
+  /** The same request answered from the sources (not the bundle) against the same bucket. */
+  async function fromSources(event: string, ticker: string, model?: string): Promise<Prediction> {
+    const { features } = JSON.parse(JSON.parse(readFileSync(join(EVENTS, `${event}.json`), 'utf8')).body).variables;
+    const [answer] = await fx.runtime().predictor.predictBatch([{ ticker, features, model }]);
+    if (answer instanceof Error) throw answer;
+    return answer;
+  }
+
+  it('an ensemble prediction (DIA, or any asset with model: "ensembles/…"): its soft vote and every member pinned to the ensemble version', async () => {
+    const { status, json } = response(main, 'http-api-predict-ensemble');
+    expect(status).toBe(200);
+    expect(json.errors).toBeUndefined();
+    const { dia, spy } = json.data;
+    expect(dia).toMatchObject({ ticker: 'DIA', task: 'CLASSIFICATION', version: 'v1.0.0', stage: 'PRODUCTION', modelType: 'ENSEMBLE', model: { id: DEMO_ENSEMBLE } });
+    expect(dia.ensemble.voting).toBe('SOFT');
+    // Pinned: SPY's production was rolled back to v1.0.0 by an earlier event, the ensemble still asks v1.1.0.
+    expect(dia.ensemble.members.map((m: any) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(DEMO_ENSEMBLE_MEMBERS);
+    for (const m of dia.ensemble.members) {
+      expect(OPTION_STRATEGIES).toContain(m.strategy);
+      expect(m.confidence).toBeGreaterThan(0);
+    }
+    expect(dia.probabilities.reduce((s: number, x: { probability: number }) => s + x.probability, 0)).toBeCloseTo(1, 4);
+    // The bundle answers what the sources answer.
+    const expected = await fromSources('http-api-predict-ensemble', 'DIA');
+    expect(dia.strategy).toBe(expected.strategy);
+    dia.probabilities.forEach((p: { label: string; probability: number }, i: number) => {
+      expect(p.label).toBe(expected.probabilities[i].label);
+      expect(p.probability).toBeCloseTo(expected.probabilities[i].probability, 6);
+    });
+    expect(dia.ensemble.members.map((m: any) => [m.strategy, m.confidence])).toEqual(expected.ensemble!.members.map((m) => [m.strategy, expect.closeTo(m.confidence, 6)]));
+    // SPY asking the ensemble by id gets the very same vote for the same features.
+    expect(spy).toMatchObject({ ticker: 'SPY', version: 'v1.0.0', modelType: 'ENSEMBLE', model: { id: DEMO_ENSEMBLE }, strategy: dia.strategy, probabilities: dia.probabilities });
+    expect(spy.ensemble.members).toEqual(dia.ensemble.members.map((m: any) => ({ model: m.model, version: m.version })));
+    // Both rows, in one batch: each member model ran once for both.
+    expect(requestLog(main, 'http-api-predict-ensemble').counters).toMatchObject({ rowsPredicted: 2 * DEMO_ENSEMBLE_MEMBERS.length, predictionBatches: 1 });
+  });
+
+  it('a regressor through the model override: task REGRESSION with named outputs, no strategy', async () => {
+    const { status, json } = response(main, 'http-api-predict-regressor');
+    expect(status).toBe(200);
+    expect(json.errors).toBeUndefined();
+    const p = json.data.predict;
+    expect(p).toMatchObject({
+      ticker: 'AAPL',
+      task: 'REGRESSION',
+      strategy: null,
+      confidence: null,
+      probabilities: [],
+      version: 'v1.0.0',
+      stage: 'PRODUCTION',
+      modelType: 'UNIVERSAL',
+      model: { id: DEMO_RISK_MODEL },
+      ensemble: null,
+    });
+    expect(p.outputs.map((o: { name: string }) => o.name)).toEqual(['risk_score']);
+    const expected = await fromSources('http-api-predict-regressor', 'AAPL', DEMO_RISK_MODEL);
+    expect(p.outputs[0].value).toBeCloseTo(expected.outputs[0].value, 6);
+  });
+
+  it('configureTraffic on /admin/graphql: without authorizer claims UNAUTHENTICATED, without the scope FORBIDDEN — nothing written; with it a TRAFFIC record', async () => {
+    // (API Gateway's JWT authorizer guards /admin/graphql; the function still trusts nothing but its claims.)
+    for (const [event, code] of [
+      ['http-api-traffic-anonymous', 'UNAUTHENTICATED'],
+      ['http-api-traffic-without-scope', 'FORBIDDEN'],
+    ] as const) {
+      const { status, json } = response(main, event);
+      expect(status).toBe(200);
+      expect(json.data).toBeNull();
+      expect(json.errors!.map((e: any) => e.extensions.code)).toEqual([code]);
+      expect(requestLog(main, event).errorCodes).toEqual([code]);
+    }
+    const { json } = response(main, 'http-api-traffic-authorized');
+    expect(json.errors).toBeUndefined();
+    const d = json.data.configureTraffic;
+    expect(d).toEqual({
+      action: 'TRAFFIC',
+      model: { id: 'etfs/QQQ' },
+      stage: 'PRODUCTION',
+      fromVersion: 'v1.0.0',
+      toVersion: 'v1.0.0',
+      by: 'ml-engineer-42',
+      reason: 'canary for the QQQ candidate',
+      generation: 2,
+      traffic: { shadow: true, canaryPercent: 25 },
+    });
+    // In S3: one conditional write of the production pointer carrying the settings and exactly one new history entry.
+    const stored = await fx.runtime().deployments.currentPointer('etfs/QQQ', 'PRODUCTION');
+    expect(stored!.value).toMatchObject({ version: 'v1.0.0', generation: 2, traffic: { shadow: true, canary_percent: 25 } });
+    expect(stored!.value.history.map((r) => [r.action, r.by, r.traffic ?? null])).toEqual([
+      ['PROMOTE', 'demo-seed', null],
+      ['TRAFFIC', 'ml-engineer-42', { shadow: true, canary_percent: 25 }],
+    ]);
+    // The same warm instance serves the new settings at once.
+    expect(response(main, 'http-api-traffic-read').json.data.model).toEqual({
+      production: { version: 'v1.0.0' },
+      traffic: { shadow: true, canaryPercent: 25 },
+      history: [{ action: 'TRAFFIC', by: 'ml-engineer-42', traffic: { shadow: true, canaryPercent: 25 } }],
+    });
   });
 
   it('caches artifacts in DISK_CACHE_DIR under their sha256', () => {
