@@ -1,4 +1,4 @@
-import { BadUserInputError } from '../src/errors';
+import { BadUserInputError, ModelgraphError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { modelTypeOf } from '../src/registry/identifiers';
 
@@ -18,7 +18,7 @@ export const predictionResolvers: Resolvers = {
         args.requests.map((r, i) => ({ ticker: r.ticker, features: r.features, model: r.model, where: `requests[${i}]` })),
       );
       const failed = answers.findIndex((a) => a instanceof Error);
-      if (failed >= 0) throw answers[failed];
+      if (failed >= 0) throw namingRequest(answers[failed] as Error, failed);
       return answers as Exclude<(typeof answers)[number], Error>[];
     },
   },
@@ -39,3 +39,15 @@ export const predictionResolvers: Resolvers = {
   },
 };
 
+
+/**
+ * The error of `requests[i]`: its message starts with `requests[i]` (feature
+ * errors already do) and `extensions.request` is i. A new error, since one
+ * error object may stand for many rows.
+ */
+function namingRequest(err: Error, i: number): Error {
+  if (!(err instanceof ModelgraphError)) return err;
+  const where = `requests[${i}]`;
+  const message = err.message.startsWith(where) ? err.message : `${where}: ${err.message}`;
+  return new ModelgraphError(err.code, message, { ...err.details, request: i }, { cause: err });
+}

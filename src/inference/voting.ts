@@ -29,7 +29,7 @@ export function vote(method: VotingMethod, answers: readonly MemberAnswer[], lab
   const probabilities = new Float64Array(labels);
   for (const a of answers) {
     if (method === 'soft') {
-      for (let c = 0; c < labels; c++) probabilities[c] += (a.weight * a.probabilities[c]) / total;
+      for (let c = 0; c < labels; c++) probabilities[c] += (a.weight / total) * a.probabilities[c];
     } else {
       probabilities[argmax(a.probabilities, 0, labels)] += a.weight / total;
     }

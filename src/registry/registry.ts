@@ -96,7 +96,12 @@ export class Registry {
 
   private async document<T>(key: string): Promise<Versioned<T> | null> {
     const status: LRUCache.Status<string, CachedDocument<unknown>, void> = {};
-    const fetching = this.documents.fetch(key, { status });
+    const fetching = this.documents.fetch(key, { status }).catch((err: unknown) => {
+      // This process wrote (noteWritten) or forgot the document while the read was in
+      // flight: lru-cache aborts that read. Read again: the copy just set, or S3.
+      if (aborted(err)) return this.documents.fetch(key);
+      throw err;
+    });
     // A slow revalidation (S3 stalling: up to attempts × request timeout) does not
     // hold requests that have a copy verified within maxStaleMs: after a short wait
     // they get that copy, and the revalidation carries on for the requests after them.
@@ -209,6 +214,11 @@ export class Registry {
       .sort()
       .map((id) => ({ id, type: modelTypeOf(id)! }));
   }
+}
+
+/** The reasons lru-cache aborts a fetch in flight with: the key was set, deleted or evicted meanwhile. */
+function aborted(err: unknown): boolean {
+  return err instanceof Error && (err.message === 'replaced' || err.message === 'deleted' || err.message === 'evicted');
 }
 
 /** `{ value }` if the promise settles within `ms` (rejecting if it rejects), else undefined. */

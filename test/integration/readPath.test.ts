@@ -115,6 +115,17 @@ describe('read path: tickers → models → predictions', () => {
     const res = await stack.gql(PREDICT_MANY, { requests });
     expect(res.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.errors?.[0].message).toContain('requests[1]');
+    // Also when the row fails before its features are read: an unknown ticker, a refused model.
+    for (const [row, code] of [
+      [{ ticker: 'NOPE', features: {} }, 'UNKNOWN_ASSET'],
+      [{ ticker: 'SPY', features: {}, model: 'etfs/QQQ' }, 'BAD_USER_INPUT'],
+      [{ ticker: 'SPY', features: {}, model: '../x' }, 'BAD_USER_INPUT'],
+    ] as const) {
+      const failed = await stack.gql(PREDICT_MANY, { requests: [requests[0], requests[0], row] });
+      expect(failed.errors?.[0].extensions?.code).toBe(code);
+      expect(failed.errors?.[0].message).toMatch(/^requests\[2\]: /);
+      expect(failed.errors?.[0].extensions?.request).toBe(2);
+    }
   });
 
   it('validates tickers before they reach a key', async () => {

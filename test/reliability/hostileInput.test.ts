@@ -588,11 +588,10 @@ describe('hostile input never crashes and never reaches a key', () => {
     expect(predicted).toBeGreaterThan(5);
   });
 
-  // KNOWN BUG (reported, not fixed here): registerEnsemble accepts any positive finite weight, but the soft
-  // vote computes (w · p) / Σw, which underflows to 0 for a subnormal weight such as Number.MIN_VALUE: the
-  // "probabilities" then sum to 0 (or 1 on one label) and the strategy is the first label with confidence 0.
-  // it.fails keeps the suite green while the bug stands; when it is fixed this fails: make it a plain `it`.
-  it.fails('KNOWN BUG: a soft ensemble with a subnormal weight still answers a probability distribution', async () => {
+  // Found by the registerEnsemble property: the soft vote computed (w · p) / Σw, which underflows to 0 for a
+  // subnormal weight such as Number.MIN_VALUE, so the "probabilities" summed to 0 and the strategy was the
+  // first label with confidence 0. It now computes (w / Σw) · p.
+  it('a soft ensemble with a subnormal weight still answers a probability distribution', async () => {
     const { deployments } = stack.server.runtime;
     const reg = await send(
       `mutation { registerEnsemble(model: "ensembles/subnormal_weight", version: "v1", voting: SOFT, members: [{ model: "etfs/SPY", version: "v1.1.0", weight: 5e-324 }]) { version } }`,

@@ -258,15 +258,8 @@ describe('traffic changes racing promotions and predictions', () => {
       if (a.probabilities) a.probabilities.forEach((p, c) => expect(p.probability).toBeCloseTo(ref.probabilities[c], 5));
     };
 
-    const seen = { spy: new Set<string>(), shadows: new Set<string>(), noShadow: 0, canary: 0, stocksProduction: 0, dia: 0, knownBug: 0 };
+    const seen = { spy: new Set<string>(), shadows: new Set<string>(), noShadow: 0, canary: 0, stocksProduction: 0, dia: 0 };
     for (const { row, start, end, res } of answers) {
-      // KNOWN BUG (see the test below): a read whose pointer revalidation is in flight when this
-      // process writes that pointer fails with an untyped "replaced". Tolerated here so the other
-      // invariants keep being checked; remove this once the bug is fixed.
-      if (res.errors?.length === 1 && res.errors[0].message === 'replaced' && res.errors[0].extensions?.code === 'INTERNAL_SERVER_ERROR') {
-        seen.knownBug++;
-        continue;
-      }
       expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
       const [spy, dia, ...stocks] = res.data!.predictMany;
       const during = possible(start, end);
@@ -325,7 +318,7 @@ describe('traffic changes racing promotions and predictions', () => {
     expect(seen.dia).toBeGreaterThan(answers.length / 2);
     console.log(
       `traffic races (b): ${answers.length} predictMany during ${writeCodes.length} writes; SPY shadows ${[...seen.shadows].join(', ')}; ` +
-        `canary rows ${seen.canary}; failed with the known "replaced" bug: ${seen.knownBug}`,
+        `canary rows ${seen.canary}`,
     );
 
     // History: every write recorded once, TRAFFIC entries with their settings, traffic kept across the flips.
@@ -336,13 +329,11 @@ describe('traffic changes racing promotions and predictions', () => {
     expect(spy.version).toBe((ITERATIONS - 1) % 2 === 0 ? 'v1.2.0' : 'v1.1.0');
   });
 
-  // KNOWN BUG (reported, not fixed here): Registry.noteWritten (src/registry/registry.ts) sets the
-  // pointer in the LRU cache while a revalidation of that pointer is in flight; lru-cache aborts the
-  // background fetch with Error('replaced') and every request awaiting it fails with an untyped
-  // INTERNAL_SERVER_ERROR "replaced". Any pointer TTL shows it at the moment of a revalidation (here the
-  // revalidation is held in flight with a stalled GET). it.fails keeps the suite green while the bug
-  // stands; once fixed this fails: make it a plain `it` and drop the tolerance in (b).
-  it.fails('KNOWN BUG: a prediction whose pointer revalidation is in flight survives a promotion by this process', async () => {
+  // Found by (b): Registry.noteWritten sets the pointer in the LRU cache while a revalidation of that
+  // pointer is in flight; lru-cache aborts that fetch with Error('replaced'), and every request awaiting
+  // it failed with an untyped INTERNAL_SERVER_ERROR "replaced". Registry.document now reads again.
+  // Here the revalidation is held in flight with a stalled GET.
+  it('a prediction whose pointer revalidation is in flight survives a promotion by this process', async () => {
     // This stack's pointer TTL is 0: every read revalidates (with the default 30 s, the same happens every 30 s).
     const PREDICT = `query($f: JSONObject!) { predict(ticker: "QQQ", features: $f) { version } }`;
     const f = featuresFor(DEMO_FEATURE_NAMES, 1);
@@ -357,7 +348,7 @@ describe('traffic changes racing promotions and predictions', () => {
       expect(promoted.errors).toBeUndefined(); // the promotion itself succeeds
       s3.clearFaults();
       const res = await reading;
-      expect(res.errors).toBeUndefined(); // fails today: [{ message: 'replaced', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]
+      expect(res.errors).toBeUndefined(); // was: [{ message: 'replaced', extensions: { code: 'INTERNAL_SERVER_ERROR' } }]
       expect(['v1.0.0', 'v1.1.0']).toContain(res.data!.predict.version);
     } finally {
       s3.clearFaults();
