@@ -269,6 +269,19 @@ function concat(parts: Uint8Array[], wrapTag?: number): Uint8Array {
   return w.done();
 }
 
+/** IR version, opsets (ai.onnx 15, ai.onnx.ml 3) and producer of every generated model. */
+function modelHeader(): onnxProto.onnx.IModelProto {
+  return {
+    irVersion: 8,
+    opsetImport: [
+      { domain: '', version: 15 },
+      { domain: ML_DOMAIN, version: 3 },
+    ],
+    producerName: DEMO_PRODUCER_NAME,
+    producerVersion: '1',
+  };
+}
+
 // ---------------------------------------------------------------------------
 // The builder
 
@@ -418,13 +431,7 @@ export function buildTreeEnsembleClassifier(spec: TreeEnsembleSpec): Uint8Array 
   const graph = concat([ensembleNode, graphRest], TAG_MODEL_GRAPH);
 
   const modelRest = onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [
-      { domain: '', version: 15 },
-      { domain: ML_DOMAIN, version: 3 },
-    ],
-    producerName: DEMO_PRODUCER_NAME,
-    producerVersion: '1',
+    ...modelHeader(),
     docString:
       `Demo TreeEnsembleClassifier: ${nFeatures} features, ${nClasses} classes, ` +
       `${trees} trees of depth ${depth}, seed ${spec.seed}, post_transform ${postTransform}` +
@@ -608,13 +615,7 @@ export function buildTreeEnsembleRegressor(spec: TreeEnsembleRegressorSpec): Uin
     ],
   };
   return onnx.ModelProto.encode({
-    irVersion: 8,
-    opsetImport: [
-      { domain: '', version: 15 },
-      { domain: ML_DOMAIN, version: 3 },
-    ],
-    producerName: DEMO_PRODUCER_NAME,
-    producerVersion: '1',
+    ...modelHeader(),
     docString: `Demo TreeEnsembleRegressor: ${featureNames.length} features, targets ${targets.join(', ')}, ${trees} trees of depth ${depth}, seed ${seed}.`,
     graph: {
       name: 'modelgraph_demo_tree_regressor',

@@ -33,6 +33,13 @@ query PredictSpy {
     probabilities { label probability }
   }
 }
+
+# More to try — copy the predict above and change it:
+#   predict(ticker: "DIA", …)         DIA is served by an ensemble: add
+#                                     ensemble { voting members { model { id } version weight strategy confidence } }
+#   predict(ticker: "SPY", …, model: "universal/volatility_predictor") { task outputs { name value } }
+#   { models { id type production { version task labels targets } } }
+#   { model(id: "etfs/SPY") { traffic { shadow canaryPercent } shadowAgreement { rows rate } history { action toVersion at } } }
 `;
 
 export interface LocalServerOptions {

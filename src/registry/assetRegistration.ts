@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { BadUserInputError, ConflictError, InvalidModelError } from '../errors';
-import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { listAssets, parseAssetRegistry, type Asset, type AssetKind, type AssetRegistryDocument } from './assetRegistry';
 import { ASSET_REGISTRY_KEY } from './bucketLayout';
-import { isExperimentalModel, ModelIdSchema, TickerSchema } from './identifiers';
+import { retryCompareAndSwap } from './compareAndSwap';
+import { isExperimentalModel, ModelIdSchema, parseArguments, TickerSchema } from './identifiers';
 import type { Registry } from './registry';
 
 const printable = (max: number) =>
@@ -37,13 +36,7 @@ export const AssetRegistrationSchema = z.object({
 export type AssetRegistration = z.infer<typeof AssetRegistrationSchema>;
 
 export function parseAssetRegistration(raw: unknown): AssetRegistration {
-  const result = AssetRegistrationSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue?.path.join('.') || 'input';
-    throw new BadUserInputError(`Invalid ${field}: ${issue?.message ?? 'invalid'}`, { argument: field });
-  }
-  return result.data;
+  return parseArguments(AssetRegistrationSchema, raw);
 }
 
 export interface RegisterAssetOptions {
@@ -74,13 +67,14 @@ export async function registerAsset(registry: Registry, reg: AssetRegistration, 
   if (reg.usesModel) await registry.requireModel(reg.usesModel);
   const maxAttempts = opts.maxAttempts ?? 10;
   const store = registry.store;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await store.getIfExists(ASSET_REGISTRY_KEY);
-    const doc = current ? parseAssetRegistry(current.body) : EMPTY_REGISTRY();
-    const created = !doc.etfs[reg.ticker] && !doc.stocks.supported_tickers[reg.ticker];
-    const next = applyAssetRegistration(doc, reg, (opts.now ?? (() => new Date()))());
-    const body = JSON.stringify(next, null, 2);
-    try {
+  return retryCompareAndSwap(
+    maxAttempts,
+    async (attempt) => {
+      const current = await store.getIfExists(ASSET_REGISTRY_KEY);
+      const doc = current ? parseAssetRegistry(current.body) : EMPTY_REGISTRY();
+      const created = !doc.etfs[reg.ticker] && !doc.stocks.supported_tickers[reg.ticker];
+      const next = applyAssetRegistration(doc, reg, (opts.now ?? (() => new Date()))());
+      const body = JSON.stringify(next, null, 2);
       const { etag } = await store.put(ASSET_REGISTRY_KEY, body, {
         contentType: 'application/json',
         ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
@@ -89,17 +83,14 @@ export async function registerAsset(registry: Registry, reg: AssetRegistration, 
       registry.noteWritten(ASSET_REGISTRY_KEY, { value: written, etag });
       const asset = listAssets(written).find((a) => a.ticker === reg.ticker)!;
       return { asset, created, attempts: attempt };
-    } catch (err) {
-      // 412: someone changed the registry since we read it; 404 (If-Match on a
-      // deleted registry) likewise. Re-read and re-apply.
-      if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
-      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(1_000, 20 * 2 ** attempt));
-    }
-  }
-  registry.forget(ASSET_REGISTRY_KEY);
-  throw new ConflictError(
-    `metadata/asset_registry.json kept changing while ${reg.ticker} was being registered (${maxAttempts} attempts); nothing was changed by this call — retry`,
-    { ticker: reg.ticker },
+    },
+    () => {
+      registry.forget(ASSET_REGISTRY_KEY);
+      return new ConflictError(
+        `metadata/asset_registry.json kept changing while ${reg.ticker} was being registered (${maxAttempts} attempts); nothing was changed by this call — retry`,
+        { ticker: reg.ticker },
+      );
+    },
   );
 }
 

@@ -113,3 +113,17 @@ export const parseTicker = (v: unknown): string => parseWith(TickerSchema, 'tick
 export const parseModelId = (v: unknown): string => parseWith(ModelIdSchema, 'model id', v);
 export const parseVersion = (v: unknown): string => parseWith(VersionSchema, 'version', v);
 export const parseSharedPrefix = (v: unknown): string => parseWith(SharedPrefixSchema, 'prefix', v);
+
+/**
+ * Mutation arguments parsed with `schema`; the first problem is BAD_USER_INPUT
+ * naming its field path (e.g. "members.1.weight").
+ */
+export function parseArguments<T>(schema: z.ZodType<T>, raw: unknown): T {
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.join('.') || 'input';
+    throw new BadUserInputError(`Invalid ${field}: ${issue?.message ?? 'invalid'}`, { argument: field });
+  }
+  return result.data;
+}

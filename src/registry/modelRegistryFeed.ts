@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { ConflictError, InvalidModelError } from '../errors';
-import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import type { ObjectStore } from '../storage/objectStore';
 import { DEPLOYMENT_HISTORY_KEY, MODEL_REGISTRY_KEY, stagePointerKey } from './bucketLayout';
+import { retryCompareAndSwap } from './compareAndSwap';
 import type { DeploymentListener, DeploymentResult } from './deployments';
 import { MODEL_FAMILIES, modelTypeOf, Stage, type ModelType } from './identifiers';
 import type { Registry } from './registry';
@@ -208,23 +207,20 @@ async function compareAndSwap<T>(
   apply: (body: Buffer | undefined) => Promise<T | null>,
 ): Promise<boolean> {
   const maxAttempts = opts.maxAttempts ?? 12;
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await store.getIfExists(key);
-    const next = await apply(current?.body);
-    if (next === null) return false;
-    try {
+  return retryCompareAndSwap(
+    maxAttempts,
+    async () => {
+      const current = await store.getIfExists(key);
+      const next = await apply(current?.body);
+      if (next === null) return false;
       await store.put(key, JSON.stringify(next, null, 2), {
         contentType: 'application/json',
         ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
       });
       return true;
-    } catch (err) {
-      // 412: changed since we read it; 404: deleted since (If-Match on a missing key). Re-read and re-apply.
-      if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
-      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(1_000, 20 * 2 ** attempt));
-    }
-  }
-  throw new ConflictError(`${key} kept changing (${maxAttempts} attempts); it was not updated — the stage pointers are unaffected`, { key });
+    },
+    () => new ConflictError(`${key} kept changing (${maxAttempts} attempts); it was not updated — the stage pointers are unaffected`, { key }),
+  );
 }
 
 function parseJsonOrUndefined(body: Buffer): unknown {

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod';
 import { BadUserInputError, ConflictError, ModelgraphError } from '../errors';
 import { NOT_MODIFIED, type ObjectStore } from '../storage/objectStore';
-import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
+import { ObjectNotFoundError } from '../storage/errors';
 import { PERFORMANCE_TRACKING_KEY } from './bucketLayout';
+import { retryCompareAndSwap } from './compareAndSwap';
 import { ModelIdSchema, modelTypeOf, TickerSchema, VersionSchema } from './identifiers';
 import type { Registry, Versioned } from './registry';
 import { parseJsonDocument, type VersionMetadata } from './versionMetadata';
@@ -246,15 +246,16 @@ export async function recordOutcomes(registry: Registry, batch: OutcomeBatchRequ
   const maxAttempts = opts.maxAttempts ?? 10;
   const store = registry.store;
   const touched = touchedSeries(batch.outcomes);
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-    const current = await readPerformance(store);
-    const doc = current?.value ?? emptyDocument();
-    if (doc.batches.includes(batch.batchId)) {
-      return { batchId: batch.batchId, duplicate: true, recorded: 0, correct: 0, series: seriesOf(doc, touched), attempts: 0 };
-    }
-    const next = applyOutcomes(doc, batch, (opts.now ?? (() => new Date()))());
-    const body = JSON.stringify(next, null, 2);
-    try {
+  return retryCompareAndSwap(
+    maxAttempts,
+    async (attempt) => {
+      const current = await readPerformance(store);
+      const doc = current?.value ?? emptyDocument();
+      if (doc.batches.includes(batch.batchId)) {
+        return { batchId: batch.batchId, duplicate: true, recorded: 0, correct: 0, series: seriesOf(doc, touched), attempts: 0 };
+      }
+      const next = applyOutcomes(doc, batch, (opts.now ?? (() => new Date()))());
+      const body = JSON.stringify(next, null, 2);
       const { etag } = await store.put(PERFORMANCE_TRACKING_KEY, body, {
         contentType: 'application/json',
         ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
@@ -269,17 +270,14 @@ export async function recordOutcomes(registry: Registry, batch: OutcomeBatchRequ
         series: seriesOf(written, touched),
         attempts: attempt,
       };
-    } catch (err) {
-      // 412: someone changed the document since we read it; 404 (If-Match on a
-      // deleted document) likewise. Re-read and re-apply.
-      if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
-      if (attempt < maxAttempts) await sleep(Math.random() * Math.min(1_000, 20 * 2 ** attempt));
-    }
-  }
-  lastSeen.delete(store);
-  throw new ConflictError(
-    `${PERFORMANCE_TRACKING_KEY} kept changing while batch ${batch.batchId} was being recorded (${maxAttempts} attempts); nothing was counted by this call — retry with the same batchId`,
-    { batchId: batch.batchId },
+    },
+    () => {
+      lastSeen.delete(store);
+      return new ConflictError(
+        `${PERFORMANCE_TRACKING_KEY} kept changing while batch ${batch.batchId} was being recorded (${maxAttempts} attempts); nothing was counted by this call — retry with the same batchId`,
+        { batchId: batch.batchId },
+      );
+    },
   );
 }
 

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { BadUserInputError, ConflictError, ErrorCode, InvalidModelError, ModelgraphError, ModelNotDeployedError } from '../errors';
+import { ConflictError, ErrorCode, InvalidModelError, ModelgraphError, ModelNotDeployedError } from '../errors';
 import { ENSEMBLE_WEIGHTS_FILE, FEATURE_NAMES_FILE, METADATA_FILE, VOTING_STRATEGY_FILE, versionPrefix } from '../registry/bucketLayout';
-import { modelTypeOf, ModelIdSchema, VersionSchema } from '../registry/identifiers';
+import { modelTypeOf, ModelIdSchema, parseArguments, VersionSchema } from '../registry/identifiers';
 import type { Registry } from '../registry/registry';
 import { FeatureNamesSchema, parseJsonDocument, VersionMetadataSchema, VotingMethodSchema, type EnsembleMember, type VersionMetadata } from '../registry/versionMetadata';
 import { sha256 } from '../storage/checksum';
@@ -36,13 +36,7 @@ export const EnsembleRegistrationSchema = z.object({
 export type EnsembleRegistration = z.infer<typeof EnsembleRegistrationSchema>;
 
 export function parseEnsembleRegistration(raw: unknown): EnsembleRegistration {
-  const result = EnsembleRegistrationSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue?.path.join('.') || 'input';
-    throw new BadUserInputError(`Invalid ${field}: ${issue?.message ?? 'invalid'}`, { argument: field });
-  }
-  return result.data;
+  return parseArguments(EnsembleRegistrationSchema, raw);
 }
 
 /**

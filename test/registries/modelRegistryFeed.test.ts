@@ -1,30 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushVersion } from '../../src/release/pushVersion';
 import { DEPLOYMENT_HISTORY_KEY, MODEL_REGISTRY_KEY, stagePointerKey } from '../../src/registry/bucketLayout';
-import { Deployments, type DeploymentResult } from '../../src/registry/deployments';
+import type { DeploymentResult } from '../../src/registry/deployments';
 import { modelRegistryFeed, updateModelRegistry } from '../../src/registry/modelRegistryFeed';
-import { Registry } from '../../src/registry/registry';
 import type { DeploymentRecord, StagePointer } from '../../src/registry/versionMetadata';
-import { ObjectStore } from '../../src/storage/objectStore';
-import { createS3Client } from '../../src/storage/s3Client';
 import { startTestStack, type TestStack } from '../support/stack';
-import { FEATURES, LABELS, smallModel } from '../writePath/support';
+import { FEATURES, LABELS, separateProcesses, smallModel } from '../writePath/support';
 
 const RACE_MODELS = Array.from({ length: 10 }, (_, i) => `etfs/FEED${i}`);
 
 describe('metadata/model_registry.json and deployment_history.json follow the stage pointers', () => {
   let stack: TestStack;
-  const clients: ReturnType<typeof createS3Client>[] = [];
+  const processes = separateProcesses(() => stack);
   const json = async (key: string) => JSON.parse((await stack.server.runtime.store.get(key)).body.toString('utf8'));
   const pointer = async (model: string, stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION'): Promise<StagePointer> => json(stagePointerKey(model, stage));
 
   /** Registry and Deployments over their own S3 client: what another process would have. */
   function separateProcess(opts: { warnings?: string[] } = {}) {
-    const client = createS3Client({ region: 'us-east-1', endpoint: stack.server.s3!.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-    clients.push(client);
-    const registry = new Registry(new ObjectStore(client, stack.server.runtime.bucket), { pointerTtlMs: 30_000, maxStaleMs: 0 });
-    const deployments = new Deployments(registry, { onWarning: (message, details) => opts.warnings?.push(`${message}: ${JSON.stringify(details)}`) });
-    return { registry, deployments };
+    return processes.open({ onWarning: (message, details) => opts.warnings?.push(`${message}: ${JSON.stringify(details)}`) });
   }
 
   beforeAll(async () => {
@@ -41,7 +34,7 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     }
   });
   afterAll(async () => {
-    for (const c of clients) c.destroy();
+    processes.close();
     await stack?.close();
   });
 

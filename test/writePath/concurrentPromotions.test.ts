@@ -3,33 +3,18 @@ import { ConflictError } from '../../src/errors';
 import { pushVersion } from '../../src/release/pushVersion';
 import { Deployments, type DeploymentResult } from '../../src/registry/deployments';
 import { Registry } from '../../src/registry/registry';
-import { StagePointerSchema, VersionMetadataSchema, parseJsonDocument } from '../../src/registry/versionMetadata';
-import { ObjectStore } from '../../src/storage/objectStore';
-import { createS3Client } from '../../src/storage/s3Client';
+import { VersionMetadataSchema, parseJsonDocument } from '../../src/registry/versionMetadata';
 import { startTestStack, type TestStack } from '../support/stack';
-import { FEATURES, LABELS, smallModel } from './support';
+import { FEATURES, LABELS, separateProcesses, smallModel, storedPointer } from './support';
 
 const VERSIONS = Array.from({ length: 20 }, (_, i) => `v${String(i + 1).padStart(2, '0')}`);
 
 describe('20 concurrent promotions of one model', () => {
   let stack: TestStack;
-  const clients: ReturnType<typeof createS3Client>[] = [];
-
+  const processes = separateProcesses(() => stack);
   /** A Deployments over its own client, store and registry: what a separate process would have. */
-  function separateProcess(): Deployments {
-    const client = createS3Client({
-      region: 'us-east-1',
-      endpoint: stack.server.s3!.endpoint,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
-    clients.push(client);
-    return new Deployments(new Registry(new ObjectStore(client, stack.server.runtime.bucket), { pointerTtlMs: 30_000, maxStaleMs: 0 }));
-  }
-
-  async function pointer(model: string) {
-    const key = `${model}/production/metadata.json`;
-    return parseJsonDocument(StagePointerSchema, (await stack.server.runtime.store.get(key)).body, key);
-  }
+  const separateProcess = (): Deployments => processes.open().deployments;
+  const pointer = (model: string) => storedPointer(stack, model);
 
   async function archived(model: string, version: string) {
     const key = `${model}/archive/${version}/metadata.json`;
@@ -50,7 +35,7 @@ describe('20 concurrent promotions of one model', () => {
     }
   });
   afterAll(async () => {
-    for (const c of clients) c.destroy();
+    processes.close();
     await stack?.close();
   });
 

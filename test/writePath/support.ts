@@ -5,6 +5,13 @@ import { gzipSync, brotliCompressSync } from 'node:zlib';
 import { buildTreeEnsembleClassifier, type TreeEnsembleSpec } from '../../src/demo/treeEnsemble';
 import { runCli } from '../../src/cli/program';
 import type { CliIo } from '../../src/cli/io';
+import { stagePointerKey } from '../../src/registry/bucketLayout';
+import { Deployments, type DeploymentsOptions } from '../../src/registry/deployments';
+import { Registry } from '../../src/registry/registry';
+import { parseJsonDocument, StagePointerSchema, type StagePointer } from '../../src/registry/versionMetadata';
+import { ObjectStore } from '../../src/storage/objectStore';
+import { createS3Client } from '../../src/storage/s3Client';
+import type { TestStack } from '../support/stack';
 
 export interface CliRun {
   code: number;
@@ -82,4 +89,30 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, ms: num
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Writers with their own S3 client, store, registry and Deployments over the
+ * stack's bucket: what other processes would have (nothing cached is shared
+ * with the server). `close()` destroys their clients.
+ */
+export function separateProcesses(stack: () => TestStack) {
+  const clients: ReturnType<typeof createS3Client>[] = [];
+  return {
+    open(opts: DeploymentsOptions = {}): { registry: Registry; deployments: Deployments } {
+      const client = createS3Client({ region: 'us-east-1', endpoint: stack().server.s3!.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      clients.push(client);
+      const registry = new Registry(new ObjectStore(client, stack().server.runtime.bucket), { pointerTtlMs: 30_000, maxStaleMs: 0 });
+      return { registry, deployments: new Deployments(registry, opts) };
+    },
+    close(): void {
+      for (const c of clients) c.destroy();
+    },
+  };
+}
+
+/** A stage pointer as stored in the bucket right now. */
+export async function storedPointer(stack: TestStack, model: string, stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION'): Promise<StagePointer> {
+  const key = stagePointerKey(model, stage);
+  return parseJsonDocument(StagePointerSchema, (await stack.server.runtime.store.get(key)).body, key);
 }

@@ -7,13 +7,11 @@ import { inCanary } from '../../src/inference/canary';
 import type { RowPrediction } from '../../src/inference/modelBundle';
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, demoVersionFiles } from '../../src/local/demoSeed';
 import { Deployments, type DeploymentResult } from '../../src/registry/deployments';
-import { Registry } from '../../src/registry/registry';
-import { StagePointerSchema, parseJsonDocument, type DeploymentRecord, type Traffic } from '../../src/registry/versionMetadata';
+import type { DeploymentRecord, Traffic } from '../../src/registry/versionMetadata';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { createRuntime, type Runtime } from '../../src/runtime';
-import { ObjectStore } from '../../src/storage/objectStore';
-import { createS3Client } from '../../src/storage/s3Client';
 import { featuresFor, startTestStack, type GraphQLResponse, type TestStack } from '../support/stack';
+import { separateProcesses, storedPointer } from './support';
 
 /**
  * Traffic settings (shadow, canary) live in the production pointer, so every
@@ -23,24 +21,12 @@ import { featuresFor, startTestStack, type GraphQLResponse, type TestStack } fro
 describe('traffic changes racing promotions and predictions', () => {
   let stack: TestStack;
   let reference: Runtime;
-  const clients: ReturnType<typeof createS3Client>[] = [];
+  const processes = separateProcesses(() => stack);
   const description = { strategies: [...OPTION_STRATEGIES] };
 
   /** A Deployments over its own client, store and registry: what a separate process would have. */
-  function separateProcess(): Deployments {
-    const client = createS3Client({
-      region: 'us-east-1',
-      endpoint: stack.server.s3!.endpoint,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
-    clients.push(client);
-    return new Deployments(new Registry(new ObjectStore(client, stack.server.runtime.bucket), { pointerTtlMs: 30_000, maxStaleMs: 0 }));
-  }
-
-  async function storedPointer(model: string) {
-    const key = `${model}/production/metadata.json`;
-    return parseJsonDocument(StagePointerSchema, (await stack.server.runtime.store.get(key)).body, key);
-  }
+  const separateProcess = (): Deployments => processes.open().deployments;
+  const pointerNow = (model: string) => storedPointer(stack, model);
 
   beforeAll(async () => {
     // Pointer TTL 0: the server revalidates pointers on every request, so it sees other processes' writes at once.
@@ -62,7 +48,7 @@ describe('traffic changes racing promotions and predictions', () => {
   });
   afterAll(async () => {
     reference?.models.clear();
-    for (const c of clients) c.destroy();
+    processes.close();
     await stack?.close();
   });
 
@@ -74,7 +60,7 @@ describe('traffic changes racing promotions and predictions', () => {
     let trafficWins = 0;
     for (let round = 0; round < ROUNDS; round++) {
       // Prepare: 15 writers, each its own process; some settings are omitted (they must then come from the pointer they replaced).
-      const before = await storedPointer(MODEL);
+      const before = await pointerNow(MODEL);
       const requested = new Map<string, { shadow?: boolean; canaryPercent?: number }>();
       const calls: Array<() => Promise<DeploymentResult>> = [];
       for (let i = 0; i < 10; i++) {
@@ -107,7 +93,7 @@ describe('traffic changes racing promotions and predictions', () => {
       allLosses += losses.length;
 
       // The pointer's history gained exactly one entry per success, in generation order.
-      const final = await storedPointer(MODEL);
+      const final = await pointerNow(MODEL);
       const added = final.history.slice(before.history.length);
       expect(final.history.slice(0, before.history.length)).toEqual(before.history);
       expect(added.map((r) => r.id).sort()).toEqual(wins.map((w) => w.record.id).sort());
@@ -322,7 +308,7 @@ describe('traffic changes racing promotions and predictions', () => {
     );
 
     // History: every write recorded once, TRAFFIC entries with their settings, traffic kept across the flips.
-    const spy = await storedPointer('etfs/SPY');
+    const spy = await pointerNow('etfs/SPY');
     const actions = spy.history.slice(-2 * ITERATIONS).map((r) => r.action);
     expect(actions).toEqual(Array.from({ length: ITERATIONS }, () => ['PROMOTE', 'TRAFFIC']).flat());
     expect(spy.traffic).toEqual({ shadow: (ITERATIONS - 1) % 3 !== 2, canary_percent: 0 });
