@@ -261,21 +261,7 @@ export class ObjectStore {
 
   /** Every key under `prefix`, following continuation tokens. */
   async listKeys(prefix: string): Promise<string[]> {
-    const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      this.counters.lists++;
-      try {
-        const out = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
-        token = out.IsTruncated ? out.NextContinuationToken : undefined;
-      } catch (err) {
-        throw translate(err, prefix);
-      }
-    } while (token);
-    return keys;
+    return (await this.listObjects(prefix)).map((o) => o.key);
   }
 
   /**
