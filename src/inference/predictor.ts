@@ -274,7 +274,8 @@ export class Predictor {
         return;
       }
       const percent = t?.traffic?.canary_percent ?? 0;
-      if (percent > 0 && t?.staging && inCanary(target, (assets[i] as Asset).ticker, percent)) {
+      // A canary needs a staging version other than production's (else there is nothing to try).
+      if (percent > 0 && t?.staging && t.staging.version !== t.production?.version && inCanary(target, (assets[i] as Asset).ticker, percent)) {
         served = 'STAGING';
         canary = true;
       }

@@ -165,6 +165,10 @@ describe('shadow mode and canary traffic', () => {
     expect(elsewhere.map((a) => (a as Prediction).canary)).toEqual(expected);
     // An explicit STAGING request is not a canary.
     expect(staging.every((p: { canary: boolean; stage: string }) => !p.canary && p.stage === 'STAGING')).toBe(true);
+    // Once staging's version is promoted there is nothing to try: production answers every ticker.
+    await stack.server.runtime.deployments.promote({ model: 'stocks/universal', version: 'v1.2.0', stage: 'PRODUCTION', by: 'test' });
+    const promoted = (await stack.gql(PREDICT_MANY, { requests })).data!.predictMany;
+    expect(promoted.map((p: { canary: boolean; stage: string; version: string }) => [p.canary, p.stage, p.version])).toEqual(tickers.map(() => [false, 'PRODUCTION', 'v1.2.0']));
   });
 
   it('traffic settings survive promotions, and rollback skips TRAFFIC entries to the previous version', async () => {
