@@ -3,7 +3,7 @@ import { SHARED_PREFIX } from '../registry/bucketLayout';
 import type { Deployments } from '../registry/deployments';
 import { publishVersion } from '../registry/versionPublisher';
 import type { ObjectStore } from '../storage/objectStore';
-import { demoDescription, demoVersionFiles } from './demoSeed';
+import { demoDescription, demoVersionFiles, promoteIfUndeployed } from './demoSeed';
 
 /** The demo's experimental model: versioned and staged, never served to production callers. */
 export const DEMO_EXPERIMENTAL_MODEL = 'experimental/momentum_v2';
@@ -17,21 +17,17 @@ export const DEMO_SHARED_FILES = [`${SHARED_PREFIX}feature_definitions.json`, `$
  * model version promoted to STAGING only, and two files under `shared/`.
  * Safe to run again on a partly seeded bucket.
  */
-export async function seedDemoExtras(store: ObjectStore, deployments: Deployments): Promise<void> {
+export async function seedDemoExtras(store: ObjectStore, deployments: Deployments): Promise<boolean> {
+  let wrote = false;
   const v = { accuracy: 0.57, created: '2026-11-10T00:00:00Z' };
   if (!(await store.head(`${DEMO_EXPERIMENTAL_MODEL}/archive/${DEMO_EXPERIMENTAL_VERSION}/metadata.json`))) {
     await publishVersion(store, DEMO_EXPERIMENTAL_MODEL, DEMO_EXPERIMENTAL_VERSION, demoVersionFiles(400), {
       ...demoDescription(v),
       description: 'Demo experimental momentum classifier (staging only; not trained on market data)',
     });
+    wrote = true;
   }
-  await deployments.promote({
-    model: DEMO_EXPERIMENTAL_MODEL,
-    version: DEMO_EXPERIMENTAL_VERSION,
-    stage: 'STAGING',
-    by: 'demo-seed',
-    reason: 'demo bucket: experimental models are tried in staging',
-  });
+  wrote = (await promoteIfUndeployed(deployments, DEMO_EXPERIMENTAL_MODEL, DEMO_EXPERIMENTAL_VERSION, 'STAGING', 'demo bucket: experimental models are tried in staging')) || wrote;
 
   const definitions = {
     description: 'Input features of the demo models, in input-column order (feature_names.json of every demo version lists the same names).',
@@ -39,6 +35,7 @@ export async function seedDemoExtras(store: ObjectStore, deployments: Deployment
     features: DEMO_FEATURE_NAMES.map((name, index) => ({ index, name, dtype: 'float32' })),
     labels: [...OPTION_STRATEGIES],
   };
+  if (await store.head(DEMO_SHARED_FILES[0])) return wrote;
   await store.put(DEMO_SHARED_FILES[0], JSON.stringify(definitions, null, 2), { contentType: 'application/json' });
   await store.put(
     DEMO_SHARED_FILES[1],
@@ -49,4 +46,5 @@ export async function seedDemoExtras(store: ObjectStore, deployments: Deployment
     ].join('\n'),
     { contentType: 'text/plain; charset=utf-8' },
   );
+  return true;
 }

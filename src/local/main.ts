@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const server = await startLocalServer({ port, dataDir });
   const bucket = server.s3 ? `embedded S3 at ${server.s3.endpoint} (data in ${dataDir}/s3)` : `s3://${server.runtime.bucket}`;
   console.log(`
-  Modelgraph is running${server.seeded ? ' (bucket seeded with demo models)' : ''}
+  Modelgraph is running${server.seeded ? ' (bucket seeded with demo models)' : server.upgraded ? ' (demo models added since your bucket was seeded)' : ''}
 
     GraphiQL   ${server.url}
     GraphQL    ${server.graphqlUrl}

@@ -63,6 +63,8 @@ export interface LocalServer {
   /** The embedded S3 server, when MODEL_BUCKET is not set. */
   s3?: EmbeddedS3;
   seeded: boolean;
+  /** A bucket seeded by an earlier release got the demo models it lacked. */
+  upgraded: boolean;
   close(): Promise<void>;
 }
 
@@ -152,7 +154,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     writeToken,
     runtime,
     s3,
-    seeded,
+    seeded: seeded === 'seeded',
+    upgraded: seeded === 'upgraded',
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
