@@ -245,7 +245,16 @@ export class Predictor {
         t = (async () => {
           const production = (await this.registry.stagePointer(model, 'PRODUCTION'))?.value ?? null;
           const active = production?.traffic && (production.traffic.shadow || production.traffic.canary_percent > 0);
-          const staging = active ? ((await this.registry.stagePointer(model, 'STAGING'))?.value ?? null) : null;
+          // Shadow and canary never fail production: without a readable staging pointer there is neither.
+          const staging = active
+            ? await this.registry.stagePointer(model, 'STAGING').then(
+                (p) => p?.value ?? null,
+                () => {
+                  this.counters.shadowFailures++;
+                  return null;
+                },
+              )
+            : null;
           return { production, staging, traffic: production?.traffic };
         })();
         traffic.set(model, t);

@@ -136,6 +136,25 @@ describe('shadow mode and canary traffic', () => {
       ['v1.0.0', null],
       ['v1.0.0', null],
     ]);
+
+    // Nor does a staging pointer that cannot be read (here: damaged), with shadow and a canary on.
+    const { store, registry } = stack.server.runtime;
+    expect((await stack.gqlAsWriter(CONFIGURE, { model: 'etfs/QQQ', canaryPercent: 100 })).errors).toBeUndefined();
+    const key = 'etfs/QQQ/staging/metadata.json';
+    const original = await store.get(key);
+    await store.put(key, '{ not json');
+    registry.forget(key);
+    try {
+      const damaged = await stack.gql(PREDICT_MANY, { requests: rows('QQQ', 2) });
+      expect(damaged.errors).toBeUndefined();
+      expect(damaged.data!.predictMany.map((p: { version: string; stage: string; canary: boolean; shadow: unknown }) => [p.version, p.stage, p.canary, p.shadow])).toEqual([
+        ['v1.0.0', 'PRODUCTION', false, null],
+        ['v1.0.0', 'PRODUCTION', false, null],
+      ]);
+    } finally {
+      await store.put(key, original.body);
+      registry.forget(key);
+    }
   });
 
   it('canary: a deterministic share of tickers, chosen by hash, is served by staging — the same on every request and instance', async () => {
