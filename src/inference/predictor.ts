@@ -151,6 +151,11 @@ export class Predictor {
     return this.models.get(model, pointer.value.version, pointer.value);
   }
 
+  /** Loads what serves `model` at `stage` — its bundle, or an ensemble's member bundles — and answers the version. */
+  async warm(model: string, stage: Stage = 'PRODUCTION'): Promise<string> {
+    return (await this.servingUnit(model, stage)).version;
+  }
+
   /**
    * The bundle of `{model}@{version}`, fetched again if the cache evicted (and
    * released) it in the moment between the lookup and our continuation: callers

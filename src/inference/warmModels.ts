@@ -12,8 +12,9 @@ export interface WarmResult {
 }
 
 /**
- * Loads the production version of each named model into the process-wide
- * cache (config WARM_MODELS), all at once. Never rejects: a model that fails
+ * Loads the production version of each named model (for an ensemble: its
+ * members' pinned versions) into the process-wide cache (config WARM_MODELS),
+ * all at once. Never rejects: a model that fails
  * to warm is reported and simply loads on its first request instead.
  */
 export async function warmModels(predictor: Predictor, modelIds: readonly string[]): Promise<WarmResult[]> {
@@ -22,8 +23,8 @@ export async function warmModels(predictor: Predictor, modelIds: readonly string
       const started = performance.now();
       try {
         const model = parseModelId(raw);
-        const bundle = await predictor.deployedBundle(model, 'PRODUCTION');
-        return { model, ok: true, version: bundle.version, ms: performance.now() - started };
+        const version = await predictor.warm(model, 'PRODUCTION');
+        return { model, ok: true, version, ms: performance.now() - started };
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         return { model: raw.slice(0, 80), ok: false, error: typeof code === 'string' ? code : (err as Error)?.name ?? 'Error', ms: performance.now() - started };

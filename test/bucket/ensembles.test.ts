@@ -3,6 +3,7 @@ import { buildTreeEnsembleClassifier, buildTreeEnsembleRegressor } from '../../s
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS } from '../../src/local/demoSeed';
 import { publishVersion } from '../../src/registry/versionPublisher';
+import { warmModels } from '../../src/inference/warmModels';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
 import { cli } from '../writePath/support';
 
@@ -308,5 +309,13 @@ describe('ensembles', () => {
     });
     expect(matrix.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(matrix.errors?.[0].message).toMatch(/predictMany/);
+  });
+
+  it('WARM_MODELS may name an ensemble: its pinned members are loaded', async () => {
+    const { runtime } = stack.server;
+    runtime.models.clear();
+    const [warm] = await warmModels(runtime.predictor, [DEMO_ENSEMBLE]);
+    expect(warm).toMatchObject({ model: DEMO_ENSEMBLE, ok: true, version: 'v1.0.0' });
+    expect(runtime.models.loadedKeys.sort()).toEqual(DEMO_ENSEMBLE_MEMBERS.map((m) => `${m.model}@${m.version}`).sort());
   });
 });
