@@ -1,6 +1,6 @@
 import { BadUserInputError, ModelgraphError, ModelNotDeployedError, UnknownAssetError } from '../errors';
 import type { Asset } from '../registry/assetRegistry';
-import { modelTypeOf, parseModelId, parseTicker, type Stage } from '../registry/identifiers';
+import { modelTypeOf, parseModelId, parseTicker, type ModelType, type Stage } from '../registry/identifiers';
 import type { AssetDirectory, Registry } from '../registry/registry';
 import type { ModelTask, StagePointer, Traffic, VotingMethod } from '../registry/versionMetadata';
 import { argmax, type ModelBundle } from './modelBundle';
@@ -114,11 +114,21 @@ interface RowWork {
   error?: Error;
 }
 
+/** The requests of one model served from one stage in a batch. */
+interface Group {
+  model: string;
+  stage: Stage;
+  canary: boolean;
+  indexes: number[];
+}
+
 /** The rows one bundle runs in this batch: one session.run. */
 interface Job {
   bundle: ModelBundle;
   rows: Float32Array[];
-  sinks: Array<{ work: RowWork; part: number }>;
+  /** Row r of the run fills works[r].outputs[parts[r]]. */
+  works: RowWork[];
+  parts: number[];
 }
 
 /**
@@ -240,7 +250,8 @@ export class Predictor {
     const assets = await this.resolveTickers(requests);
 
     // Which model answers each request.
-    const targets = assets.map((asset, i) => (asset instanceof Error ? asset : this.targetModel(asset, requests[i])));
+    const overrides = new Map<string, { id: string; type: ModelType | undefined } | Error>();
+    const targets = assets.map((asset, i) => (asset instanceof Error ? asset : this.targetModel(asset, requests[i], overrides)));
 
     // Traffic (shadow, canary) of the production stage, read once per model.
     const traffic = new Map<string, Promise<{ production: StagePointer | null; staging: StagePointer | null; traffic?: Traffic }>>();
@@ -274,46 +285,53 @@ export class Predictor {
     if (stage === 'PRODUCTION') {
       await Promise.all(models.map(async (m) => trafficByModel.set(m, await trafficOf(m).catch(asError))));
     }
-    const groups = new Map<string, { model: string; stage: Stage; canary: boolean; indexes: number[] }>();
-    targets.forEach((target, i) => {
+    // Per model, the rows production (or the asked stage) serves and the canary rows staging serves.
+    const groups = new Map<string, { served: Group; canary?: Group }>();
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i];
       if (target instanceof Error) {
         results[i] = target;
-        return;
+        continue;
       }
-      let served: Stage = stage;
-      let canary = false;
       const t = trafficByModel.get(target);
       if (t instanceof Error) {
         results[i] = t;
-        return;
+        continue;
       }
+      let entry = groups.get(target);
+      if (!entry) groups.set(target, (entry = { served: { model: target, stage, canary: false, indexes: [] } }));
       const percent = t?.traffic?.canary_percent ?? 0;
       // A canary needs a staging version other than production's (else there is nothing to try).
       if (percent > 0 && t?.staging && t.staging.version !== t.production?.version && inCanary(target, (assets[i] as Asset).ticker, percent)) {
-        served = 'STAGING';
-        canary = true;
+        (entry.canary ??= { model: target, stage: 'STAGING', canary: true, indexes: [] }).indexes.push(i);
+      } else {
+        entry.served.indexes.push(i);
       }
-      const key = `${target}|${served}|${canary}`;
-      const group = groups.get(key);
-      if (group) group.indexes.push(i);
-      else groups.set(key, { model: target, stage: served, canary, indexes: [i] });
-    });
+    }
 
     // Resolve every group's unit (and its shadow unit), then lay out the jobs.
     const jobs = new Map<ModelBundle, Job>();
+    const jobOf = (bundle: ModelBundle): Job => {
+      let job = jobs.get(bundle);
+      if (!job) jobs.set(bundle, (job = { bundle, rows: [], works: [], parts: [] }));
+      return job;
+    };
     const addRow = (unit: ServingUnit, row: Float32Array): RowWork => {
       const work: RowWork = { unit, outputs: new Array(unit.parts.length) };
-      unit.parts.forEach((part, p) => {
-        let job = jobs.get(part.bundle);
-        if (!job) jobs.set(part.bundle, (job = { bundle: part.bundle, rows: [], sinks: [] }));
+      for (let p = 0; p < unit.parts.length; p++) {
+        const part = unit.parts[p];
+        const job = jobOf(part.bundle);
         job.rows.push(part.inputs ? project(row, part.inputs) : row);
-        job.sinks.push({ work, part: p });
-      });
+        job.works.push(work);
+        job.parts.push(p);
+      }
       return work;
     };
-    const planned: Array<{ group: { model: string; stage: Stage; canary: boolean; indexes: number[] }; rows: Map<number, RowWork>; shadows: Map<number, RowWork> }> = [];
+    /** Per group: the requests it answers and their work, in step (shadow work may be missing). */
+    const planned: Array<{ group: Group; indexes: number[]; works: RowWork[]; shadows: Array<RowWork | undefined> | undefined }> = [];
+    const allGroups = [...groups.values()].flatMap((g) => (g.canary ? [g.served, g.canary] : [g.served])).filter((g) => g.indexes.length > 0);
     await Promise.all(
-      [...groups.values()].map(async (group) => {
+      allGroups.map(async (group) => {
         let unit: ServingUnit;
         let shadowUnit: ServingUnit | undefined;
         try {
@@ -329,8 +347,9 @@ export class Predictor {
           for (const i of group.indexes) results[i] = asError(err);
           return;
         }
-        const rows = new Map<number, RowWork>();
-        const shadows = new Map<number, RowWork>();
+        const indexes: number[] = [];
+        const works: RowWork[] = [];
+        const shadows: Array<RowWork | undefined> | undefined = shadowUnit ? [] : undefined;
         const sameFeatures = shadowUnit !== undefined && sameNames(unit.featureNames, shadowUnit.featureNames);
         for (const i of group.indexes) {
           let row: Float32Array;
@@ -340,19 +359,21 @@ export class Predictor {
             results[i] = asError(err);
             continue;
           }
-          rows.set(i, addRow(unit, row));
+          indexes.push(i);
+          works.push(addRow(unit, row));
           if (shadowUnit) {
+            let shadowWork: RowWork | undefined;
             try {
               // Staging usually reads the same features in the same order: reuse the validated row.
-              const shadowRow = sameFeatures ? row : shadowUnit.validate(requests[i].features, requests[i].where);
-              shadows.set(i, addRow(shadowUnit, shadowRow));
+              shadowWork = addRow(shadowUnit, sameFeatures ? row : shadowUnit.validate(requests[i].features, requests[i].where));
             } catch {
               // Staging takes other features than production: no shadow for this row.
               this.counters.shadowFailures++;
             }
+            shadows!.push(shadowWork);
           }
         }
-        planned.push({ group, rows, shadows });
+        planned.push({ group, indexes, works, shadows });
       }),
     );
 
@@ -360,18 +381,20 @@ export class Predictor {
     await Promise.all([...jobs.values()].map((job) => this.runJob(job)));
 
     // Assemble the answers.
-    for (const { group, rows, shadows } of planned) {
+    for (const { group, indexes, works, shadows } of planned) {
       let shadowRows = 0;
       let agreements = 0;
       let shadowVersion: string | undefined;
-      for (const [i, work] of rows) {
+      for (let k = 0; k < indexes.length; k++) {
+        const i = indexes[k];
+        const work = works[k];
         if (work.error) {
           results[i] = work.error;
           continue;
         }
         const asset = assets[i] as Asset;
         const answer = answerOf(work);
-        const shadowWork = shadows.get(i);
+        const shadowWork = shadows?.[k];
         let shadow: ShadowAnswer | null = null;
         if (shadowWork && !shadowWork.error) {
           const s = answerOf(shadowWork, { brief: true });
@@ -383,49 +406,60 @@ export class Predictor {
         } else if (shadowWork) {
           this.counters.shadowFailures++;
         }
-        if (group.canary) this.counters.canaryRows++;
         results[i] = {
           ticker: asset.ticker,
           asset,
-          ...answer,
+          task: answer.task,
+          strategy: answer.strategy,
+          confidence: answer.confidence,
+          probabilities: answer.probabilities,
+          outputs: answer.outputs,
           model: work.unit.model,
           version: work.unit.version,
           stage: group.stage,
           canary: group.canary,
+          ensemble: answer.ensemble,
           shadow,
         };
       }
+      if (group.canary) this.counters.canaryRows += indexes.length;
       if (shadowRows > 0 && shadowVersion) {
         this.counters.shadowRows += shadowRows;
         this.counters.shadowAgreements += agreements;
-        this.shadows?.record(group.model, rows.values().next().value!.unit.version, shadowVersion, shadowRows, agreements);
+        this.shadows?.record(group.model, works[0].unit.version, shadowVersion, shadowRows, agreements);
       }
     }
     return results;
   }
 
   /** The model a request asks: its asset's, or an allowed override (universal/… or ensembles/…). */
-  private targetModel(asset: Asset, request: PredictionRequest): string | Error {
-    let model = asset.modelId;
-    if (request.model != null) {
+  private targetModel(asset: Asset, request: PredictionRequest, parsed: Map<string, { id: string; type: ModelType | undefined } | Error>): string | Error {
+    // The asset registry only maps assets to servable models (listAssets refuses experimental ones).
+    if (request.model == null) return asset.modelId;
+    let override = parsed.get(request.model);
+    if (!override) {
       try {
-        model = parseModelId(request.model);
+        const id = parseModelId(request.model);
+        override = { id, type: modelTypeOf(id) };
       } catch (err) {
-        return asError(err);
+        override = asError(err);
       }
-      const type = modelTypeOf(model);
-      if (model !== asset.modelId && type !== 'UNIVERSAL' && type !== 'ENSEMBLE') {
-        return new BadUserInputError(
-          `${request.where ? `${request.where}: ` : ''}${asset.ticker} may be answered by its own model (${asset.modelId}), a universal/… model or an ensembles/… ensemble, not ${model}`,
-          { argument: 'model', ticker: asset.ticker },
-        );
-      }
+      parsed.set(request.model, override);
     }
-    if (modelTypeOf(model) === 'EXPERIMENTAL') {
+    if (override instanceof Error) return override;
+    const { id: model, type } = override;
+    if (type === 'EXPERIMENTAL') {
       return new BadUserInputError(`${model} is an experimental model: it is listed, never served to predictions`, { model });
+    }
+    if (model !== asset.modelId && type !== 'UNIVERSAL' && type !== 'ENSEMBLE') {
+      return new BadUserInputError(
+        `${request.where ? `${request.where}: ` : ''}${asset.ticker} may be answered by its own model (${asset.modelId}), a universal/… model or an ensembles/… ensemble, not ${model}`,
+        { argument: 'model', ticker: asset.ticker },
+      );
     }
     return model;
   }
+
 
   private async runJob(job: Job): Promise<void> {
     try {
@@ -437,9 +471,9 @@ export class Predictor {
       job.rows.forEach((row, i) => input.set(row, i * width));
       const out = await this.models.run(bundle, input, job.rows.length);
       const columns = bundle.labels.length;
-      job.sinks.forEach((sink, r) => (sink.work.outputs[sink.part] = out.subarray(r * columns, (r + 1) * columns)));
+      for (let r = 0; r < job.works.length; r++) job.works[r].outputs[job.parts[r]] = out.subarray(r * columns, (r + 1) * columns);
     } catch (err) {
-      for (const sink of job.sinks) sink.work.error ??= asError(err);
+      for (const work of job.works) work.error ??= asError(err);
     }
   }
 
