@@ -33,8 +33,11 @@ export class ShadowTracker {
   private pending = new Map<string, ShadowAgreement & { model: string }>();
   private lastFlush = Date.now();
   private flushing: Promise<void> | undefined;
-  /** Flushed files are write-once: cached for good. */
-  private readonly chunks = new LRUCache<string, { rows: number; agreements: number }>({ max: 50_000 });
+  /** Flushed files are write-once: cached for good. Created on first use (lru-cache allocates `max` slots up front: not at cold start). */
+  private chunkCache: LRUCache<string, { rows: number; agreements: number }> | undefined;
+  private get chunks(): LRUCache<string, { rows: number; agreements: number }> {
+    return (this.chunkCache ??= new LRUCache({ max: 20_000 }));
+  }
 
   constructor(
     private readonly store: ObjectStore,
