@@ -653,8 +653,9 @@ export type Query = {
    */
   predictMany: Array<Prediction>;
   /**
-   * Bulk scoring for one ticker (a classifier or a regressor; not an ensemble —
-   * use predictMany): `rows` are arrays of numbers in the model's
+   * Bulk scoring for one ticker (a classifier, a regressor, or an ensemble with
+   * one run per member model). It serves the stage asked: canary routing and
+   * shadow mode apply to predict and predictMany only. `rows` are arrays of numbers in the model's
    * feature order (`asset(ticker).model.production.featureNames`), all answered by
    * one onnxruntime call. About a third of `predictMany`'s payload for the same
    * rows. `featureNames` must repeat the model's names in that order: if a

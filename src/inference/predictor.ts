@@ -206,31 +206,49 @@ export class Predictor {
    */
   async predictMatrix(ticker: string, featureNames: readonly string[], rows: unknown, stage: Stage, maxRows: number): Promise<PredictionMatrix> {
     const asset = await this.registry.resolveTicker(parseTicker(ticker));
-    if (modelTypeOf(asset.modelId) === 'ENSEMBLE') {
-      throw new BadUserInputError(`${asset.ticker} is served by the ensemble ${asset.modelId}; predictMatrix runs one model — use predictMany`, { ticker: asset.ticker });
-    }
-    const pointer = await this.registry.stagePointer(asset.modelId, stage);
-    if (!pointer) throw new ModelNotDeployedError(asset.modelId, stage);
-    const bundle = await this.liveBundle(asset.modelId, pointer.value.version, pointer.value);
-    const { input, n } = parseFeatureMatrix(bundle.featureNames, featureNames, rows, maxRows);
-    const out = await this.models.run(bundle, input, n);
-    const columns = bundle.labels.length;
-    const base = { asset, model: bundle.model, version: bundle.version, stage, task: bundle.task, featureNames: bundle.featureNames };
-    if (bundle.task === 'REGRESSION') {
-      const outputs = Array.from({ length: n }, (_, r) => Array.from(out.subarray(r * columns, (r + 1) * columns)));
-      return { ...base, labels: [], targets: bundle.labels, strategies: [], confidences: [], probabilities: [], outputs };
+    const unit = await this.servingUnit(asset.modelId, stage);
+    const { input, n } = parseFeatureMatrix(unit.featureNames, featureNames, rows, maxRows);
+    const width = unit.featureNames.length;
+    const columns = unit.columns.length;
+    // One run per bundle over all n rows (an ensemble: one per member, on its own columns).
+    const outs = await Promise.all(
+      unit.parts.map(async (part) => {
+        let partInput = input;
+        if (part.inputs) {
+          const w = part.inputs.length;
+          partInput = new Float32Array(n * w);
+          for (let r = 0; r < n; r++) for (let k = 0; k < w; k++) partInput[r * w + k] = input[r * width + part.inputs[k]];
+        }
+        let bundle = part.bundle;
+        if (bundle.isReleased) bundle = await this.liveBundle(bundle.model, bundle.version, bundle.metadata);
+        return this.models.run(bundle, partInput, n);
+      }),
+    );
+    const base = { asset, model: unit.model, version: unit.version, stage, task: unit.task, featureNames: unit.featureNames };
+    if (unit.task === 'REGRESSION') {
+      const outputs = Array.from({ length: n }, (_, r) => Array.from(outs[0].subarray(r * columns, (r + 1) * columns)));
+      return { ...base, labels: [], targets: unit.columns, strategies: [], confidences: [], probabilities: [], outputs };
     }
     const strategies = new Array<string>(n);
     const confidences = new Array<number>(n);
     const probabilities = new Array<number[]>(n);
     for (let r = 0; r < n; r++) {
-      const from = r * columns;
-      const best = argmax(out, from, columns);
-      strategies[r] = bundle.labels[best];
-      confidences[r] = out[from + best];
-      probabilities[r] = Array.from(out.subarray(from, from + columns));
+      let p: ArrayLike<number>;
+      if (unit.voting) {
+        const answers = unit.parts.map((part, k) => {
+          const own = outs[k].subarray(r * part.bundle.labels.length, (r + 1) * part.bundle.labels.length);
+          return { weight: part.weight, probabilities: inUnitOrder(own, part.labels, columns) };
+        });
+        p = vote(unit.voting, answers, columns).probabilities;
+      } else {
+        p = outs[0].subarray(r * columns, (r + 1) * columns);
+      }
+      const best = argmax(p, 0, columns);
+      strategies[r] = unit.columns[best];
+      confidences[r] = p[best];
+      probabilities[r] = Array.from(p);
     }
-    return { ...base, labels: bundle.labels, targets: [], strategies, confidences, probabilities, outputs: [] };
+    return { ...base, labels: unit.columns, targets: [], strategies, confidences, probabilities, outputs: [] };
   }
 
   /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */

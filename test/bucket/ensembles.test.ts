@@ -300,16 +300,26 @@ describe('ensembles', () => {
     expect(text).toContain(String(stored.size));
   });
 
-  it('an ensemble without a staging version is MODEL_NOT_DEPLOYED for STAGING; predictMatrix points to predictMany', async () => {
+  it('an ensemble without a staging version is MODEL_NOT_DEPLOYED for STAGING; predictMatrix answers what predictMany answers, one run per member', async () => {
     const staging = await stack.gql(`query($f: JSONObject!) { predict(ticker: "DIA", features: $f, stage: STAGING) { strategy } }`, { f: featuresFor(DEMO_FEATURE_NAMES, 1) });
     expect(staging.errors?.[0].extensions?.code).toBe('MODEL_NOT_DEPLOYED');
-    const matrix = await stack.gql(`query($n: [String!]!, $rows: JSON!) { predictMatrix(ticker: "DIA", featureNames: $n, rows: $rows) { strategies } }`, {
+    const rows = [31, 32, 33, 34].map((i) => featuresFor(DEMO_FEATURE_NAMES, i));
+    const many = (await stack.gql(PREDICT_MANY, { requests: rows.map((features) => ({ ticker: 'DIA', features })) })).data!.predictMany;
+    const { runtime } = stack.server;
+    const runs = runtime.models.counters.sessionRuns;
+    const matrix = await stack.gql(`query($n: [String!]!, $rows: JSON!) { predictMatrix(ticker: "DIA", featureNames: $n, rows: $rows) { model { id } version labels strategies confidences } }`, {
       n: DEMO_FEATURE_NAMES,
-      rows: [DEMO_FEATURE_NAMES.map(() => 0)],
+      rows: rows.map((r) => DEMO_FEATURE_NAMES.map((n) => r[n])),
     });
-    expect(matrix.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
-    expect(matrix.errors?.[0].message).toMatch(/predictMany/);
+    expect(matrix.errors).toBeUndefined();
+    expect(runtime.models.counters.sessionRuns - runs).toBe(3);
+    const m = matrix.data!.predictMatrix;
+    expect(m.model.id).toBe(DEMO_ENSEMBLE);
+    expect(m.labels).toEqual(OPTION_STRATEGIES);
+    expect(m.strategies).toEqual(many.map((p: { strategy: string }) => p.strategy));
+    m.confidences.forEach((c: number, i: number) => expect(c).toBeCloseTo(many[i].confidence, 6));
   });
+
 
   it('WARM_MODELS may name an ensemble: its pinned members are loaded', async () => {
     const { runtime } = stack.server;
