@@ -53,6 +53,8 @@ export interface LocalServerOptions {
   /** Seed an empty embedded bucket with the demo models (default true). */
   seed?: boolean;
   maxBodyBytes?: number;
+  /** Requests the embedded S3 server keeps in its log (tests read it; default 100,000). */
+  s3RequestLogLimit?: number;
 }
 
 export interface LocalServer {
@@ -92,7 +94,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   if (config.MODEL_BUCKET) {
     runtime = createRuntime(config);
   } else {
-    s3 = await startEmbeddedS3({ dataDir: join(opts.dataDir, 's3'), port: Number(env.S3_PORT ?? 0) });
+    s3 = await startEmbeddedS3({ dataDir: join(opts.dataDir, 's3'), port: Number(env.S3_PORT ?? 0), requestLogLimit: opts.s3RequestLogLimit });
     await s3.ensureBucket(LOCAL_BUCKET);
     config = { ...config, MODEL_BUCKET: LOCAL_BUCKET, S3_ENDPOINT: s3.endpoint };
     const s3Client = createS3Client({

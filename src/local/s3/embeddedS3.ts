@@ -69,7 +69,7 @@ export interface EmbeddedS3Options {
   host?: string;
   /** s3rver logging; default true (silent). Pass false to see s3rver's log. */
   silent?: boolean;
-  /** Most recent requests kept in the request log (default 100 000). */
+  /** Most recent requests kept in the request log (default 100 000; up to a tenth more between trims). */
   requestLogLimit?: number;
 }
 
@@ -368,7 +368,8 @@ class FrontServer {
     if (typeof req.headers['if-match'] === 'string') rec.ifMatch = req.headers['if-match'];
     if (typeof req.headers['if-none-match'] === 'string') rec.ifNoneMatch = req.headers['if-none-match'];
     this.log.push(rec);
-    if (this.log.length > this.logLimit) this.log.splice(0, this.log.length - this.logLimit);
+    // Trimmed in steps of a tenth, not one record per request (each trim moves the whole array).
+    if (this.log.length > this.logLimit + Math.ceil(this.logLimit / 10)) this.log.splice(0, this.log.length - this.logLimit);
     this.process(req, res, target, rec).catch((err: unknown) => this.internalError(res, rec, err));
   }
 
