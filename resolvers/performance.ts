@@ -1,30 +1,15 @@
 import { BadUserInputError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { requireWrite } from '../src/graphql/auth';
-import type { GraphQLContext } from '../src/graphql/context';
 import { modelTypeOf, parseModelId, parseTicker, parseVersion } from '../src/registry/identifiers';
 import {
   hasOutcomesFor,
   listSeries,
-  readPerformanceDocument,
   recordOutcomes,
   validateOutcomeBatch,
   versionTotals,
-  type PerformanceDocument,
   type PerformanceSeries,
 } from '../src/registry/performanceTracking';
-
-/** One read of performance_tracking.json per request, however many fields need it. */
-const perRequest = new WeakMap<GraphQLContext, Promise<PerformanceDocument>>();
-
-function performanceDocument(ctx: GraphQLContext): Promise<PerformanceDocument> {
-  let doc = perRequest.get(ctx);
-  if (!doc) {
-    doc = readPerformanceDocument(ctx.runtime.store);
-    perRequest.set(ctx, doc);
-  }
-  return doc;
-}
 
 /** The DateTime scalar parses to a Date (graphql-scalars); codegen types it as string. */
 function instant(value: unknown, argument: string): Date | null {
@@ -45,7 +30,7 @@ export const performanceResolvers: Resolvers = {
       const from = instant(args.from, 'from');
       const to = instant(args.to, 'to');
       if (from && to && from.getTime() > to.getTime()) throw new BadUserInputError('from is after to', { argument: 'from' });
-      const doc = await performanceDocument(ctx);
+      const doc = await ctx.loaders.performanceDocument();
       // A ticker with recorded outcomes answers even if it was unregistered since.
       if (!hasOutcomesFor(doc, ticker)) await ctx.runtime.registry.resolveTicker(ticker);
       return listSeries(doc, { ticker, model, version, from, to }).map(toGraphQL);
@@ -56,12 +41,12 @@ export const performanceResolvers: Resolvers = {
       requireWrite(ctx.caller);
       const batch = await validateOutcomeBatch(ctx.runtime.registry, { batchId: args.batchId, outcomes: args.outcomes });
       const result = await recordOutcomes(ctx.runtime.registry, batch);
-      perRequest.delete(ctx);
+      ctx.loaders.forgetPerformanceDocument();
       return { ...result, series: result.series.map(toGraphQL) };
     },
   },
   Version: {
-    realizedAccuracy: async (v, _args, ctx) => versionTotals(await performanceDocument(ctx), v.model, v.metadata.version).accuracy,
-    realizedPredictions: async (v, _args, ctx) => versionTotals(await performanceDocument(ctx), v.model, v.metadata.version).predictions,
+    realizedAccuracy: async (v, _args, ctx) => versionTotals(await ctx.loaders.performanceDocument(), v.model, v.metadata.version).accuracy,
+    realizedPredictions: async (v, _args, ctx) => versionTotals(await ctx.loaders.performanceDocument(), v.model, v.metadata.version).predictions,
   },
 };

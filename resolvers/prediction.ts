@@ -1,4 +1,4 @@
-import { BadUserInputError, ModelgraphError } from '../src/errors';
+import { BadUserInputError, locatedError, ModelgraphError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { modelTypeOf } from '../src/registry/identifiers';
 
@@ -39,15 +39,7 @@ export const predictionResolvers: Resolvers = {
   },
 };
 
-
-/**
- * The error of `requests[i]`: its message starts with `requests[i]` (feature
- * errors already do) and `extensions.request` is i. A new error, since one
- * error object may stand for many rows.
- */
+/** The error of `requests[i]`, naming it (message and `extensions.request`). */
 function namingRequest(err: Error, i: number): Error {
-  if (!(err instanceof ModelgraphError)) return err;
-  const where = `requests[${i}]`;
-  const message = err.message.startsWith(where) ? err.message : `${where}: ${err.message}`;
-  return new ModelgraphError(err.code, message, { ...err.details, request: i }, { cause: err });
+  return err instanceof ModelgraphError ? locatedError(err, `requests[${i}]`, { request: i }) : err;
 }

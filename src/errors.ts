@@ -32,6 +32,16 @@ export class ModelgraphError extends Error {
   }
 }
 
+/**
+ * The same error, located: its message starts with `where` (e.g. `requests[3]`,
+ * `outcomes[2]`) and `details` are added to its fields. A new object, since one
+ * error may stand for many rows.
+ */
+export function locatedError(err: ModelgraphError, where: string, details: Record<string, unknown>): ModelgraphError {
+  const message = err.message.startsWith(where) ? err.message : `${where}: ${err.message}`;
+  return new ModelgraphError(err.code, message, { ...err.details, ...details }, { cause: err });
+}
+
 export class UnknownAssetError extends ModelgraphError {
   constructor(ticker: string) {
     super(ErrorCode.UNKNOWN_ASSET, `Unknown asset "${ticker}": it is neither a registered ETF nor a supported stock`, { ticker });

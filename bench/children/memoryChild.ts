@@ -34,19 +34,19 @@ function sample(label: string) {
 const runtime = createRuntime(loadConfig(process.env));
 await onnxRuntime();
 const samples = [sample('baseline (runtime + onnxruntime loaded)')];
-const row = [featureVector(0, DEMO_FEATURE_NAMES)];
+const row = featureVector(0, DEMO_FEATURE_NAMES);
 const wait = () => new Promise((resolve) => setTimeout(resolve, 5));
 if (spec.mode === 'deployed') {
   for (const model of spec.models) {
     const bundle = await runtime.predictor.deployedBundle(model);
-    await runtime.models.predict(bundle, row);
+    await runtime.models.run(bundle, row, 1);
     samples.push(sample(`${model}@${bundle.version}`));
   }
 } else {
   for (const version of spec.versions) {
     const metadata = await runtime.registry.versionMetadata(spec.model, version);
     const bundle = await runtime.models.get(spec.model, version, metadata);
-    await runtime.models.predict(bundle, row);
+    await runtime.models.run(bundle, row, 1);
     await wait(); // lets released sessions finish releasing
     samples.push(sample(`${spec.model}@${version}`));
   }

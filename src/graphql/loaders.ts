@@ -4,6 +4,7 @@ import type { Stage } from '../registry/identifiers';
 import type { Versioned } from '../registry/registry';
 import type { StagePointer, VersionMetadata } from '../registry/versionMetadata';
 import type { Runtime } from '../runtime';
+import { readPerformanceDocument, type PerformanceDocument } from '../registry/performanceTracking';
 
 /**
  * Per-request DataLoaders. Everything one request asks for is batched and
@@ -13,7 +14,16 @@ import type { Runtime } from '../runtime';
  */
 export function createLoaders(runtime: Runtime) {
   const predictionLoaders = new Map<Stage, DataLoader<PredictionRequest, Prediction>>();
+  let performance: Promise<PerformanceDocument> | undefined;
   return {
+    /** metadata/performance_tracking.json, read once per request however many fields need it. */
+    performanceDocument(): Promise<PerformanceDocument> {
+      return (performance ??= readPerformanceDocument(runtime.store));
+    },
+    /** After this request wrote the document: the next read goes to S3 again. */
+    forgetPerformanceDocument(): void {
+      performance = undefined;
+    },
     predictions(stage: Stage): DataLoader<PredictionRequest, Prediction> {
       let loader = predictionLoaders.get(stage);
       if (!loader) {

@@ -96,14 +96,7 @@ export class ModelCache {
     return pending;
   }
 
-  /** Runs rows through a bundle, counting runs for metrics and tests. */
-  async predict(bundle: ModelBundle, rows: readonly Float32Array[]) {
-    this.counters.sessionRuns++;
-    this.counters.rowsPredicted += rows.length;
-    return bundle.predict(rows);
-  }
-
-  /** One batched run over a row-major matrix (see ModelBundle.run), counted like predict(). */
+  /** One batched run over a row-major matrix (see ModelBundle.run), counting runs and rows for metrics and tests. */
   async run(bundle: ModelBundle, input: Float32Array, n: number): Promise<Float32Array> {
     this.counters.sessionRuns++;
     this.counters.rowsPredicted += n;

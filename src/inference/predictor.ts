@@ -235,11 +235,7 @@ export class Predictor {
     for (let r = 0; r < n; r++) {
       let p: ArrayLike<number>;
       if (unit.voting) {
-        const answers = unit.parts.map((part, k) => {
-          const own = outs[k].subarray(r * part.bundle.labels.length, (r + 1) * part.bundle.labels.length);
-          return { weight: part.weight, probabilities: inUnitOrder(own, part.labels, columns) };
-        });
-        p = vote(unit.voting, answers, columns).probabilities;
+        p = unitVote(unit, unit.parts.map((part, k) => outs[k].subarray(r * part.bundle.labels.length, (r + 1) * part.bundle.labels.length))).probabilities;
       } else {
         p = outs[0].subarray(r * columns, (r + 1) * columns);
       }
@@ -530,8 +526,7 @@ type Answer = Pick<Prediction, 'task' | 'strategy' | 'confidence' | 'probabiliti
 function answerOf(work: RowWork, opts: { brief?: boolean } = {}): Answer {
   const { unit } = work;
   if (unit.voting) {
-    const answers = unit.parts.map((part, p) => ({ weight: part.weight, probabilities: inUnitOrder(work.outputs[p]!, part.labels, unit.columns.length) }));
-    const result = vote(unit.voting, answers, unit.columns.length);
+    const result = unitVote(unit, work.outputs as Float32Array[]);
     if (opts.brief) {
       return { task: 'CLASSIFICATION', strategy: unit.columns[result.best], confidence: result.probabilities[result.best], probabilities: [], outputs: [], ensemble: null };
     }
@@ -579,6 +574,12 @@ function agree(production: Answer, shadow: Answer): boolean {
 
 function sameNames(a: readonly string[], b: readonly string[]): boolean {
   return a === b || (a.length === b.length && a.every((n, i) => n === b[i]));
+}
+
+/** An ensemble unit's vote over its members' outputs for one row (each in the member's own label order). */
+function unitVote(unit: ServingUnit, own: readonly Float32Array[]) {
+  const labels = unit.columns.length;
+  return vote(unit.voting!, unit.parts.map((part, k) => ({ weight: part.weight, probabilities: inUnitOrder(own[k], part.labels, labels) })), labels);
 }
 
 function inUnitOrder(own: Float32Array, labels: Int32Array | null, count: number): ArrayLike<number> {

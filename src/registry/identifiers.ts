@@ -116,13 +116,14 @@ export const parseSharedPrefix = (v: unknown): string => parseWith(SharedPrefixS
 
 /**
  * Mutation arguments parsed with `schema`; the first problem is BAD_USER_INPUT
- * naming its field path (e.g. "members.1.weight").
+ * naming its field path (e.g. "members.1.weight"), under `at` when given
+ * (e.g. "outcomes[3].version").
  */
-export function parseArguments<T>(schema: z.ZodType<T>, raw: unknown): T {
+export function parseArguments<T>(schema: z.ZodType<T>, raw: unknown, at?: string): T {
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const field = issue?.path.join('.') || 'input';
+    const field = [...(at ? [at] : []), ...(issue?.path ?? []).map(String)].join('.') || 'input';
     throw new BadUserInputError(`Invalid ${field}: ${issue?.message ?? 'invalid'}`, { argument: field });
   }
   return result.data;

@@ -4,7 +4,7 @@ import type { ObjectStore } from '../storage/objectStore';
 import { DEPLOYMENT_HISTORY_KEY, MODEL_REGISTRY_KEY, stagePointerKey } from './bucketLayout';
 import { retryCompareAndSwap } from './compareAndSwap';
 import type { DeploymentListener, DeploymentResult } from './deployments';
-import { MODEL_FAMILIES, modelTypeOf, Stage, type ModelType } from './identifiers';
+import { modelTypeOf, Stage, type ModelType } from './identifiers';
 import type { Registry } from './registry';
 import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentRecord, type StagePointer } from './versionMetadata';
 
@@ -165,10 +165,9 @@ function readDeploymentHistoryForUpdate(body: Buffer | undefined): DeploymentHis
  * so the rebuilt document lists models promoted before it existed.
  */
 async function currentModelStages(registry: Registry, moved: string): Promise<Record<string, ModelRegistryEntry>> {
-  // Model folders only (a model without a folder has no pointer), straight from the
-  // store: Registry.listModels would also read, and cache, the asset registry.
-  const folders = await Promise.all(MODEL_FAMILIES.map((f) => registry.store.listFolders(`${f}/`)));
-  const ids = new Set([moved, ...MODEL_FAMILIES.flatMap((f, i) => folders[i].map((name) => `${f}/${name}`))]);
+  // Model folders only (a model without a folder has no pointer): Registry.listModels
+  // would also read, and cache, the asset registry.
+  const ids = new Set([moved, ...(await registry.modelFolderIds())]);
   const models = [...ids].sort().flatMap((id) => {
     const type = modelTypeOf(id);
     return type ? [{ id, type }] : [];

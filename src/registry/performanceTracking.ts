@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import { BadUserInputError, ConflictError, ModelgraphError } from '../errors';
+import { BadUserInputError, ConflictError, locatedError, ModelgraphError } from '../errors';
 import { NOT_MODIFIED, type ObjectStore } from '../storage/objectStore';
 import { ObjectNotFoundError } from '../storage/errors';
 import { PERFORMANCE_TRACKING_KEY } from './bucketLayout';
 import { retryCompareAndSwap } from './compareAndSwap';
-import { ModelIdSchema, modelTypeOf, TickerSchema, VersionSchema } from './identifiers';
+import { ModelIdSchema, modelTypeOf, parseArguments, TickerSchema, VersionSchema } from './identifiers';
 import type { Registry, Versioned } from './registry';
 import { parseJsonDocument, type VersionMetadata } from './versionMetadata';
 
@@ -94,8 +94,7 @@ export async function validateOutcomeBatch(
   raw: { batchId: unknown; outcomes: unknown },
   now: Date = new Date(),
 ): Promise<OutcomeBatchRequest> {
-  const batchId = BatchIdSchema.safeParse(raw.batchId);
-  if (!batchId.success) throw new BadUserInputError(`Invalid batchId: ${batchId.error.issues[0]?.message ?? 'invalid'}`, { argument: 'batchId' });
+  const batchId = parseArguments(BatchIdSchema, raw.batchId, 'batchId');
   if (!Array.isArray(raw.outcomes) || raw.outcomes.length === 0 || raw.outcomes.length > MAX_OUTCOMES_PER_BATCH) {
     const n = Array.isArray(raw.outcomes) ? raw.outcomes.length : 0;
     throw new BadUserInputError(`A batch holds 1 to ${MAX_OUTCOMES_PER_BATCH.toLocaleString('en')} outcomes, not ${n}; split it into several batches`, {
@@ -108,13 +107,7 @@ export async function validateOutcomeBatch(
   const outcomes: Outcome[] = [];
   for (const [i, item] of raw.outcomes.entries()) {
     const where = `outcomes[${i}]`;
-    const parsed = OutcomeInputSchema.safeParse(item);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = [where, ...(issue?.path ?? [])].join('.');
-      throw new BadUserInputError(`Invalid ${field}: ${issue?.message ?? 'invalid'}`, { argument: field });
-    }
-    const o = parsed.data;
+    const o = parseArguments(OutcomeInputSchema, item, where);
     const at = o.at == null ? now : new Date(o.at);
     if (Number.isNaN(at.getTime())) throw new BadUserInputError(`Invalid ${where}.at: not a date-time`, { argument: `${where}.at` });
     if (at.getTime() < EARLIEST_OUTCOME.getTime() || at.getTime() > latest) {
@@ -141,7 +134,7 @@ export async function validateOutcomeBatch(
     }
     outcomes.push({ ticker: o.ticker, model, version: o.version, predicted: o.predicted, realized: o.realized, at });
   }
-  return { batchId: batchId.data, outcomes };
+  return { batchId, outcomes };
 }
 
 /** A typed error of the registry (UNKNOWN_ASSET, VERSION_NOT_FOUND…), with the outcome it is about. */
@@ -150,7 +143,7 @@ async function atIndex<T>(where: string, field: string, run: () => Promise<T>): 
     return await run();
   } catch (err) {
     if (!(err instanceof ModelgraphError) || err.code === 'STORAGE_UNAVAILABLE') throw err;
-    throw new ModelgraphError(err.code, `${where}: ${err.message}`, { ...err.details, argument: `${where}.${field}` }, { cause: err });
+    throw locatedError(err, where, { argument: `${where}.${field}` });
   }
 }
 

@@ -203,11 +203,15 @@ export class Registry {
     if (!(await this.modelExists(model))) throw new ModelNotFoundError(model);
   }
 
+  /** The model ids that have a folder in the bucket (reads no asset registry). */
+  async modelFolderIds(): Promise<string[]> {
+    const folders = await Promise.all(MODEL_FAMILIES.map((f) => this.store.listFolders(`${f}/`)));
+    return MODEL_FAMILIES.flatMap((family, i) => folders[i].map((name) => `${family}/${name}`)).filter((id) => modelTypeOf(id) !== undefined);
+  }
+
   /** Every model in the bucket (by folder), plus models the asset registry names. */
   async listModels(): Promise<ModelSummary[]> {
-    const ids = new Set<string>();
-    const folders = await Promise.all(MODEL_FAMILIES.map((f) => this.store.listFolders(`${f}/`)));
-    MODEL_FAMILIES.forEach((family, i) => folders[i].forEach((name) => ids.add(`${family}/${name}`)));
+    const ids = new Set(await this.modelFolderIds());
     for (const a of (await this.assetDirectory()).assets) ids.add(a.modelId);
     return [...ids]
       .filter((id) => modelTypeOf(id) !== undefined)

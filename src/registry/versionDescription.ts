@@ -7,6 +7,13 @@ import { ArtifactSchema, FeatureNamesSchema, parseJsonDocument, type VersionMeta
 /** The files of one version folder, by file name (model.onnx[.gz|.br], feature_names.json, labels.json). */
 export type VersionFiles = Record<string, Buffer>;
 
+/** The sha256 and size of every file, by name in name order: metadata.json's `artifacts`. */
+export function artifactsOf(files: VersionFiles): VersionMetadata['artifacts'] {
+  const artifacts: VersionMetadata['artifacts'] = {};
+  for (const name of Object.keys(files).sort()) artifacts[name] = { sha256: sha256(files[name]), size: files[name].byteLength };
+  return artifacts;
+}
+
 export const MODEL_FILES: readonly string[] = [MODEL_FILE, ...COMPRESSED_MODEL_FILES];
 
 /** The artifact files a version folder may hold; metadata.json is written from the description. */
@@ -107,8 +114,7 @@ export function describeVersion(model: string, version: string, files: VersionFi
     fail(where, `${METADATA_FILE} says ${desc.features} features but ${FEATURE_NAMES_FILE} names ${featureNames.length}`);
   }
 
-  const artifacts: VersionMetadata['artifacts'] = {};
-  for (const name of names.sort()) artifacts[name] = { sha256: sha256(files[name]), size: files[name].byteLength };
+  const artifacts = artifactsOf(files);
   if (desc.artifacts) {
     for (const [name, claimed] of Object.entries(desc.artifacts)) {
       const actual = artifacts[name];

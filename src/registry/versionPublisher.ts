@@ -1,10 +1,9 @@
-import { ConflictError } from '../errors';
-import { sha256 } from '../storage/checksum';
+import { ConflictError, InvalidModelError } from '../errors';
 import type { ObjectStore } from '../storage/objectStore';
-import { PreconditionFailedError } from '../storage/errors';
+import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { METADATA_FILE, archiveKey } from './bucketLayout';
-import type { VersionFiles } from './versionDescription';
-import type { VersionDescription, VersionMetadata } from './versionMetadata';
+import { artifactsOf, type VersionFiles } from './versionDescription';
+import { VersionMetadataSchema, type VersionDescription, type VersionMetadata } from './versionMetadata';
 
 export type { VersionFiles };
 
@@ -55,8 +54,7 @@ export async function publishVersion(
       throw new Error(`publishVersion: "${name}" is not a version artifact name`);
     }
   }
-  const artifacts: VersionMetadata['artifacts'] = {};
-  for (const [name, bytes] of Object.entries(files)) artifacts[name] = { sha256: sha256(bytes), size: bytes.byteLength };
+  const artifacts = artifactsOf(files);
   const stored: VersionMetadata = { ...metadata, version, artifacts, published_at: new Date().toISOString() };
   const metadataKey = archiveKey(model, version, METADATA_FILE);
   const metadataBody = JSON.stringify(stored, null, 2);
@@ -78,9 +76,7 @@ export async function publishVersion(
           onProgress: (sentBytes, totalBytes) => opts.onProgress?.({ file: name, sentBytes, totalBytes }),
         });
       } catch (err) {
-        // The key exists: with exactly these bytes it is this upload's own file (an
-        // answer lost, or a kept unfinished attempt); otherwise somebody else's.
-        if (!(err instanceof PreconditionFailedError) || (await landed(store, key, bytes)) !== 'yes') throw err;
+        if (!(await isOwnCopy(store, key, bytes, err))) throw err;
         continue;
       }
       written.push(key);
@@ -112,6 +108,25 @@ export async function publishVersion(
   return stored;
 }
 
+/**
+ * Writes an artifact of a version being registered once (If-None-Match: *). A
+ * key that exists with exactly these bytes is accepted (a retry, or a
+ * concurrent registration of the same folder); other bytes are somebody
+ * else's: the 412 is rethrown.
+ */
+export async function putArtifactOnce(store: ObjectStore, key: string, bytes: Buffer): Promise<void> {
+  try {
+    await store.put(key, bytes, { ifNoneMatch: '*', contentType: key.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+  } catch (err) {
+    if (!(await isOwnCopy(store, key, bytes, err))) throw err;
+  }
+}
+
+/** A failed create-once write of `key` whose existing object holds exactly `bytes`: our own (an answer lost, a kept attempt). */
+async function isOwnCopy(store: ObjectStore, key: string, bytes: Buffer, err: unknown): Promise<boolean> {
+  return err instanceof PreconditionFailedError && (await landed(store, key, bytes)) === 'yes';
+}
+
 /** Whether `key` holds exactly `body` (our own write, whose answer was lost). */
 async function landed(store: ObjectStore, key: string, body: string | Buffer): Promise<'yes' | 'no' | 'unknown'> {
   try {
@@ -119,5 +134,52 @@ async function landed(store: ObjectStore, key: string, body: string | Buffer): P
     return got !== undefined && got.body.equals(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8')) ? 'yes' : 'no';
   } catch {
     return 'unknown';
+  }
+}
+
+/** A version folder's metadata.json as another tool uploaded it: not registered yet. */
+export interface UploadedMetadata {
+  /** Its fields (empty when there is no metadata.json). */
+  fields: Record<string, unknown>;
+  /** Its ETag, to replace it conditionally; undefined when there is none. */
+  etag?: string;
+}
+
+/**
+ * Reads `{model}/archive/{version}/metadata.json` before registering the folder
+ * (registerVersion, an uploaded ensemble): absent is fine, a JSON object without
+ * checksums is the uploader's description, a valid version metadata means the
+ * version is registered already (CONFLICT: versions are immutable).
+ */
+export async function readUploadedMetadata(store: ObjectStore, model: string, version: string): Promise<UploadedMetadata> {
+  const key = archiveKey(model, version, METADATA_FILE);
+  const existing = await store.getIfExists(key);
+  if (!existing) return { fields: {} };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(existing.body.toString('utf8'));
+  } catch {
+    throw new InvalidModelError(`${key} is not valid JSON`, { model, version });
+  }
+  if (VersionMetadataSchema.safeParse(raw).success) throw new ConflictError(`${model}@${version} is already registered; versions are immutable`, { model, version });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidModelError(`${key} is not a JSON object`, { model, version });
+  return { fields: raw as Record<string, unknown>, etag: existing.etag };
+}
+
+/**
+ * Writes a registered version's metadata.json once: If-Match the uploaded one's
+ * ETag, or If-None-Match: * when there was none. A lost answer (the SDK's retry
+ * then fails its own precondition) is recognised by the stored bytes; anything
+ * else is CONFLICT and changes nothing.
+ */
+export async function writeRegisteredMetadata(store: ObjectStore, model: string, version: string, metadata: VersionMetadata, uploaded: UploadedMetadata): Promise<void> {
+  const key = archiveKey(model, version, METADATA_FILE);
+  const body = JSON.stringify(metadata, null, 2);
+  try {
+    await store.put(key, body, { contentType: 'application/json', ...(uploaded.etag ? { ifMatch: uploaded.etag } : { ifNoneMatch: '*' as const }) });
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
+    if ((await landed(store, key, body)) === 'yes') return;
+    throw new ConflictError(`${key} changed while ${model}@${version} was being registered (registered concurrently?); nothing was changed`, { model, version }, { cause: err });
   }
 }

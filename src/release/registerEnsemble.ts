@@ -1,12 +1,11 @@
 import * as z from 'zod';
-import { ConflictError, ErrorCode, InvalidModelError, ModelgraphError, ModelNotDeployedError } from '../errors';
-import { ENSEMBLE_WEIGHTS_FILE, FEATURE_NAMES_FILE, METADATA_FILE, VOTING_STRATEGY_FILE, versionPrefix } from '../registry/bucketLayout';
+import { ErrorCode, InvalidModelError, ModelgraphError, ModelNotDeployedError } from '../errors';
+import { ENSEMBLE_WEIGHTS_FILE, FEATURE_NAMES_FILE, VOTING_STRATEGY_FILE, versionPrefix } from '../registry/bucketLayout';
 import { modelTypeOf, ModelIdSchema, parseArguments, VersionSchema } from '../registry/identifiers';
 import type { Registry } from '../registry/registry';
-import { FeatureNamesSchema, parseJsonDocument, VersionMetadataSchema, VotingMethodSchema, type EnsembleMember, type VersionMetadata } from '../registry/versionMetadata';
-import { sha256 } from '../storage/checksum';
-import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
-import { publishVersion } from '../registry/versionPublisher';
+import { artifactsOf } from '../registry/versionDescription';
+import { FeatureNamesSchema, parseJsonDocument, VotingMethodSchema, type EnsembleMember, type VersionMetadata } from '../registry/versionMetadata';
+import { publishVersion, putArtifactOnce, readUploadedMetadata, writeRegisteredMetadata } from '../registry/versionPublisher';
 
 export { ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE };
 export const MAX_ENSEMBLE_MEMBERS = 16;
@@ -152,18 +151,14 @@ export async function registerUploadedEnsemble(
   const prefix = versionPrefix(req.model, req.version);
   const where = `${req.model}@${req.version}`;
   const read = async (file: string) => store.getIfExists(`${prefix}${file}`);
-  const [weightsFile, votingFile, namesFile, metadataFile] = await Promise.all([ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, FEATURE_NAMES_FILE, METADATA_FILE].map(read));
+  const [weightsFile, votingFile, namesFile] = await Promise.all([ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, FEATURE_NAMES_FILE].map(read));
   if (!weightsFile) {
     const any = await store.hasKeysUnder(prefix);
     if (!any) throw new ModelgraphError(ErrorCode.VERSION_NOT_FOUND, `Nothing is uploaded under ${prefix}: upload ${ENSEMBLE_WEIGHTS_FILE} and ${VOTING_STRATEGY_FILE} there first`, { model: req.model, version: req.version });
     throw new InvalidModelError(`${where}: ${ENSEMBLE_WEIGHTS_FILE} is missing (member model id → weight)`, { model: req.model });
   }
-  let uploaded: Record<string, unknown> = {};
-  if (metadataFile) {
-    const raw = parseJsonDocument(z.looseObject({}), metadataFile.body, `${prefix}${METADATA_FILE}`);
-    if (VersionMetadataSchema.safeParse(raw).success) throw new ConflictError(`${where} is already registered; versions are immutable`, { model: req.model, version: req.version });
-    uploaded = raw;
-  }
+  const uploadedMetadata = await readUploadedMetadata(store, req.model, req.version);
+  const uploaded = uploadedMetadata.fields;
   const weights = parseJsonDocument(UploadedWeightsSchema, weightsFile.body, `${prefix}${ENSEMBLE_WEIGHTS_FILE}`);
   const description = { ...uploaded, ...req.description };
   let voting: unknown = description.voting ?? description.voting_method;
@@ -194,30 +189,16 @@ export async function registerUploadedEnsemble(
     files[FEATURE_NAMES_FILE] = namesFile.body;
   } else {
     files[FEATURE_NAMES_FILE] = Buffer.from(JSON.stringify(plan.featureNames, null, 2));
-    await store.put(`${prefix}${FEATURE_NAMES_FILE}`, files[FEATURE_NAMES_FILE], { ifNoneMatch: '*', contentType: 'application/json' }).catch(async (err) => {
-      // Written by a concurrent registration of the same folder: fine if it holds the same names.
-      const now = await read(FEATURE_NAMES_FILE);
-      if (!now?.body.equals(files[FEATURE_NAMES_FILE])) throw err;
-    });
+    await putArtifactOnce(store, `${prefix}${FEATURE_NAMES_FILE}`, files[FEATURE_NAMES_FILE]);
   }
   const { description: _d, voting: _v, voting_method: _vm, ...extra } = description;
   const metadata: VersionMetadata = {
     ...extra,
     ...ensembleDescription(plan, reg, req.by),
     version: req.version,
-    artifacts: Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)).map(([name, bytes]) => [name, { sha256: sha256(bytes), size: bytes.byteLength }])),
+    artifacts: artifactsOf(files),
     registered_at: new Date().toISOString(),
   };
-  const body = JSON.stringify(metadata, null, 2);
-  try {
-    await store.put(`${prefix}${METADATA_FILE}`, body, { contentType: 'application/json', ...(metadataFile ? { ifMatch: metadataFile.etag } : { ifNoneMatch: '*' as const }) });
-  } catch (err) {
-    if (err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError) {
-      const now = await read(METADATA_FILE).catch(() => undefined);
-      if (now?.body.toString('utf8') === body) return metadata;
-      throw new ConflictError(`${prefix}${METADATA_FILE} changed while ${where} was being registered; nothing was changed`, { model: req.model, version: req.version }, { cause: err });
-    }
-    throw err;
-  }
+  await writeRegisteredMetadata(store, req.model, req.version, metadata, uploadedMetadata);
   return metadata;
 }

@@ -4,11 +4,11 @@ import { validateVersion, type ValidationReport } from '../inference/validateVer
 import { ENSEMBLE_WEIGHTS_FILE, METADATA_FILE, versionPrefix } from '../registry/bucketLayout';
 import { modelTypeOf } from '../registry/identifiers';
 import type { Registry } from '../registry/registry';
-import { registerUploadedEnsemble } from './registerEnsemble';
 import { describeVersion, type VersionFiles } from '../registry/versionDescription';
-import { VersionMetadataSchema, type VersionMetadata } from '../registry/versionMetadata';
-import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
+import type { VersionMetadata } from '../registry/versionMetadata';
+import { readUploadedMetadata, writeRegisteredMetadata } from '../registry/versionPublisher';
 import type { ObjectStore } from '../storage/objectStore';
+import { registerUploadedEnsemble } from './registerEnsemble';
 import { sessionSettings } from './sessionSettings';
 
 export interface RegisterVersionRequest {
@@ -65,21 +65,8 @@ export async function registerVersion(
   }
 
   const metadataKey = `${prefix}${METADATA_FILE}`;
-  const existing = await store.getIfExists(metadataKey);
-  let uploaded: Record<string, unknown> = {};
-  if (existing) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(existing.body.toString('utf8'));
-    } catch {
-      throw new InvalidModelError(`${metadataKey} is not valid JSON`, { model, version });
-    }
-    if (VersionMetadataSchema.safeParse(raw).success) {
-      throw new ConflictError(`${model}@${version} is already registered; versions are immutable`, { model, version });
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidModelError(`${metadataKey} is not a JSON object`, { model, version });
-    uploaded = raw as Record<string, unknown>;
-  }
+  const uploadedMetadata = await readUploadedMetadata(store, model, version);
+  const uploaded = uploadedMetadata.fields;
 
   const files: VersionFiles = {};
   const etags: Record<string, string> = {};
@@ -106,20 +93,6 @@ export async function registerVersion(
     registered_at: new Date().toISOString(),
     ...(req.by ? { registered_by: req.by } : {}),
   };
-  const body = JSON.stringify(metadata, null, 2);
-  try {
-    await store.put(metadataKey, body, {
-      contentType: 'application/json',
-      ...(existing ? { ifMatch: existing.etag } : { ifNoneMatch: '*' as const }),
-    });
-  } catch (err) {
-    if (err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError) {
-      // Our PUT may have landed with its answer lost (the SDK's retry then fails its precondition).
-      const now = await store.getIfExists(metadataKey).catch(() => undefined);
-      if (now?.body.toString('utf8') === body) return { metadata, validation };
-      throw new ConflictError(`${metadataKey} changed while ${model}@${version} was being registered (registered concurrently?); nothing was changed`, { model, version }, { cause: err });
-    }
-    throw err;
-  }
+  await writeRegisteredMetadata(store, model, version, metadata, uploadedMetadata);
   return { metadata, validation };
 }

@@ -45,7 +45,7 @@ afterAll(async () => {
 async function predictWith(version: string, rows: Float32Array[]) {
   const metadata = await runtime.registry.versionMetadata(MODEL, version);
   const bundle = await runtime.models.get(MODEL, version, metadata);
-  return { metadata, answers: await runtime.models.predict(bundle, rows) };
+  return { metadata, answers: await bundle.predict(rows) };
 }
 
 describe('compressed model artifacts', () => {

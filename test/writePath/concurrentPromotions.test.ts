@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConflictError } from '../../src/errors';
 import { pushVersion } from '../../src/release/pushVersion';
 import { Deployments, type DeploymentResult } from '../../src/registry/deployments';
 import { Registry } from '../../src/registry/registry';
 import { VersionMetadataSchema, parseJsonDocument } from '../../src/registry/versionMetadata';
 import { startTestStack, type TestStack } from '../support/stack';
-import { FEATURES, LABELS, separateProcesses, smallModel, storedPointer } from './support';
+import { FEATURES, LABELS, separateProcesses, smallModel, storedPointer, winsAndConflicts } from './support';
 
 const VERSIONS = Array.from({ length: 20 }, (_, i) => `v${String(i + 1).padStart(2, '0')}`);
 
@@ -41,13 +40,7 @@ describe('20 concurrent promotions of one model', () => {
 
   /** Every call succeeded or lost with CONFLICT; history holds exactly the winners, the pointer the last winner. */
   async function assessRace(model: string, settled: PromiseSettledResult<DeploymentResult>[], historyBefore: number, generationBefore: number) {
-    const wins = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const losses = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []));
-    for (const err of losses) {
-      expect(err).toBeInstanceOf(ConflictError);
-      expect(err.code).toBe('CONFLICT');
-    }
-    expect(wins.length).toBeGreaterThanOrEqual(1);
+    const { wins, losses } = winsAndConflicts(settled);
 
     const final = await pointer(model);
     const last = wins.reduce((a, b) => (b.record.generation > a.record.generation ? b : a));

@@ -5,6 +5,8 @@ import { gzipSync, brotliCompressSync } from 'node:zlib';
 import { buildTreeEnsembleClassifier, type TreeEnsembleSpec } from '../../src/demo/treeEnsemble';
 import { runCli } from '../../src/cli/program';
 import type { CliIo } from '../../src/cli/io';
+import { expect } from 'vitest';
+import { ConflictError } from '../../src/errors';
 import { stagePointerKey } from '../../src/registry/bucketLayout';
 import { Deployments, type DeploymentsOptions } from '../../src/registry/deployments';
 import { Registry } from '../../src/registry/registry';
@@ -115,4 +117,16 @@ export function separateProcesses(stack: () => TestStack) {
 export async function storedPointer(stack: TestStack, model: string, stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION'): Promise<StagePointer> {
   const key = stagePointerKey(model, stage);
   return parseJsonDocument(StagePointerSchema, (await stack.server.runtime.store.get(key)).body, key);
+}
+
+/** Racers' outcomes split in winners and losers; asserts every loser failed with CONFLICT and at least one won. */
+export function winsAndConflicts<T>(settled: readonly PromiseSettledResult<T>[]): { wins: T[]; losses: ConflictError[] } {
+  const wins = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const losses = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as ConflictError] : []));
+  for (const err of losses) {
+    expect(err).toBeInstanceOf(ConflictError);
+    expect(err.code).toBe('CONFLICT');
+  }
+  expect(wins.length).toBeGreaterThanOrEqual(1);
+  return { wins, losses };
 }

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { ConflictError } from '../../src/errors';
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { inCanary } from '../../src/inference/canary';
 import type { RowPrediction } from '../../src/inference/modelBundle';
@@ -11,7 +10,7 @@ import type { DeploymentRecord, Traffic } from '../../src/registry/versionMetada
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { createRuntime, type Runtime } from '../../src/runtime';
 import { featuresFor, startTestStack, type GraphQLResponse, type TestStack } from '../support/stack';
-import { separateProcesses, storedPointer } from './support';
+import { separateProcesses, storedPointer, winsAndConflicts } from './support';
 
 /**
  * Traffic settings (shadow, canary) live in the production pointer, so every
@@ -82,13 +81,7 @@ describe('traffic changes racing promotions and predictions', () => {
       const settled = await Promise.allSettled(calls.map((call) => call()));
 
       // Assess: every call won or lost with CONFLICT
-      const wins = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-      const losses = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason] : []));
-      for (const err of losses) {
-        expect(err).toBeInstanceOf(ConflictError);
-        expect(err.code).toBe('CONFLICT');
-      }
-      expect(wins.length).toBeGreaterThanOrEqual(1);
+      const { wins, losses } = winsAndConflicts(settled);
       allWins += wins.length;
       allLosses += losses.length;
 
