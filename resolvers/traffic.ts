@@ -1,27 +1,26 @@
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { requireWrite } from '../src/graphql/auth';
+import { agreementRate } from '../src/inference/shadowTracker';
 import { parseModelId } from '../src/registry/identifiers';
+import { TRAFFIC_OFF } from '../src/registry/versionMetadata';
 import { parseReason } from './deployment';
 
 export const trafficResolvers: Resolvers = {
   Model: {
     traffic: async (model, _args, { loaders }) => {
       const pointer = await loaders.stagePointer.load(`${model.id}|PRODUCTION`);
-      return pointer?.value.traffic ?? { shadow: false, canary_percent: 0 };
+      return pointer?.value.traffic ?? TRAFFIC_OFF;
     },
     shadowAgreement: async (model, _args, { runtime, loaders }) => {
-      const pairs = await runtime.shadows.agreement(model.id);
       const [production, staging] = await Promise.all([loaders.stagePointer.load(`${model.id}|PRODUCTION`), loaders.stagePointer.load(`${model.id}|STAGING`)]);
-      const current = (p: { productionVersion: string; stagingVersion: string }) =>
-        p.productionVersion === production?.value.version && p.stagingVersion === staging?.value.version ? 0 : 1;
-      return pairs.sort((a, b) => current(a) - current(b) || a.productionVersion.localeCompare(b.productionVersion) || a.stagingVersion.localeCompare(b.stagingVersion));
+      return runtime.shadows.agreement(model.id, { productionVersion: production?.value.version, stagingVersion: staging?.value.version });
     },
   },
   Traffic: {
     canaryPercent: (t) => t.canary_percent,
   },
   ShadowAgreement: {
-    rate: (a) => (a.rows === 0 ? null : a.agreements / a.rows),
+    rate: (a) => agreementRate(a),
   },
   Mutation: {
     configureTraffic: async (_parent, args, { runtime, caller }) => {

@@ -13,6 +13,11 @@ export interface ShadowAgreement {
   agreements: number;
 }
 
+/** agreements / rows, or null before the first row. */
+export function agreementRate(a: Pick<ShadowAgreement, 'rows' | 'agreements'>): number | null {
+  return a.rows === 0 ? null : a.agreements / a.rows;
+}
+
 const ChunkSchema = z.object({ rows: z.number().int().nonnegative(), agreements: z.number().int().nonnegative() });
 
 export interface ShadowTrackerOptions {
@@ -86,8 +91,12 @@ export class ShadowTracker {
     await this.flushing;
   }
 
-  /** Agreement per pair of versions of `model`: flushed files of every instance plus this process's pending counts. */
-  async agreement(model: string): Promise<ShadowAgreement[]> {
+  /**
+   * Agreement per pair of versions of `model`: flushed files of every instance
+   * plus this process's pending counts. The `current` pair (production and
+   * staging now) first, then by version.
+   */
+  async agreement(model: string, current?: { productionVersion?: string | null; stagingVersion?: string | null }): Promise<ShadowAgreement[]> {
     const prefix = shadowStatsPrefix(model);
     const keys = await this.store.listKeys(prefix);
     const pairs = new Map<string, ShadowAgreement>();
@@ -112,6 +121,9 @@ export class ShadowTracker {
       add(productionVersion, stagingVersion, counts[i].rows, counts[i].agreements);
     });
     for (const p of this.pending.values()) if (p.model === model) add(p.productionVersion, p.stagingVersion, p.rows, p.agreements);
-    return [...pairs.values()];
+    const rank = (p: ShadowAgreement) => (p.productionVersion === current?.productionVersion && p.stagingVersion === current?.stagingVersion ? 0 : 1);
+    return [...pairs.values()].sort(
+      (a, b) => rank(a) - rank(b) || a.productionVersion.localeCompare(b.productionVersion) || a.stagingVersion.localeCompare(b.stagingVersion),
+    );
   }
 }

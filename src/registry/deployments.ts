@@ -6,7 +6,7 @@ import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors'
 import { stageHistoryArchiveKey, stagePointerKey, versionPrefix } from './bucketLayout';
 import { assertStageAllowed, type Stage } from './identifiers';
 import type { Registry, Versioned } from './registry';
-import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer, type Traffic } from './versionMetadata';
+import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer, type Traffic, TRAFFIC_OFF } from './versionMetadata';
 
 export interface DeploymentRequest {
   model: string;
@@ -130,7 +130,7 @@ export class Deployments {
     await this.registry.requireModel(req.model);
     const current = await this.currentPointer(req.model, 'PRODUCTION');
     if (!current) throw new ModelNotDeployedError(req.model, 'PRODUCTION');
-    const was = current.value.traffic ?? { shadow: false, canary_percent: 0 };
+    const was = current.value.traffic ?? TRAFFIC_OFF;
     const traffic = { shadow: req.shadow ?? was.shadow, canary_percent: req.canaryPercent ?? was.canary_percent };
     const metadata = await this.registry.versionMetadata(req.model, current.value.version);
     return this.notify(

@@ -85,6 +85,9 @@ export const TrafficSchema = z.object({
   canary_percent: z.number().min(0).max(100),
 });
 export type Traffic = z.infer<typeof TrafficSchema>;
+
+/** A stage without traffic settings: neither shadow nor canary. */
+export const TRAFFIC_OFF: Readonly<Traffic> = Object.freeze({ shadow: false, canary_percent: 0 });
 export type DeploymentAction = (typeof DeploymentAction)[keyof typeof DeploymentAction];
 
 /** One successful promote or rollback, recorded in the same write that moved the pointer. */

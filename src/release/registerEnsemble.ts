@@ -126,6 +126,12 @@ function ensembleDescription(plan: EnsemblePlan, reg: EnsembleRegistration, by: 
   };
 }
 
+/** A member reference `{model}` or `{model}@{version}` (as in ensemble_weights.json and `--member`), not yet validated. */
+export function splitMemberRef(ref: string): { model: string; version: string | null } {
+  const at = ref.indexOf('@');
+  return at < 0 ? { model: ref, version: null } : { model: ref.slice(0, at), version: ref.slice(at + 1) };
+}
+
 /** `ensemble_weights.json` as other tools write it: member model id (optionally `@version`) → weight. */
 const UploadedWeightsSchema = z.record(z.string(), z.number());
 /** `voting_strategy.json`: `{ "method": "soft" }` (also `voting`, `strategy`, `voting_method`), or just `"hard"`. */
@@ -170,10 +176,7 @@ export async function registerUploadedEnsemble(
   const reg = parseEnsembleRegistration({
     model: req.model,
     version: req.version,
-    members: Object.entries(weights).map(([id, weight]) => {
-      const at = id.lastIndexOf('@');
-      return at > 0 ? { model: id.slice(0, at), version: id.slice(at + 1), weight } : { model: id, weight };
-    }),
+    members: Object.entries(weights).map(([ref, weight]) => ({ ...splitMemberRef(ref), weight })),
     voting: voting.toLowerCase(),
     description: typeof description.description === 'string' ? description.description : undefined,
   });

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { BadUserInputError } from '../../errors';
 import { ModelIdSchema, parseModelId, parseVersion, VersionSchema } from '../../registry/identifiers';
 import type { VotingMethod } from '../../registry/versionMetadata';
-import { MAX_ENSEMBLE_MEMBERS, parseEnsembleRegistration, registerEnsemble } from '../../release/registerEnsemble';
+import { MAX_ENSEMBLE_MEMBERS, parseEnsembleRegistration, registerEnsemble, splitMemberRef } from '../../release/registerEnsemble';
 import { table } from '../io';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
@@ -33,11 +33,8 @@ function badMember(raw: string, why: string): BadUserInputError {
 export function parseMemberSpec(raw: string): MemberSpec {
   const eq = raw.lastIndexOf('=');
   if (eq < 0) throw badMember(raw, 'no "=<weight>"');
-  const ref = raw.slice(0, eq);
   const weightText = raw.slice(eq + 1);
-  const at = ref.indexOf('@');
-  const model = at < 0 ? ref : ref.slice(0, at);
-  const version = at < 0 ? null : ref.slice(at + 1);
+  const { model, version } = splitMemberRef(raw.slice(0, eq));
   if (model === '') throw badMember(raw, 'no model id');
   const modelOk = ModelIdSchema.safeParse(model);
   if (!modelOk.success) throw badMember(raw, `"${model}" is not a model id (${modelOk.error.issues[0]?.message})`);

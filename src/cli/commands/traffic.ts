@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { BadUserInputError } from '../../errors';
-import type { ShadowAgreement } from '../../inference/shadowTracker';
+import { agreementRate } from '../../inference/shadowTracker';
 import { parseModelId } from '../../registry/identifiers';
-import type { DeploymentRecord, Traffic } from '../../registry/versionMetadata';
+import { TRAFFIC_OFF, type DeploymentRecord, type Traffic } from '../../registry/versionMetadata';
 import { table } from '../io';
 import { parseReason } from './deploy';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
@@ -12,8 +12,6 @@ interface TrafficFlags extends CommonFlags {
   canary?: number;
   reason?: string;
 }
-
-const TRAFFIC_OFF: Traffic = { shadow: false, canary_percent: 0 };
 
 function parseShadow(v: string): boolean {
   const s = v.toLowerCase();
@@ -34,7 +32,6 @@ function parseCanary(v: string): number {
 
 const onOff = (b: boolean) => (b ? 'on' : 'off');
 const describeTraffic = (t: Traffic) => `shadow ${onOff(t.shadow)}, canary ${t.canary_percent}%`;
-const rate = (a: ShadowAgreement) => (a.rows === 0 ? null : a.agreements / a.rows);
 
 function describeChange(record: DeploymentRecord): string {
   return (
@@ -82,19 +79,11 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
 
       if (reason !== null) throw new BadUserInputError('--reason is recorded with a change: give --shadow and/or --canary', { argument: 'reason' });
       await registry.requireModel(model);
-      const [production, staging, pairs] = await Promise.all([
-        registry.stagePointer(model, 'PRODUCTION'),
-        registry.stagePointer(model, 'STAGING'),
-        shadows.agreement(model),
-      ]);
+      const [production, staging] = await Promise.all([registry.stagePointer(model, 'PRODUCTION'), registry.stagePointer(model, 'STAGING')]);
       const traffic = production?.value.traffic ?? TRAFFIC_OFF;
       const productionVersion = production?.value.version ?? null;
       const stagingVersion = staging?.value.version ?? null;
-      // The current pair first, then by version (as Model.shadowAgreement).
-      const current = (p: ShadowAgreement) => (p.productionVersion === productionVersion && p.stagingVersion === stagingVersion ? 0 : 1);
-      const agreement = pairs
-        .sort((a, b) => current(a) - current(b) || a.productionVersion.localeCompare(b.productionVersion) || a.stagingVersion.localeCompare(b.stagingVersion))
-        .map((p) => ({ ...p, rate: rate(p) }));
+      const agreement = (await shadows.agreement(model, { productionVersion, stagingVersion })).map((p) => ({ ...p, rate: agreementRate(p) }));
       out.result(
         () =>
           [
