@@ -6,7 +6,7 @@ import { inCanary } from '../../src/inference/canary';
 import type { RowPrediction } from '../../src/inference/modelBundle';
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, demoVersionFiles } from '../../src/local/demoSeed';
 import { Deployments, type DeploymentResult } from '../../src/registry/deployments';
-import type { DeploymentRecord, Traffic } from '../../src/registry/versionMetadata';
+import { TRAFFIC_OFF, type DeploymentRecord, type Traffic } from '../../src/registry/versionMetadata';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { createRuntime, type Runtime } from '../../src/runtime';
 import { featuresFor, startTestStack, type GraphQLResponse, type TestStack } from '../support/stack';
@@ -53,20 +53,27 @@ describe('traffic changes racing promotions and predictions', () => {
 
   it('(a) 10 configureTraffic and 5 promotions of one model from separate processes: CONFLICT or recorded once, settings carried from the base they swapped', async () => {
     const MODEL = 'etfs/TRAF';
-    const ROUNDS = 3;
+    // At least 3 rounds; more (up to 12) until both kinds of writer have won. Which kind wins a round is the
+    // scheduler's choice, and a promotion makes more reads before its write than a traffic change, so a round
+    // where no promotion has won yet gives the promoters a head start (they still race each other).
+    const MIN_ROUNDS = 3;
+    const MAX_ROUNDS = 12;
     let allWins = 0;
     let allLosses = 0;
     let trafficWins = 0;
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (round >= MIN_ROUNDS && allLosses > 0 && trafficWins > 0 && allWins - trafficWins > 0) break;
+      const promotersFirst = round > 0 && allWins - trafficWins === 0;
       // Prepare: 15 writers, each its own process; some settings are omitted (they must then come from the pointer they replaced).
       const before = await pointerNow(MODEL);
       const requested = new Map<string, { shadow?: boolean; canaryPercent?: number }>();
-      const calls: Array<() => Promise<DeploymentResult>> = [];
+      const trafficCalls: Array<() => Promise<DeploymentResult>> = [];
+      const promotionCalls: Array<() => Promise<DeploymentResult>> = [];
       for (let i = 0; i < 10; i++) {
         const settings =
-          i % 3 === 0 ? { shadow: (i + round) % 2 === 0, canaryPercent: round * 10 + i + 0.5 } : i % 3 === 1 ? { canaryPercent: round * 10 + i + 0.25 } : { shadow: (i + round) % 2 === 1 };
+          i % 3 === 0 ? { shadow: (i + round) % 2 === 0, canaryPercent: (round % 9) * 10 + i + 0.5 } : i % 3 === 1 ? { canaryPercent: (round % 9) * 10 + i + 0.25 } : { shadow: (i + round) % 2 === 1 };
         const writer = separateProcess();
-        calls.push(async () => {
+        trafficCalls.push(async () => {
           const result = await writer.configureTraffic({ model: MODEL, ...settings, by: `traffic-${round}-${i}`, reason: `race ${round}` });
           requested.set(result.record.id, settings);
           return result;
@@ -74,11 +81,14 @@ describe('traffic changes racing promotions and predictions', () => {
       }
       for (let i = 1; i <= 5; i++) {
         const writer = separateProcess();
-        calls.push(() => writer.promote({ model: MODEL, version: `v${i}`, stage: 'PRODUCTION', by: `promoter-${round}-${i}` }));
+        promotionCalls.push(() => writer.promote({ model: MODEL, version: `v${i}`, stage: 'PRODUCTION', by: `promoter-${round}-${i}` }));
       }
 
       // Act
-      const settled = await Promise.allSettled(calls.map((call) => call()));
+      const [early, late] = promotersFirst ? [promotionCalls, trafficCalls] : [trafficCalls, promotionCalls];
+      const started = Promise.allSettled(early.map((call) => call()));
+      if (promotersFirst) await sleep(15);
+      const settled = [...(await started), ...(await Promise.allSettled(late.map((call) => call())))];
 
       // Assess: every call won or lost with CONFLICT
       const { wins, losses } = winsAndConflicts(settled);
@@ -95,7 +105,7 @@ describe('traffic changes racing promotions and predictions', () => {
       // Each entry is what its winner was told, and starts where the previous one ended.
       const told = new Map(wins.map((w) => [w.record.id, w.record]));
       let version = before.version;
-      let traffic: Traffic = before.traffic ?? { shadow: false, canary_percent: 0 };
+      let traffic: Traffic = before.traffic ?? TRAFFIC_OFF;
       for (const entry of added) {
         expect(entry).toEqual(told.get(entry.id));
         expect(entry.from).toBe(version);
@@ -115,7 +125,7 @@ describe('traffic changes racing promotions and predictions', () => {
       }
       // The final settings are the last successful TRAFFIC entry's (promotions keep them), on the last winner's version.
       expect(final.version).toBe(version);
-      expect(final.traffic).toEqual(traffic);
+      expect(final.traffic ?? TRAFFIC_OFF).toEqual(traffic);
       const lastTraffic = final.history.findLast((r: DeploymentRecord) => r.action === 'TRAFFIC');
       if (lastTraffic) expect(final.traffic).toEqual(lastTraffic.traffic);
       // The server (which did not write) serves that state.
