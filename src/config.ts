@@ -49,6 +49,8 @@ export const ConfigSchema = z.object({
   GRAPHIQL: bool(true),
   /** Seconds between the writes of shadow-mode agreement counts to the bucket (0: after every batch). */
   SHADOW_FLUSH_SECONDS: z.coerce.number().min(0).default(60),
+  /** A flush compacts a pair of versions' shadow count files into its summary once it has this many. */
+  SHADOW_COMPACT_FILES: int(50, 1),
   /** Most rows one predictMany may carry. */
   MAX_PREDICT_BATCH: int(10_000, 1),
   /** Query limits (graphql-armor): nesting depth, aliases, directives, parser tokens, static cost. */

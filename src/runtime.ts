@@ -66,7 +66,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     maxBytes: config.MODEL_CACHE_MAX_MB * 1024 * 1024,
     session: { intraOpNumThreads: config.ORT_INTRA_OP_THREADS, graphOptimizationLevel: config.ORT_GRAPH_OPTIMIZATION },
   });
-  const shadows = new ShadowTracker(store, { flushIntervalMs: config.SHADOW_FLUSH_SECONDS * 1000, onWarning: overrides.onWarning });
+  const shadows = new ShadowTracker(store, {
+    flushIntervalMs: config.SHADOW_FLUSH_SECONDS * 1000,
+    compactAfterFiles: config.SHADOW_COMPACT_FILES,
+    onWarning: overrides.onWarning,
+  });
   const predictor = new Predictor(registry, models, shadows);
   const deployments = new Deployments(registry, { onWarning: overrides.onWarning });
   deployments.addListener(modelRegistryFeed(registry)); // metadata/model_registry.json + deployment_history.json

@@ -54,12 +54,21 @@ export function stageHistoryArchiveKey(model: string, stage: Stage, first: numbe
 
 /**
  * Shadow-mode agreement counts of a model: write-once files, one per instance
- * and flush, `metadata/shadow/{model}/{productionVersion}/{stagingVersion}/{file}`.
+ * and flush, `metadata/shadow/{model}/{productionVersion}/{stagingVersion}/{file}`,
+ * and per pair of versions a `summary.json` the files are compacted into.
  */
 export function shadowStatsPrefix(model: string): string {
   return `metadata/shadow/${model}/`;
 }
 
-export function shadowStatsKey(model: string, productionVersion: string, stagingVersion: string, file: string): string {
-  return `${shadowStatsPrefix(model)}${productionVersion}/${stagingVersion}/${file}`;
+/** The folder of one pair of versions' counts. */
+export function shadowPairPrefix(model: string, productionVersion: string, stagingVersion: string): string {
+  return `${shadowStatsPrefix(model)}${productionVersion}/${stagingVersion}/`;
 }
+
+export function shadowStatsKey(model: string, productionVersion: string, stagingVersion: string, file: string): string {
+  return `${shadowPairPrefix(model, productionVersion, stagingVersion)}${file}`;
+}
+
+/** Name of the compacted counts of a pair of versions (count files are named `{time}-{uuid}.json`). */
+export const SHADOW_SUMMARY_FILE = 'summary.json';

@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
@@ -52,6 +53,7 @@ export interface StorageCounters {
   puts: number;
   heads: number;
   lists: number;
+  deletes: number;
   bytesIn: number;
 }
 
@@ -71,7 +73,7 @@ export const NOT_MODIFIED = Symbol('NOT_MODIFIED');
  * StorageUnavailableError (after the SDK's own retries).
  */
 export class ObjectStore {
-  readonly counters: StorageCounters = { gets: 0, notModified: 0, puts: 0, heads: 0, lists: 0, bytesIn: 0 };
+  readonly counters: StorageCounters = { gets: 0, notModified: 0, puts: 0, heads: 0, lists: 0, deletes: 0, bytesIn: 0 };
 
   constructor(
     private readonly client: S3Client,
@@ -246,6 +248,28 @@ export class ObjectStore {
     } catch (err) {
       throw translate(err, key);
     }
+  }
+
+  /**
+   * Deletes `keys` with DeleteObjects, 1,000 keys per request. A key that is
+   * already gone counts as deleted (S3 answers it so). Returns the keys S3 could
+   * not delete; a request that fails throws.
+   */
+  async deleteMany(keys: readonly string[]): Promise<string[]> {
+    const failed: string[] = [];
+    for (let i = 0; i < keys.length; i += 1_000) {
+      const batch = keys.slice(i, i + 1_000);
+      this.counters.deletes++;
+      try {
+        const out = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+        );
+        for (const e of out.Errors ?? []) if (e.Key) failed.push(e.Key);
+      } catch (err) {
+        throw translate(err, batch[0]);
+      }
+    }
+    return failed;
   }
 
   /** Whether any key starts with `prefix` (one ListObjectsV2 page of at most one key). */

@@ -193,9 +193,18 @@ Resources:
   });
 
   describe('IAM: least privilege', () => {
-    it('reads with GetObject and ListBucket only; writes with PutObject only', () => {
+    it('reads with GetObject and ListBucket only; writes with PutObject only; deletes only compacted shadow counts', () => {
       const actions = new Set(policyStatements().flatMap((s) => asList(s.Action)));
-      expect([...actions].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      expect([...actions].sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      const deletes = policyStatements().filter((s) => asList(s.Action).includes('s3:DeleteObject'));
+      expect(deletes.map((s) => ({ effect: s.Effect, actions: asList(s.Action), resources: asList(s.Resource) }))).toEqual([
+        { effect: 'Allow', actions: ['s3:DeleteObject'], resources: ['arn:aws:s3:::<ModelBucket>/metadata/shadow/*'] },
+      ]);
+      const deleteAllowed = (key: string) => asList(deletes[0].Resource).some((r) => iamPatternMatches(r, `arn:aws:s3:::<ModelBucket>/${key}`));
+      expect(deleteAllowed(shadowStatsKey('etfs/SPY', 'v1.1.0', 'v1.2.0', '2026-11-27T18-00-00-000Z-0f8fad5b.json'))).toBe(true);
+      for (const key of [stagePointerKey('etfs/SPY', 'PRODUCTION'), archiveKey('etfs/SPY', 'v1.1.0', 'model.onnx'), MODEL_REGISTRY_KEY, 'metadata/shadow']) {
+        expect(deleteAllowed(key), key).toBe(false);
+      }
       for (const s of policyStatements()) {
         expect(s.Effect).toBe('Allow');
         for (const r of asList(s.Resource)) expect(r.startsWith('arn:aws:s3:::<ModelBucket>'), r).toBe(true);
