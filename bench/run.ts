@@ -52,7 +52,7 @@ interface Plan {
   memoryBoundModels: number;
   httpDurationSec: number;
   /** Ensembles, shadow, canary: warm `predict` requests per case (interleaved), and `predictMany` rows × repetitions per case. */
-  features: { single: { count: number; warmup: number }; batch: { rows: number; repetitions: number } };
+  features: { single: { count: number; warmup: number }; batch: { rows: number; repetitions: number }; shadowReads: { flushes: number; repetitions: number } };
 }
 
 const scenario = (size: SizeName, file: ColdScenario['file'], disk: ColdScenario['disk'], extra: { headline?: boolean; warmModels?: boolean } = {}): ColdScenario => ({
@@ -91,7 +91,7 @@ const FULL: Plan = {
   partsRepetitions: 7,
   whatIf: true,
   httpDurationSec: 5,
-  features: { single: { count: 2000, warmup: 200 }, batch: { rows: 1_000, repetitions: 30 } },
+  features: { single: { count: 2000, warmup: 200 }, batch: { rows: 1_000, repetitions: 30 }, shadowReads: { flushes: 1_000, repetitions: 15 } },
 };
 
 const SMOKE: Plan = {
@@ -115,7 +115,7 @@ const SMOKE: Plan = {
   partsRepetitions: 2,
   whatIf: false,
   httpDurationSec: 1,
-  features: { single: { count: 50, warmup: 10 }, batch: { rows: 1_000, repetitions: 3 } },
+  features: { single: { count: 50, warmup: 10 }, batch: { rows: 1_000, repetitions: 3 }, shadowReads: { flushes: 120, repetitions: 3 } },
 };
 
 function parseArgs(argv: string[]) {
@@ -291,6 +291,7 @@ async function main(): Promise<void> {
           'HTTP seconds per load': plan.httpDurationSec,
           'features: predicts per case': `${plan.features.single.count} after ${plan.features.single.warmup} warm-up`,
           'features: predictMany per case': `${plan.features.batch.repetitions} × ${plan.features.batch.rows} rows`,
+          'features: shadowAgreement reads per case': `${plan.features.shadowReads.repetitions} after ${plan.features.shadowReads.flushes} flushes`,
         },
         sessionOptions,
         environment: [

@@ -433,4 +433,26 @@ export function renderFeatures(out: string[], f: FeaturesResult): void {
       'Before timing, one request per case checks what answered (stage, canary, shadow version, ensemble members). Session runs and rows run per request come from runtime.models.counters; ' +
       'Predictor = `runtime.predictor.predictBatch` of the same rows in-process (routing, validation, runs, votes, answer objects; no GraphQL, no JSON).',
   );
+  const r = f.shadowReads;
+  out.push('');
+  out.push(
+    `\`Model.shadowAgreement\` after ${fmtInt(r.flushes)} flushes of one pair of versions, read by a fresh instance (nothing cached; ${r.repetitions} reads per case, interleaved), ` +
+      `with the count files left as written and compacted every ${r.compactAfterFiles} files (SHADOW_COMPACT_FILES' default):`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['Case', 'Objects read from', 'GETs per read', 'LISTs per read', 'p50', 'p99', 'p50 ÷ uncompacted', 'Writing the flushes'],
+      r.cases.map((c) => [
+        c.name,
+        fmtInt(c.objects),
+        String(c.getsPerRead),
+        String(c.listsPerRead),
+        ms(c.ms.median),
+        ms(c.ms.p99),
+        fmtRatio(c.ms.median / r.cases[0].ms.median),
+        ms(r.writeMs[c.name]),
+      ]),
+    ),
+  );
 }

@@ -24,8 +24,11 @@ import { DEMO_DEFAULT_DEPTH, DEMO_DEFAULT_TREES } from '../../src/demo/treeEnsem
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, demoDescription, demoVersionFiles } from '../../src/local/demoSeed';
 import { inCanary } from '../../src/inference/canary';
 import type { AssetRegistryDocument } from '../../src/registry/assetRegistry';
-import { ASSET_REGISTRY_KEY } from '../../src/registry/bucketLayout';
+import { ASSET_REGISTRY_KEY, shadowStatsPrefix } from '../../src/registry/bucketLayout';
 import { publishVersion } from '../../src/registry/versionPublisher';
+import { ConfigSchema } from '../../src/config';
+import { ShadowTracker } from '../../src/inference/shadowTracker';
+import type { ObjectStore } from '../../src/storage/objectStore';
 import { registerEnsemble } from '../../src/release/registerEnsemble';
 import type { PredictionRequest } from '../../src/inference/predictor';
 import type { BenchBucket } from '../lib/benchBucket';
@@ -69,6 +72,28 @@ export interface FeatureBatchCase {
   responseBytes: number;
 }
 
+export interface ShadowReadCase {
+  name: 'uncompacted' | 'compacted';
+  /** Objects under the model's shadow prefix when read (count files, plus summary.json when compacted). */
+  objects: number;
+  /** One `agreement()` of a fresh instance (nothing cached). */
+  ms: Summary;
+  getsPerRead: number;
+  listsPerRead: number;
+}
+
+export interface ShadowReadsResult {
+  /** Flushes written per case (one count file each). */
+  flushes: number;
+  compactAfterFiles: number;
+  repetitions: number;
+  /** Wall time of writing the flushes: without compaction, with it. */
+  writeMs: { uncompacted: number; compacted: number };
+  cases: ShadowReadCase[];
+  /** compacted p50 ÷ uncompacted p50. */
+  ratio: number;
+}
+
 export interface FeaturesResult {
   /** Bytes of each single model involved (all the demo's size). */
   modelBytes: number;
@@ -78,6 +103,7 @@ export interface FeaturesResult {
   canaryPercent: number;
   single: { count: number; warmup: number; cases: FeatureCase[] };
   batch: { rows: number; repetitions: number; cases: FeatureBatchCase[] };
+  shadowReads: ShadowReadsResult;
   notes: string[];
 }
 
@@ -112,7 +138,12 @@ interface Verified {
 export async function runBucketFeatures(
   _bucket: BenchBucket,
   local: BenchLocalServer,
-  opts: { single: { count: number; warmup: number }; batch: { rows: number; repetitions: number }; log: (line: string) => void },
+  opts: {
+    single: { count: number; warmup: number };
+    batch: { rows: number; repetitions: number };
+    shadowReads: { flushes: number; repetitions: number };
+    log: (line: string) => void;
+  },
 ): Promise<FeaturesResult> {
   const { runtime } = local.server;
   const { store, deployments, registry } = runtime;
@@ -294,6 +325,8 @@ export async function runBucketFeatures(
     );
   }
 
+  const shadowReads = await measureShadowReads(store, opts.shadowReads, opts.log);
+
   return {
     modelBytes: v1['model.onnx'].byteLength,
     trees: DEMO_DEFAULT_TREES,
@@ -308,6 +341,63 @@ export async function runBucketFeatures(
     canaryPercent: CANARY_PERCENT,
     single: { count: opts.single.count, warmup: opts.single.warmup, cases: singleCases },
     batch: { rows: opts.batch.rows, repetitions: opts.batch.repetitions, cases: batchResults },
+    shadowReads,
     notes,
   };
+}
+
+/**
+ * What compaction buys a reader of `Model.shadowAgreement`: `flushes` count
+ * files of one pair written as instances write them (one PUT per flush), once
+ * for a model whose files are never compacted and once with the default
+ * SHADOW_COMPACT_FILES; then a fresh instance (empty cache) reads each, the
+ * two cases interleaved. The answers must be equal.
+ */
+async function measureShadowReads(store: ObjectStore, opts: { flushes: number; repetitions: number }, log: (line: string) => void): Promise<ShadowReadsResult> {
+  const compactAfterFiles = ConfigSchema.shape.SHADOW_COMPACT_FILES.parse(undefined);
+  const models = { uncompacted: 'etfs/FEATRAW', compacted: 'etfs/FEATCMP' } as const;
+  const writeMs = { uncompacted: 0, compacted: 0 };
+  for (const name of ['uncompacted', 'compacted'] as const) {
+    const writer = new ShadowTracker(store, { flushIntervalMs: 0, compactAfterFiles: name === 'compacted' ? compactAfterFiles : Number.POSITIVE_INFINITY });
+    const started = performance.now();
+    for (let i = 0; i < opts.flushes; i++) {
+      writer.record(models[name], 'v1', 'v2', 100, 90 + (i % 10));
+      await writer.flush();
+    }
+    writeMs[name] = performance.now() - started;
+  }
+  const names = ['uncompacted', 'compacted'] as const;
+  const samples: Record<(typeof names)[number], number[]> = { uncompacted: [], compacted: [] };
+  const requests = { uncompacted: { gets: new Set<number>(), lists: new Set<number>() }, compacted: { gets: new Set<number>(), lists: new Set<number>() } };
+  const answers: Record<string, string> = {};
+  for (let i = 0; i < opts.repetitions; i++) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[(i + j) % names.length];
+      const reader = new ShadowTracker(store, { flushIntervalMs: 3_600_000 });
+      const before = { ...store.counters };
+      const started = performance.now();
+      const [pair] = await reader.agreement(models[name]);
+      samples[name].push(performance.now() - started);
+      requests[name].gets.add(store.counters.gets - before.gets);
+      requests[name].lists.add(store.counters.lists - before.lists);
+      answers[name] = JSON.stringify({ rows: pair.rows, agreements: pair.agreements });
+    }
+  }
+  if (answers.uncompacted !== answers.compacted) throw new Error(`features: shadow reads disagree: ${answers.uncompacted} vs ${answers.compacted}`);
+  const cases: ShadowReadCase[] = [];
+  for (const name of names) {
+    cases.push({
+      name,
+      objects: (await store.listKeys(shadowStatsPrefix(models[name]))).length,
+      ms: summarize(samples[name]),
+      getsPerRead: Math.max(...requests[name].gets),
+      listsPerRead: Math.max(...requests[name].lists),
+    });
+  }
+  const ratio = cases[1].ms.median / cases[0].ms.median;
+  for (const c of cases) {
+    log(`features: shadowAgreement read, ${opts.flushes} flushes ${c.name}: p50 ${c.ms.median.toFixed(2)} ms, ${c.objects} objects, ${c.getsPerRead} GETs + ${c.listsPerRead} LISTs per read`);
+  }
+  log(`features: compacted ÷ uncompacted read: ${ratio.toFixed(3)}×; writing the flushes took ${writeMs.uncompacted.toFixed(0)} / ${writeMs.compacted.toFixed(0)} ms`);
+  return { flushes: opts.flushes, compactAfterFiles, repetitions: opts.repetitions, writeMs, cases, ratio };
 }

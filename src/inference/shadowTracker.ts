@@ -45,7 +45,7 @@ export interface ShadowTrackerOptions {
   flushIntervalMs: number;
   /**
    * A flush compacts a pair of versions once it has at least this many count
-   * files not yet in its summary (default 50).
+   * files not yet in its summary (default 50; Infinity: never, the benchmark's baseline).
    */
   compactAfterFiles?: number;
   onWarning?: (message: string, details: Record<string, unknown>) => void;
@@ -130,7 +130,7 @@ export class ShadowTracker {
           this.warn('shadow agreement counts could not be written; kept for the next flush', entry.model, err);
         }
       }
-      for (const entry of written) {
+      for (const entry of Number.isFinite(this.compactAfterFiles) ? written : []) {
         try {
           await this.compact(entry.model, entry.productionVersion, entry.stagingVersion);
         } catch (err) {

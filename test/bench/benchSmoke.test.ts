@@ -113,6 +113,22 @@ describe('npm run bench:smoke', () => {
     expect(stdout).toContain('## 7. Ensembles, shadow mode, canary');
   });
 
+  it('reads shadow agreement from a summary and the files since, not from every flush (request counts, not times)', () => {
+    // Assess
+    const { shadowReads } = results.features;
+    const [uncompacted, compacted] = shadowReads.cases;
+    expect(shadowReads.cases.map((c: { name: string }) => c.name)).toEqual(['uncompacted', 'compacted']);
+    // Every flush left a file; a fresh reader GETs each one.
+    expect(uncompacted.objects).toBe(shadowReads.flushes);
+    expect(uncompacted.getsPerRead).toBe(shadowReads.flushes);
+    // Compacted: one summary plus the files since the last compaction; the reader GETs each once and lists twice.
+    expect(compacted.objects).toBe(1 + (shadowReads.flushes % shadowReads.compactAfterFiles));
+    expect(compacted.getsPerRead).toBe(compacted.objects);
+    expect(compacted.listsPerRead).toBe(2);
+    for (const c of shadowReads.cases) expect(c.ms.n).toBe(shadowReads.repetitions);
+    expect(stdout).toContain('Model.shadowAgreement` after');
+  });
+
   it('shows eviction keeping the loaded models within the cache bound', () => {
     // Assess
     const { bounded } = results.memory;
