@@ -1,8 +1,11 @@
 /**
  * Load test: the local server (`src/local/main.ts`, embedded S3, demo models) in
  * its own process on 127.0.0.1, under autocannon with a mix of predict,
- * predictMany, model, asset and deployment queries, while promotions and
- * rollbacks (with the write token) move production pointers every few seconds.
+ * predictMany, model, asset, deployment and shadow-agreement queries, while
+ * promotions and rollbacks (with the write token) move production pointers
+ * every few seconds. stocks/universal runs in shadow mode (v1.0.0 in staging)
+ * with its counts flushed every second and compacted every 10 files, so the
+ * shadow writes and compactions run under the load and the promotions too.
  *
  *   npm run loadtest                         3 minutes
  *   npm run loadtest -- --duration 30 --connections 16 --warmup 10 --promote-every 2
@@ -43,6 +46,8 @@ export interface LoadTestReport {
   /** CONFLICTs from the concurrent promotions the test makes on purpose. */
   expectedConflicts: number;
   deployments: number;
+  /** stocks/universal's shadow agreement at the end, per pair of versions (the server's own answer). */
+  shadow: Array<{ productionVersion: string; stagingVersion: string; rows: number; agreements: number }>;
   requestsByKind: Record<string, number>;
   latencyMs: { p50: number; p90: number; p99: number; max: number; average: number };
   requestsPerSecond: number;
@@ -131,6 +136,10 @@ function features(i: number): Record<string, number> {
 }
 
 const body = (query: string, variables: Record<string, unknown> = {}) => JSON.stringify({ query, variables });
+/** The shadow-mode model of the run, its staging version, and the query of its agreement. */
+const SHADOW_MODEL = 'stocks/universal';
+const SHADOW_STAGING = 'v1.0.0';
+const SHADOW_QUERY = `{ model(id: "${SHADOW_MODEL}") { shadowAgreement { productionVersion stagingVersion rows agreements rate } } }`;
 const pick = <T>(list: readonly T[], i: number) => list[i % list.length];
 
 function operations(): Operation[] {
@@ -166,6 +175,16 @@ function operations(): Operation[] {
       check: (d) => (d.assets ? d.assets.length === TICKERS.length : VERSIONS.has(d.asset?.model.production.version)),
     },
     {
+      kind: 'shadowAgreement',
+      weight: 5,
+      bodies: [body(SHADOW_QUERY)],
+      check: (d) =>
+        Array.isArray(d.model?.shadowAgreement) &&
+        d.model.shadowAgreement.every(
+          (a: Data) => VERSIONS.has(a.productionVersion) && a.stagingVersion === SHADOW_STAGING && a.rows > 0 && a.agreements >= 0 && a.agreements <= a.rows && a.rate === a.agreements / a.rows,
+        ),
+    },
+    {
       kind: 'models',
       weight: 5,
       bodies: [body(`{ models { id type production { version } staging { version } } }`)],
@@ -195,7 +214,15 @@ async function startServer(token: string, log: (line: string) => void): Promise<
   const dataDir = await mkdtemp(join(tmpdir(), 'modelgraph-loadtest-'));
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', 'src/local/main.ts'], {
     cwd: PROJECT,
-    env: { ...process.env, PORT: '0', MODELGRAPH_DATA_DIR: dataDir, MODELGRAPH_WRITE_TOKEN: token, NODE_ENV: 'production' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      MODELGRAPH_DATA_DIR: dataDir,
+      MODELGRAPH_WRITE_TOKEN: token,
+      NODE_ENV: 'production',
+      SHADOW_FLUSH_SECONDS: '1',
+      SHADOW_COMPACT_FILES: '10',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -285,6 +312,20 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
       fail(`deployment: ${String(err)}`);
     }
   };
+  // Shadow mode on the model every stock shares: staging v1.0.0 shadows production whenever production is v1.1.0.
+  const post = async (query: string, write = false): Promise<Data> => {
+    const res = await fetch(server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(write ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query }),
+    });
+    const json = (await res.json()) as { data?: Data; errors?: unknown[] };
+    if (res.status !== 200 || json.errors || !json.data) throw new Error(`load test set-up: ${query}: HTTP ${res.status} ${JSON.stringify(json.errors ?? json)}`);
+    return json.data;
+  };
+  await post(`mutation { promote(model: "${SHADOW_MODEL}", version: "${SHADOW_STAGING}", stage: STAGING, reason: "load test: shadow candidate") { toVersion } }`, true);
+  await post(`mutation { configureTraffic(model: "${SHADOW_MODEL}", shadow: true, reason: "load test: shadow under load") { generation } }`, true);
+
   let round = 0;
   const pending = new Set<Promise<void>>();
   const deployer = setInterval(() => {
@@ -348,8 +389,16 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
     await Promise.all(pending);
     clearInterval(sampler);
   }
+  let shadow: LoadTestReport['shadow'] = [];
+  try {
+    shadow = (await post(SHADOW_QUERY)).model.shadowAgreement;
+  } catch (err) {
+    fail(`shadowAgreement at the end: ${String(err)}`);
+  }
   const serverOutput = server.output();
   await server.stop();
+  // A shadow flush or compaction that failed only logs a warning (production answers are unaffected): here it is a failure.
+  for (const line of serverOutput.split('\n')) if (/shadow (agreement counts|count files) could not/.test(line)) fail(`server: ${line}`);
 
   // socket errors and timeouts never reach onResponse; non-2xx responses did and are counted there
   unexpected += result.errors;
@@ -367,6 +416,7 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
     failureSamples: failures,
     expectedConflicts: conflicts,
     deployments,
+    shadow,
     requestsByKind: { ...byKind, deployments: deploymentRequests },
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, average: result.latency.average },
     requestsPerSecond: Math.round(result.requests.average),
@@ -403,6 +453,7 @@ export function formatReport(r: LoadTestReport): string {
     `throughput          ${r.requestsPerSecond} req/s`,
     `unexpected failures ${r.unexpectedFailures}${r.failureSamples.length ? `\n  ${r.failureSamples.join('\n  ')}` : ''}`,
     `deployments         ${r.deployments} succeeded, ${r.expectedConflicts} expected CONFLICTs`,
+    `shadow agreement    ${r.shadow.map((a) => `${a.productionVersion} vs ${a.stagingVersion}: ${a.agreements}/${a.rows} rows agree`).join('; ') || 'none'}`,
     `latency (ms)        p50 ${r.latencyMs.p50}, p90 ${r.latencyMs.p90}, p99 ${r.latencyMs.p99}, max ${r.latencyMs.max}, mean ${r.latencyMs.average.toFixed(2)}`,
     `server RSS (MiB)    after warm-up: first ${r.rss.firstMiB}, min ${r.rss.minMiB}, max ${r.rss.maxMiB}, last ${r.rss.lastMiB}; growth ${r.rss.growthMiB}, slope ${r.rss.slopeMiBPerMinute} MiB/min`,
     `  samples [s, MiB]  ${shown.map(([t, v]) => `${Math.round(t)}:${v}`).join('  ')}`,
