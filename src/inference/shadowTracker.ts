@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import * as z from 'zod';
 import { SHADOW_SUMMARY_FILE, shadowPairPrefix, shadowStatsKey, shadowStatsPrefix } from '../registry/bucketLayout';
 import { parseJsonDocument } from '../registry/versionMetadata';
-import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
+import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from '../storage/errors';
 import type { ObjectStore } from '../storage/objectStore';
 
 /** Agreement of one pair of versions in shadow mode. */
@@ -231,7 +231,10 @@ export class ShadowTracker {
       try {
         flushed = await this.readFlushed(model);
       } catch (err) {
-        if (!(err instanceof CountFileGone) || attempt >= MAX_READ_ATTEMPTS) throw err;
+        if (!(err instanceof CountFileGone)) throw err;
+        if (attempt >= MAX_READ_ATTEMPTS) {
+          throw new StorageUnavailableError(`Shadow agreement counts of ${model} kept changing while being read; try again`, { cause: err });
+        }
       }
     }
     const pairs = flushed;

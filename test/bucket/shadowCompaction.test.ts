@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ShadowTracker, type ShadowAgreement } from '../../src/inference/shadowTracker';
 import { embeddedS3ClientConfig, startEmbeddedS3, type EmbeddedS3 } from '../../src/local/s3/embeddedS3';
 import { SHADOW_SUMMARY_FILE, shadowPairPrefix } from '../../src/registry/bucketLayout';
+import { StorageUnavailableError } from '../../src/errors';
 import { ObjectStore } from '../../src/storage/objectStore';
 import { featuresFor, startTestStack } from '../support/stack';
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
@@ -21,13 +22,14 @@ import { publishVersion } from '../../src/registry/versionPublisher';
  */
 const BUCKET = 'shadow-compaction';
 
-/** An ObjectStore whose next listKeys runs `hook` after its listing was taken (before it returns). */
+/** An ObjectStore whose next listKeys (every one with `keepHook`) runs `hook` after its listing was taken (before it returns). */
 class HookedStore extends ObjectStore {
   hook: (() => Promise<void>) | undefined;
+  keepHook = false;
   override async listKeys(prefix: string): Promise<string[]> {
     const keys = await super.listKeys(prefix);
     const hook = this.hook;
-    this.hook = undefined;
+    if (!this.keepHook) this.hook = undefined;
     if (hook) await hook();
     return keys;
   }
@@ -203,6 +205,38 @@ describe('shadow agreement compaction', () => {
     expect(writer.counters.compactions).toBe(1);
     expect(s3.count({ method: 'GET', keyPrefix: shadowPairPrefix(model, 'v1', 'v2'), status: 404 })).toBeGreaterThan(0);
     expect(seen).toEqual([{ productionVersion: 'v1', stagingVersion: 'v2', rows: 40, agreements: 4 }]);
+  });
+
+  it('a reader whose files vanish under it at every attempt gives up with STORAGE_UNAVAILABLE, not a wrong sum', async () => {
+    // Prepare: compaction every 2 files, and a writer that flushes once after each of the reader's listings,
+    // so every file the reader lists is compacted and deleted before its GET.
+    const model = 'etfs/CMP6';
+    const writer = instance(2);
+    let recorded = 0;
+    const flushOne = async () => {
+      writer.record(model, 'v1', 'v2', 1, 1);
+      recorded++;
+      await writer.flush();
+    };
+    await flushOne();
+    const readerStore = store(HookedStore);
+    readerStore.keepHook = true;
+    readerStore.hook = flushOne;
+    const reader = instance(1_000, readerStore);
+
+    // Act
+    const failure = await reader.agreement(model).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess: a typed error (GraphQL: STORAGE_UNAVAILABLE), after several attempts
+    expect(failure).toBeInstanceOf(StorageUnavailableError);
+    expect((failure as StorageUnavailableError).code).toBe('STORAGE_UNAVAILABLE');
+    expect(writer.counters.compactions).toBeGreaterThanOrEqual(5);
+    // Once the files stop moving, the sum is exact.
+    readerStore.hook = undefined;
+    expect(await reader.agreement(model)).toEqual([{ productionVersion: 'v1', stagingVersion: 'v2', rows: recorded, agreements: recorded }]);
   });
 
   it('instances flushing and compacting one pair at once while others read: no count lost or doubled', async () => {
