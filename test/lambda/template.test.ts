@@ -184,6 +184,13 @@ Resources:
     expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
     expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
     expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    // Replaced pointers and compacted shadow-count files stay recoverable for 90 days; then their delete markers go too.
+    expect(props.LifecycleConfiguration.Rules).toContainEqual({
+      Id: 'ExpireReplacedObjectVersions',
+      Status: 'Enabled',
+      NoncurrentVersionExpiration: { NoncurrentDays: 90 },
+      ExpiredObjectDeleteMarker: true,
+    });
     expect(Object.keys(activeResources(template, defaults))).toContain('ModelBucket');
     const existing = { ...defaults, ExistingBucketName: 'my-models' };
     expect(Object.keys(activeResources(template, existing))).not.toContain('ModelBucket');
