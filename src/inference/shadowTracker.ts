@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { SHADOW_SUMMARY_FILE, shadowPairPrefix, shadowStatsKey, shadowStatsPrefix } from '../registry/bucketLayout';
 import { parseJsonDocument } from '../registry/versionMetadata';
 import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from '../storage/errors';
-import type { ObjectStore } from '../storage/objectStore';
+import { replacing, type ObjectStore } from '../storage/objectStore';
 
 /** Agreement of one pair of versions in shadow mode. */
 export interface ShadowAgreement {
@@ -45,9 +45,10 @@ export interface ShadowTrackerOptions {
   flushIntervalMs: number;
   /**
    * A flush compacts a pair of versions once it has at least this many count
-   * files not yet in its summary (default 50; Infinity: never, the benchmark's baseline).
+   * files not yet in its summary (SHADOW_COMPACT_FILES; Infinity: never, the
+   * benchmark's baseline).
    */
-  compactAfterFiles?: number;
+  compactAfterFiles: number;
   onWarning?: (message: string, details: Record<string, unknown>) => void;
 }
 
@@ -82,15 +83,16 @@ export class ShadowTracker {
   private get chunks(): LRUCache<string, { rows: number; agreements: number }> {
     return (this.chunkCache ??= new LRUCache({ max: 20_000 }));
   }
-  private readonly compactAfterFiles: number;
   /** Compactions this process made (tests, logs). */
   readonly counters = { compactions: 0, filesCompacted: 0, compactionConflicts: 0 };
 
   constructor(
     private readonly store: ObjectStore,
     private readonly opts: ShadowTrackerOptions,
-  ) {
-    this.compactAfterFiles = Math.max(1, opts.compactAfterFiles ?? 50);
+  ) {}
+
+  private get compactAfterFiles(): number {
+    return Math.max(1, this.opts.compactAfterFiles);
   }
 
   record(model: string, productionVersion: string, stagingVersion: string, rows: number, agreements: number): void {
@@ -181,7 +183,7 @@ export class ShadowTracker {
     try {
       await this.store.put(summaryKey, JSON.stringify(next), {
         contentType: 'application/json',
-        ...(stored ? { ifMatch: stored.etag } : { ifNoneMatch: '*' as const }),
+        ...replacing(stored?.etag),
       });
     } catch (err) {
       if (err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError) {

@@ -5,6 +5,7 @@ import { ASSET_REGISTRY_KEY } from './bucketLayout';
 import { retryCompareAndSwap } from './compareAndSwap';
 import { isExperimentalModel, ModelIdSchema, parseArguments, TickerSchema } from './identifiers';
 import type { Registry } from './registry';
+import { replacing } from '../storage/objectStore';
 
 const printable = (max: number) =>
   z
@@ -77,7 +78,7 @@ export async function registerAsset(registry: Registry, reg: AssetRegistration, 
       const body = JSON.stringify(next, null, 2);
       const { etag } = await store.put(ASSET_REGISTRY_KEY, body, {
         contentType: 'application/json',
-        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+        ...replacing(current?.etag),
       });
       const written = parseAssetRegistry(Buffer.from(body));
       registry.noteWritten(ASSET_REGISTRY_KEY, { value: written, etag });

@@ -7,6 +7,7 @@ import { stageHistoryArchiveKey, stagePointerKey, versionPrefix } from './bucket
 import { assertStageAllowed, type Stage } from './identifiers';
 import type { Registry, Versioned } from './registry';
 import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer, type Traffic, TRAFFIC_OFF } from './versionMetadata';
+import { replacing } from '../storage/objectStore';
 
 export interface DeploymentRequest {
   model: string;
@@ -180,7 +181,7 @@ export class Deployments {
     try {
       const { etag } = await this.registry.store.put(key, JSON.stringify(pointer, null, 2), {
         contentType: 'application/json',
-        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+        ...replacing(current?.etag),
       });
       this.registry.noteWritten(key, { value: pointer, etag });
     } catch (err) {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ConflictError, InvalidModelError } from '../errors';
-import type { ObjectStore } from '../storage/objectStore';
+import { replacing, type ObjectStore } from '../storage/objectStore';
 import { DEPLOYMENT_HISTORY_KEY, MODEL_REGISTRY_KEY, stagePointerKey } from './bucketLayout';
 import { retryCompareAndSwap } from './compareAndSwap';
 import type { DeploymentListener, DeploymentResult } from './deployments';
@@ -214,7 +214,7 @@ async function compareAndSwap<T>(
       if (next === null) return false;
       await store.put(key, JSON.stringify(next, null, 2), {
         contentType: 'application/json',
-        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+        ...replacing(current?.etag),
       });
       return true;
     },

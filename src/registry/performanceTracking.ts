@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { BadUserInputError, ConflictError, locatedError, ModelgraphError } from '../errors';
-import { NOT_MODIFIED, type ObjectStore } from '../storage/objectStore';
+import { NOT_MODIFIED, replacing, type ObjectStore } from '../storage/objectStore';
 import { ObjectNotFoundError } from '../storage/errors';
 import { PERFORMANCE_TRACKING_KEY } from './bucketLayout';
 import { retryCompareAndSwap } from './compareAndSwap';
@@ -251,7 +251,7 @@ export async function recordOutcomes(registry: Registry, batch: OutcomeBatchRequ
       const body = JSON.stringify(next, null, 2);
       const { etag } = await store.put(PERFORMANCE_TRACKING_KEY, body, {
         contentType: 'application/json',
-        ...(current ? { ifMatch: current.etag } : { ifNoneMatch: '*' as const }),
+        ...replacing(current?.etag),
       });
       const written = parsePerformanceDocument(Buffer.from(body));
       lastSeen.set(store, { value: written, etag });

@@ -1,5 +1,5 @@
 import { ConflictError, InvalidModelError } from '../errors';
-import type { ObjectStore } from '../storage/objectStore';
+import { replacing, type ObjectStore } from '../storage/objectStore';
 import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors';
 import { METADATA_FILE, archiveKey } from './bucketLayout';
 import { artifactsOf, type VersionFiles } from './versionDescription';
@@ -176,7 +176,7 @@ export async function writeRegisteredMetadata(store: ObjectStore, model: string,
   const key = archiveKey(model, version, METADATA_FILE);
   const body = JSON.stringify(metadata, null, 2);
   try {
-    await store.put(key, body, { contentType: 'application/json', ...(uploaded.etag ? { ifMatch: uploaded.etag } : { ifNoneMatch: '*' as const }) });
+    await store.put(key, body, { contentType: 'application/json', ...replacing(uploaded.etag) });
   } catch (err) {
     if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
     if ((await landed(store, key, body)) === 'yes') return;

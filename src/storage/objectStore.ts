@@ -31,6 +31,15 @@ export interface PutOptions {
   contentType?: string;
 }
 
+/**
+ * The conditions of a compare-and-swap write of a document read with ETag
+ * `etag`: replace exactly that version (If-Match), or create the key when the
+ * read found none (If-None-Match: *).
+ */
+export function replacing(etag: string | undefined): Pick<PutOptions, 'ifMatch' | 'ifNoneMatch'> {
+  return etag ? { ifMatch: etag } : { ifNoneMatch: '*' };
+}
+
 export interface UploadOptions extends PutOptions {
   /** Bodies of at least this many bytes go up as a multipart upload (default 16 MiB). */
   multipartThresholdBytes?: number;
