@@ -295,34 +295,35 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
   }, opts.sampleEveryMs);
 
   // Promotions and rollbacks every few seconds, sometimes two at once (one may lose: CONFLICT)
-  const deploy = async (mutation: string): Promise<void> => {
-    deploymentRequests++;
-    try {
-      const res = await fetch(server.graphqlUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: mutation }),
-      });
-      const json = (await res.json()) as { data?: Data; errors?: Array<{ message: string; extensions?: { code?: string } }> };
-      const code = json.errors?.[0]?.extensions?.code;
-      if (res.status === 200 && !json.errors && json.data) deployments++;
-      else if (code === 'CONFLICT') conflicts++;
-      else fail(`deployment: HTTP ${res.status} ${JSON.stringify(json.errors ?? json)}`);
-    } catch (err) {
-      fail(`deployment: ${String(err)}`);
-    }
-  };
-  // Shadow mode on the model every stock shares: staging v1.0.0 shadows production whenever production is v1.1.0.
-  const post = async (query: string, write = false): Promise<Data> => {
+  /** POST one operation to the server (with the write token for mutations); HTTP status and body. */
+  type Answer = { status: number; json: { data?: Data; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
+  const send = async (query: string, write: boolean): Promise<Answer> => {
     const res = await fetch(server.graphqlUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(write ? { authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify({ query }),
     });
-    const json = (await res.json()) as { data?: Data; errors?: unknown[] };
-    if (res.status !== 200 || json.errors || !json.data) throw new Error(`load test set-up: ${query}: HTTP ${res.status} ${JSON.stringify(json.errors ?? json)}`);
-    return json.data;
+    return { status: res.status, json: (await res.json()) as Answer['json'] };
   };
+  const answered = ({ status, json }: Answer) => status === 200 && !json.errors && json.data;
+  const deploy = async (mutation: string): Promise<void> => {
+    deploymentRequests++;
+    try {
+      const answer = await send(mutation, true);
+      if (answered(answer)) deployments++;
+      else if (answer.json.errors?.[0]?.extensions?.code === 'CONFLICT') conflicts++;
+      else fail(`deployment: HTTP ${answer.status} ${JSON.stringify(answer.json.errors ?? answer.json)}`);
+    } catch (err) {
+      fail(`deployment: ${String(err)}`);
+    }
+  };
+  /** Set-up and final reads: anything but an answer throws. */
+  const post = async (query: string, write = false): Promise<Data> => {
+    const answer = await send(query, write);
+    if (!answered(answer)) throw new Error(`${query}: HTTP ${answer.status} ${JSON.stringify(answer.json.errors ?? answer.json)}`);
+    return answer.json.data!;
+  };
+  // Shadow mode on the model every stock shares: staging v1.0.0 shadows production whenever production is v1.1.0.
   await post(`mutation { promote(model: "${SHADOW_MODEL}", version: "${SHADOW_STAGING}", stage: STAGING, reason: "load test: shadow candidate") { toVersion } }`, true);
   await post(`mutation { configureTraffic(model: "${SHADOW_MODEL}", shadow: true, reason: "load test: shadow under load") { generation } }`, true);
 
