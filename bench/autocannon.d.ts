@@ -36,7 +36,10 @@ declare module 'autocannon' {
   }
   /** Resolves with the result; emits 'response' (client, statusCode, resBytes, responseTimeMs) per response. */
   type Tracker = Promise<AutocannonResult> & {
-    on(event: 'response', listener: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void): Tracker;
+    on(
+      event: 'response',
+      listener: (client: unknown, statusCode: number, resBytes: number, responseTimeMs: number) => void,
+    ): Tracker;
   };
   function autocannon(opts: AutocannonOptions): Tracker;
   export default autocannon;

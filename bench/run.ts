@@ -52,10 +52,19 @@ interface Plan {
   memoryBoundModels: number;
   httpDurationSec: number;
   /** Ensembles, shadow, canary: warm `predict` requests per case (interleaved), and `predictMany` rows × repetitions per case. */
-  features: { single: { count: number; warmup: number }; batch: { rows: number; repetitions: number }; shadowReads: { flushes: number; repetitions: number } };
+  features: {
+    single: { count: number; warmup: number };
+    batch: { rows: number; repetitions: number };
+    shadowReads: { flushes: number; repetitions: number };
+  };
 }
 
-const scenario = (size: SizeName, file: ColdScenario['file'], disk: ColdScenario['disk'], extra: { headline?: boolean; warmModels?: boolean } = {}): ColdScenario => ({
+const scenario = (
+  size: SizeName,
+  file: ColdScenario['file'],
+  disk: ColdScenario['disk'],
+  extra: { headline?: boolean; warmModels?: boolean } = {},
+): ColdScenario => ({
   id: `${size}/${file}/${disk}${extra.warmModels ? '/WARM_MODELS' : ''}`,
   size,
   file,
@@ -91,7 +100,11 @@ const FULL: Plan = {
   partsRepetitions: 7,
   whatIf: true,
   httpDurationSec: 5,
-  features: { single: { count: 2000, warmup: 200 }, batch: { rows: 1_000, repetitions: 30 }, shadowReads: { flushes: 1_000, repetitions: 15 } },
+  features: {
+    single: { count: 2000, warmup: 200 },
+    batch: { rows: 1_000, repetitions: 30 },
+    shadowReads: { flushes: 1_000, repetitions: 15 },
+  },
 };
 
 const SMOKE: Plan = {
@@ -115,7 +128,11 @@ const SMOKE: Plan = {
   partsRepetitions: 2,
   whatIf: false,
   httpDurationSec: 1,
-  features: { single: { count: 50, warmup: 10 }, batch: { rows: 1_000, repetitions: 3 }, shadowReads: { flushes: 120, repetitions: 3 } },
+  features: {
+    single: { count: 50, warmup: 10 },
+    batch: { rows: 1_000, repetitions: 3 },
+    shadowReads: { flushes: 120, repetitions: 3 },
+  },
 };
 
 function parseArgs(argv: string[]) {
@@ -161,17 +178,35 @@ async function main(): Promise<void> {
   const target = prepareLambdaTarget(build, log);
   lap('build', t);
   t = performance.now();
-  const bucket = await startBenchBucket({ sizes: plan.sizes, memoryVersions: plan.memoryVersions, memoryModelSize: plan.memoryModelSize, log });
+  const bucket = await startBenchBucket({
+    sizes: plan.sizes,
+    memoryVersions: plan.memoryVersions,
+    memoryModelSize: plan.memoryModelSize,
+    log,
+  });
   lap('setup', t);
   const notes: string[] = [];
   const want = (section: string) => !only || only.includes(section);
   try {
-    const sessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' as const, graphOptimizationLevel: 'all' };
+    const sessionOptions = {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      executionMode: 'sequential' as const,
+      graphOptimizationLevel: 'all',
+    };
     let cold: Awaited<ReturnType<typeof runColdStart>> = { scenarios: [], warm: [], notes: [] };
     if (want('cold') || want('warm')) {
       t = performance.now();
-      const scenarios = want('cold') ? plan.scenarios.filter((sc) => !scenarioFilter || scenarioFilter.includes(sc.id)) : [];
-      cold = await runColdStart(bucket, target, { scenarios, repetitions: plan.coldRepetitions, warm: want('warm') ? plan.warm : undefined, sessionOptions, log });
+      const scenarios = want('cold')
+        ? plan.scenarios.filter((sc) => !scenarioFilter || scenarioFilter.includes(sc.id))
+        : [];
+      cold = await runColdStart(bucket, target, {
+        scenarios,
+        repetitions: plan.coldRepetitions,
+        warm: want('warm') ? plan.warm : undefined,
+        sessionOptions,
+        log,
+      });
       notes.push(...cold.notes);
       lap('coldAndWarm', t);
     }
@@ -182,7 +217,13 @@ async function main(): Promise<void> {
       if (variant) {
         try {
           const scenarios = plan.scenarios.filter((sc) => sc.headline);
-          const res = await runColdStart(bucket, variant.target, { scenarios, repetitions: plan.coldRepetitions, warm: plan.warm, sessionOptions, log: (l) => log(`what-if: ${l}`) });
+          const res = await runColdStart(bucket, variant.target, {
+            scenarios,
+            repetitions: plan.coldRepetitions,
+            warm: plan.warm,
+            sessionOptions,
+            log: (l) => log(`what-if: ${l}`),
+          });
           whatIf = {
             applied: variant.applied.map((p) => ({ name: p.name, description: p.description })),
             skipped: variant.skipped,
@@ -214,7 +255,12 @@ async function main(): Promise<void> {
         }
         if (want('throughput')) {
           t = performance.now();
-          throughput = await runThroughput(bucket, local, { sizes: ['small', 'large'], rowCounts: plan.throughputRows, repetitions: plan.throughputRepetitions, log });
+          throughput = await runThroughput(bucket, local, {
+            sizes: ['small', 'large'],
+            rowCounts: plan.throughputRows,
+            repetitions: plan.throughputRepetitions,
+            log,
+          });
           lap('throughput', t);
         }
       } finally {
@@ -254,7 +300,10 @@ async function main(): Promise<void> {
     if (only) {
       mkdirSync(outDir, { recursive: true });
       const file = join(outDir, `${plan.mode === 'smoke' ? 'smoke' : 'latest'}-partial.json`);
-      writeFileSync(file, `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, memory, http, features, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`);
+      writeFileSync(
+        file,
+        `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, memory, http, features, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`,
+      );
       log(`wrote ${file} (sections ${only.join(', ')} only; no table)`);
       return;
     }
@@ -274,7 +323,13 @@ async function main(): Promise<void> {
         models: Object.fromEntries(
           Object.values(bucket.sizes).map((s) => [
             s.name,
-            { trees: s.trees, depth: s.depth, modelBytes: s.modelBytes, brBytes: s.variants['model.onnx.br'].storedBytes, gzBytes: s.variants['model.onnx.gz'].storedBytes },
+            {
+              trees: s.trees,
+              depth: s.depth,
+              modelBytes: s.modelBytes,
+              brBytes: s.variants['model.onnx.br'].storedBytes,
+              gzBytes: s.variants['model.onnx.gz'].storedBytes,
+            },
           ]),
         ),
         repetitions: {
@@ -314,12 +369,19 @@ async function main(): Promise<void> {
     };
     results.goals = evaluateGoals(results);
     lap('total', started);
-    results.meta.durationsSec = Object.fromEntries(Object.entries(durations).filter(([k]) => k !== 'total').map(([k, v]) => [k, round(v)]));
+    results.meta.durationsSec = Object.fromEntries(
+      Object.entries(durations)
+        .filter(([k]) => k !== 'total')
+        .map(([k, v]) => [k, round(v)]),
+    );
 
     mkdirSync(outDir, { recursive: true });
     const base = plan.mode === 'smoke' ? 'smoke' : 'latest';
     const markdown = renderMarkdown(results);
-    writeFileSync(join(outDir, `${base}.json`), `${JSON.stringify(results, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`);
+    writeFileSync(
+      join(outDir, `${base}.json`),
+      `${JSON.stringify(results, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`,
+    );
     writeFileSync(join(outDir, `${base}.md`), markdown);
     process.stdout.write(`\n${markdown}\n`);
     log(`wrote ${join(outDir, `${base}.json`)} and ${base}.md in ${durations.total.toFixed(1)} s`);
@@ -382,6 +444,6 @@ function evaluateGoals(r: BenchResults): Goal[] {
 }
 
 main().catch((err) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -22,7 +22,8 @@ export const deploymentResolvers: Resolvers = {
       // Without a cursor only the newest `first` are needed (archived history stays unread).
       const all = await runtime.deployments.history(model, args.after ? Number.POSITIVE_INFINITY : first);
       const start = args.after ? all.findIndex((d) => d.id === args.after) + 1 : 0;
-      if (args.after && start === 0) throw new BadUserInputError(`No deployment with id "${args.after}" in ${model}`, { argument: 'after' });
+      if (args.after && start === 0)
+        throw new BadUserInputError(`No deployment with id "${args.after}" in ${model}`, { argument: 'after' });
       return all.slice(start, start + first);
     },
   },
@@ -32,7 +33,13 @@ export const deploymentResolvers: Resolvers = {
       const model = parseModelId(args.model);
       const version = parseVersion(args.version);
       const reason = parseReason(args.reason);
-      const { record } = await runtime.deployments.promote({ model, version, stage: args.stage ?? 'PRODUCTION', by: caller.id, reason });
+      const { record } = await runtime.deployments.promote({
+        model,
+        version,
+        stage: args.stage ?? 'PRODUCTION',
+        by: caller.id,
+        reason,
+      });
       return record;
     },
     rollback: async (_parent, args, { runtime, caller }) => {
@@ -40,7 +47,13 @@ export const deploymentResolvers: Resolvers = {
       const model = parseModelId(args.model);
       const to = args.to == null ? null : parseVersion(args.to);
       const reason = parseReason(args.reason);
-      const { record } = await runtime.deployments.rollback({ model, to, stage: args.stage ?? 'PRODUCTION', by: caller.id, reason });
+      const { record } = await runtime.deployments.rollback({
+        model,
+        to,
+        stage: args.stage ?? 'PRODUCTION',
+        by: caller.id,
+        reason,
+      });
       return record;
     },
   },

@@ -7,7 +7,10 @@ export const ensembleResolvers: Resolvers = {
   Mutation: {
     registerEnsemble: async (_parent, args, { runtime, caller }) => {
       requireWrite(caller);
-      const reg = parseEnsembleRegistration({ ...args, voting: args.voting === 'SOFT' ? 'soft' : args.voting === 'HARD' ? 'hard' : args.voting });
+      const reg = parseEnsembleRegistration({
+        ...args,
+        voting: args.voting === 'SOFT' ? 'soft' : args.voting === 'HARD' ? 'hard' : args.voting,
+      });
       const metadata = await registerEnsemble(runtime.registry, reg, caller.id);
       return { model: reg.model, metadata };
     },

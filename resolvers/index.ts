@@ -25,7 +25,18 @@ const dateTimeBehaviour = {
   parseLiteral: DateTimeISOResolver.parseLiteral,
 } as unknown as GraphQLScalarType;
 
-const parts: Resolvers[] = [aboutResolvers, assetResolvers, modelResolvers, predictionResolvers, deploymentResolvers, registrationResolvers, performanceResolvers, registriesResolvers, ensembleResolvers, trafficResolvers];
+const parts: Resolvers[] = [
+  aboutResolvers,
+  assetResolvers,
+  modelResolvers,
+  predictionResolvers,
+  deploymentResolvers,
+  registrationResolvers,
+  performanceResolvers,
+  registriesResolvers,
+  ensembleResolvers,
+  trafficResolvers,
+];
 
 /** All resolvers, merged per type. Resolvers stay thin: parse args, call one domain function, return. */
 export const resolvers: Resolvers = {
@@ -38,7 +49,8 @@ export const resolvers: Resolvers = {
 function mergeByType(list: Resolvers[]): Resolvers {
   const merged: Record<string, Record<string, unknown>> = {};
   for (const part of list) {
-    for (const [type, fields] of Object.entries(part)) merged[type] = { ...merged[type], ...(fields as Record<string, unknown>) };
+    for (const [type, fields] of Object.entries(part))
+      merged[type] = { ...merged[type], ...(fields as Record<string, unknown>) };
   }
   return merged as Resolvers;
 }

@@ -40,7 +40,8 @@ export const modelResolvers: Resolvers = {
         throw err;
       }
     },
-    assets: async (model, _args, { runtime }) => (await runtime.registry.assetDirectory()).assets.filter((a) => a.modelId === model.id),
+    assets: async (model, _args, { runtime }) =>
+      (await runtime.registry.assetDirectory()).assets.filter((a) => a.modelId === model.id),
     history: async (model, args, { runtime }) => {
       const first = Math.min(Math.max(args.first ?? 20, 0), 500);
       return (await runtime.deployments.history(model.id, first)).slice(0, first);
@@ -56,7 +57,7 @@ export const modelResolvers: Resolvers = {
     trainingSamples: (v) => v.metadata.training_samples ?? null,
     featureNames: async (v, _args, { runtime }) => runtime.registry.featureNames(v.model, v.metadata),
     labels: (v) => v.metadata.strategies ?? [],
-    targets: (v) => (v.metadata.task === 'regression' ? v.metadata.targets ?? [] : []),
+    targets: (v) => (v.metadata.task === 'regression' ? (v.metadata.targets ?? []) : []),
     task: (v) => taskOf(v.metadata),
     sizeBytes: (v) => v.metadata.artifacts[primaryArtifactName(v.metadata)].size,
     sha256: (v) => v.metadata.artifacts[primaryArtifactName(v.metadata)].sha256,
@@ -70,4 +71,3 @@ async function stagesOf(v: VersionRef, loaders: Loaders): Promise<Stage[]> {
   const pointers = await Promise.all(stages.map((s) => loaders.stagePointer.load(`${v.model}|${s}`)));
   return stages.filter((_, i) => pointers[i]?.value.version === v.metadata.version);
 }
-

@@ -29,7 +29,8 @@ export const performanceResolvers: Resolvers = {
       const version = args.version == null ? null : parseVersion(args.version);
       const from = instant(args.from, 'from');
       const to = instant(args.to, 'to');
-      if (from && to && from.getTime() > to.getTime()) throw new BadUserInputError('from is after to', { argument: 'from' });
+      if (from && to && from.getTime() > to.getTime())
+        throw new BadUserInputError('from is after to', { argument: 'from' });
       const doc = await ctx.loaders.performanceDocument();
       // A ticker with recorded outcomes answers even if it was unregistered since.
       if (!hasOutcomesFor(doc, ticker)) await ctx.runtime.registry.resolveTicker(ticker);
@@ -39,14 +40,19 @@ export const performanceResolvers: Resolvers = {
   Mutation: {
     recordOutcomes: async (_parent, args, ctx) => {
       requireWrite(ctx.caller);
-      const batch = await validateOutcomeBatch(ctx.runtime.registry, { batchId: args.batchId, outcomes: args.outcomes });
+      const batch = await validateOutcomeBatch(ctx.runtime.registry, {
+        batchId: args.batchId,
+        outcomes: args.outcomes,
+      });
       const result = await recordOutcomes(ctx.runtime.registry, batch);
       ctx.loaders.forgetPerformanceDocument();
       return { ...result, series: result.series.map(toGraphQL) };
     },
   },
   Version: {
-    realizedAccuracy: async (v, _args, ctx) => versionTotals(await ctx.loaders.performanceDocument(), v.model, v.metadata.version).accuracy,
-    realizedPredictions: async (v, _args, ctx) => versionTotals(await ctx.loaders.performanceDocument(), v.model, v.metadata.version).predictions,
+    realizedAccuracy: async (v, _args, ctx) =>
+      versionTotals(await ctx.loaders.performanceDocument(), v.model, v.metadata.version).accuracy,
+    realizedPredictions: async (v, _args, ctx) =>
+      versionTotals(await ctx.loaders.performanceDocument(), v.model, v.metadata.version).predictions,
   },
 };

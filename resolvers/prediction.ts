@@ -4,18 +4,35 @@ import { modelTypeOf } from '../src/registry/identifiers';
 
 export const predictionResolvers: Resolvers = {
   Query: {
-    predict: (_parent, args, { loaders }) => loaders.predictions(args.stage ?? 'PRODUCTION').load({ ticker: args.ticker, features: args.features, model: args.model }),
+    predict: (_parent, args, { loaders }) =>
+      loaders
+        .predictions(args.stage ?? 'PRODUCTION')
+        .load({ ticker: args.ticker, features: args.features, model: args.model }),
     predictMatrix: (_parent, args, { runtime }) =>
-      runtime.predictor.predictMatrix(args.ticker, args.featureNames, args.rows, args.stage ?? 'PRODUCTION', runtime.config.MAX_PREDICT_BATCH),
+      runtime.predictor.predictMatrix(
+        args.ticker,
+        args.featureNames,
+        args.rows,
+        args.stage ?? 'PRODUCTION',
+        runtime.config.MAX_PREDICT_BATCH,
+      ),
     predictMany: async (_parent, args, { loaders, runtime }) => {
       if (args.requests.length > runtime.config.MAX_PREDICT_BATCH) {
-        throw new BadUserInputError(`predictMany takes at most ${runtime.config.MAX_PREDICT_BATCH} requests (got ${args.requests.length})`, {
-          maxBatch: runtime.config.MAX_PREDICT_BATCH,
-        });
+        throw new BadUserInputError(
+          `predictMany takes at most ${runtime.config.MAX_PREDICT_BATCH} requests (got ${args.requests.length})`,
+          {
+            maxBatch: runtime.config.MAX_PREDICT_BATCH,
+          },
+        );
       }
       const loader = loaders.predictions(args.stage ?? 'PRODUCTION');
       const answers = await loader.loadMany(
-        args.requests.map((r, i) => ({ ticker: r.ticker, features: r.features, model: r.model, where: `requests[${i}]` })),
+        args.requests.map((r, i) => ({
+          ticker: r.ticker,
+          features: r.features,
+          model: r.model,
+          where: `requests[${i}]`,
+        })),
       );
       const failed = answers.findIndex((a) => a instanceof Error);
       if (failed >= 0) throw namingRequest(answers[failed] as Error, failed);

@@ -12,8 +12,14 @@ export const trafficResolvers: Resolvers = {
       return pointer?.value.traffic ?? TRAFFIC_OFF;
     },
     shadowAgreement: async (model, _args, { runtime, loaders }) => {
-      const [production, staging] = await Promise.all([loaders.stagePointer.load(`${model.id}|PRODUCTION`), loaders.stagePointer.load(`${model.id}|STAGING`)]);
-      return runtime.shadows.agreement(model.id, { productionVersion: production?.value.version, stagingVersion: staging?.value.version });
+      const [production, staging] = await Promise.all([
+        loaders.stagePointer.load(`${model.id}|PRODUCTION`),
+        loaders.stagePointer.load(`${model.id}|STAGING`),
+      ]);
+      return runtime.shadows.agreement(model.id, {
+        productionVersion: production?.value.version,
+        stagingVersion: staging?.value.version,
+      });
     },
   },
   Traffic: {
@@ -27,7 +33,13 @@ export const trafficResolvers: Resolvers = {
       requireWrite(caller);
       const model = parseModelId(args.model);
       const reason = parseReason(args.reason);
-      const { record } = await runtime.deployments.configureTraffic({ model, shadow: args.shadow, canaryPercent: args.canaryPercent, by: caller.id, reason });
+      const { record } = await runtime.deployments.configureTraffic({
+        model,
+        shadow: args.shadow,
+        canaryPercent: args.canaryPercent,
+        by: caller.id,
+        reason,
+      });
       return record;
     },
   },

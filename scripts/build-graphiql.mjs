@@ -16,7 +16,17 @@
 //   build-meta.json            written last; its mtime is the "built at" stamp
 
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +49,16 @@ function inputFiles() {
     if (name === 'serve.ts') continue;
     if (/\.(tsx?|css|html)$/.test(name)) files.push(join(srcDir, name));
   }
-  for (const pkg of ['graphiql', '@graphiql/react', '@graphiql/toolkit', 'monaco-editor', 'monaco-graphql', 'react', 'react-dom', 'esbuild']) {
+  for (const pkg of [
+    'graphiql',
+    '@graphiql/react',
+    '@graphiql/toolkit',
+    'monaco-editor',
+    'monaco-graphql',
+    'react',
+    'react-dom',
+    'esbuild',
+  ]) {
     try {
       files.push(require.resolve(`${pkg}/package.json`));
     } catch {
@@ -163,7 +182,11 @@ try {
   outputs['index.html'] = statSync(join(tmpDir, 'index.html')).size;
   writeFileSync(
     join(tmpDir, 'build-meta.json'),
-    JSON.stringify({ builtAt: new Date().toISOString(), startedAtMs, esbuild: require('esbuild/package.json').version, outputs }, null, 2) + '\n',
+    JSON.stringify(
+      { builtAt: new Date().toISOString(), startedAtMs, esbuild: require('esbuild/package.json').version, outputs },
+      null,
+      2,
+    ) + '\n',
   );
 
   // Swap the new bundle in.

@@ -19,7 +19,17 @@
 // concurrent reader never sees half an artifact.
 
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +45,7 @@ const ORT_PACKAGES = ['onnxruntime-node', 'onnxruntime-common'];
 
 function parseArch(argv) {
   const i = argv.indexOf('--arch');
-  const raw = i >= 0 ? argv[i + 1] : process.env.LAMBDA_ARCH ?? 'x64';
+  const raw = i >= 0 ? argv[i + 1] : (process.env.LAMBDA_ARCH ?? 'x64');
   const arch = { x64: 'x64', x86_64: 'x64', amd64: 'x64', arm64: 'arm64', aarch64: 'arm64' }[raw];
   if (!arch) {
     console.error(`build-lambda: unknown --arch "${raw}" (use x64 or arm64)`);
@@ -74,9 +84,14 @@ const onnxruntimeFromLayer = {
   name: 'onnxruntime-from-layer',
   setup(b) {
     b.onResolve({ filter: /^onnxruntime-node$/ }, (args) =>
-      args.kind === 'require-call' ? { path: 'onnxruntime-node', external: true } : { path: 'onnxruntime-node', namespace: 'ort-layer' },
+      args.kind === 'require-call'
+        ? { path: 'onnxruntime-node', external: true }
+        : { path: 'onnxruntime-node', namespace: 'ort-layer' },
     );
-    b.onLoad({ filter: /.*/, namespace: 'ort-layer' }, () => ({ contents: "module.exports = require('onnxruntime-node');", loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'ort-layer' }, () => ({
+      contents: "module.exports = require('onnxruntime-node');",
+      loader: 'js',
+    }));
   },
 };
 
@@ -93,7 +108,12 @@ const oneCopyOfDualPackages = {
   setup(b) {
     b.onResolve({ filter: DEDUPED_PACKAGES }, (args) => {
       if (args.kind !== 'require-call' || args.pluginData?.deduped) return undefined;
-      return b.resolve(args.path, { kind: 'import-statement', resolveDir: args.resolveDir, importer: args.importer, pluginData: { deduped: true } });
+      return b.resolve(args.path, {
+        kind: 'import-statement',
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: { deduped: true },
+      });
     });
   },
 };
@@ -102,7 +122,10 @@ const oneCopyOfDualPackages = {
 function packageDir(name) {
   const ortRequire = createRequire(require.resolve('onnxruntime-node'));
   let dir = dirname(ortRequire.resolve(name));
-  while (!existsSync(join(dir, 'package.json')) || JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name !== name) {
+  while (
+    !existsSync(join(dir, 'package.json')) ||
+    JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name !== name
+  ) {
     const up = dirname(dir);
     if (up === dir) throw new Error(`cannot find the folder of ${name}`);
     dir = up;
@@ -118,7 +141,10 @@ function prunedOnnxRuntimeLayer(layerModules, arch) {
     const dest = join(layerModules, pkg);
     mkdirSync(dest, { recursive: true });
     cpSync(join(src, 'package.json'), join(dest, 'package.json'));
-    cpSync(join(src, 'dist'), join(dest, 'dist'), { recursive: true, filter: (from) => statSync(from).isDirectory() || keep(from) });
+    cpSync(join(src, 'dist'), join(dest, 'dist'), {
+      recursive: true,
+      filter: (from) => statSync(from).isDirectory() || keep(from),
+    });
     if (pkg === 'onnxruntime-node') {
       const binaries = join(src, 'bin');
       for (const napi of readdirSync(binaries).filter((d) => d.startsWith('napi-v'))) {
@@ -130,8 +156,11 @@ function prunedOnnxRuntimeLayer(layerModules, arch) {
           filter: (from) => !/providers_(cuda|tensorrt)|libcudnn|libcublas/i.test(from),
         });
       }
-      const binding = readdirSync(join(dest, 'bin')).flatMap((napi) => readdirSync(join(dest, 'bin', napi, 'linux', arch)));
-      if (!binding.includes('onnxruntime_binding.node')) throw new Error(`onnxruntime-node ships no linux/${arch} binary`);
+      const binding = readdirSync(join(dest, 'bin')).flatMap((napi) =>
+        readdirSync(join(dest, 'bin', napi, 'linux', arch)),
+      );
+      if (!binding.includes('onnxruntime_binding.node'))
+        throw new Error(`onnxruntime-node ships no linux/${arch} binary`);
     }
   }
 }
@@ -165,7 +194,9 @@ try {
     legalComments: 'external',
     // Prefer packages' ESM builds (better tree shaking); CommonJS ones get a real `require`.
     mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
+    },
     define: { __MODELGRAPH_SDL__: JSON.stringify(readSdl()) },
     plugins: [onnxruntimeFromLayer, oneCopyOfDualPackages],
     metafile: true,
@@ -175,7 +206,9 @@ try {
   if (bundledOrt.length) throw new Error(`onnxruntime must stay external, but the bundle contains ${bundledOrt[0]}`);
 
   // The source map is for decoding stack traces offline, not for the deployed function.
-  for (const file of readdirSync(functionDir, { recursive: true }).map(String).filter((f) => f.endsWith('.map'))) {
+  for (const file of readdirSync(functionDir, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.map'))) {
     mkdirSync(dirname(join(tmpDir, 'sourcemap', file)), { recursive: true });
     renameSync(join(functionDir, file), join(tmpDir, 'sourcemap', file));
   }
@@ -214,7 +247,8 @@ try {
     lambdaLimitMB: mb(LAMBDA_UNZIPPED_LIMIT),
   };
   writeFileSync(join(tmpDir, 'sizes.json'), JSON.stringify(sizes, null, 2) + '\n');
-  if (totalBytes > LAMBDA_UNZIPPED_LIMIT) throw new Error(`function + layer is ${sizes.totalMB} MB unzipped, over Lambda's 250 MB limit`);
+  if (totalBytes > LAMBDA_UNZIPPED_LIMIT)
+    throw new Error(`function + layer is ${sizes.totalMB} MB unzipped, over Lambda's 250 MB limit`);
 
   const oldDir = join(root, 'dist', `.lambda-old-${process.pid}`);
   if (existsSync(outDir)) renameSync(outDir, oldDir);
@@ -223,9 +257,15 @@ try {
 
   const ms = performance.now() - started;
   console.log(`build-lambda: built dist/lambda for linux/${arch} in ${(ms / 1000).toFixed(2)} s (unzipped sizes)`);
-  console.log(`  function  ${String(sizes.functionMB).padStart(7)} MB  dist/lambda/function (index.mjs ${mb(sizes.bundleBytes)} MB)`);
-  console.log(`  layer     ${String(sizes.layerMB).padStart(7)} MB  dist/lambda/layer (onnxruntime-node ${sizes.onnxruntimeNode}, linux/${arch})`);
-  console.log(`  total     ${String(sizes.totalMB).padStart(7)} MB  (target < ${sizes.targetMB} MB, Lambda limit ${sizes.lambdaLimitMB} MB)`);
+  console.log(
+    `  function  ${String(sizes.functionMB).padStart(7)} MB  dist/lambda/function (index.mjs ${mb(sizes.bundleBytes)} MB)`,
+  );
+  console.log(
+    `  layer     ${String(sizes.layerMB).padStart(7)} MB  dist/lambda/layer (onnxruntime-node ${sizes.onnxruntimeNode}, linux/${arch})`,
+  );
+  console.log(
+    `  total     ${String(sizes.totalMB).padStart(7)} MB  (target < ${sizes.targetMB} MB, Lambda limit ${sizes.lambdaLimitMB} MB)`,
+  );
   if (totalBytes > TARGET_BYTES) console.warn(`build-lambda: warning: over the ${sizes.targetMB} MB target`);
 } catch (err) {
   rmSync(tmpDir, { recursive: true, force: true });

@@ -96,7 +96,12 @@ interface CannonOptions {
   connections: number;
   duration: number;
   timeout: number;
-  requests: Array<CannonRequest & { setupRequest: (req: CannonRequest, context: Record<string, unknown>) => CannonRequest; onResponse: (status: number, body: string, context: Record<string, unknown>) => void }>;
+  requests: Array<
+    CannonRequest & {
+      setupRequest: (req: CannonRequest, context: Record<string, unknown>) => CannonRequest;
+      onResponse: (status: number, body: string, context: Record<string, unknown>) => void;
+    }
+  >;
 }
 interface CannonResult {
   requests: Histogram & { total: number };
@@ -115,7 +120,11 @@ const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERSIONS = new Set(['v1.0.0', 'v1.1.0']);
 // DIA is served by the demo ensemble: its rows fan out to three member models.
 const TICKERS = [...Object.keys(DEMO_ETFS), ...Object.keys(DEMO_ENSEMBLE_ASSETS), ...Object.keys(DEMO_STOCKS)];
-const MODEL_IDS = [...Object.keys(DEMO_ETFS).map((t) => `etfs/${t}`), 'stocks/universal', 'universal/all_assets_classifier'];
+const MODEL_IDS = [
+  ...Object.keys(DEMO_ETFS).map((t) => `etfs/${t}`),
+  'stocks/universal',
+  'universal/all_assets_classifier',
+];
 
 type Data = Record<string, any>;
 interface Operation {
@@ -146,19 +155,27 @@ function operations(): Operation[] {
   const predict = `query($ticker: String!, $features: JSONObject!) { predict(ticker: $ticker, features: $features) { ticker strategy confidence version model { id } } }`;
   const predictMany = `query($requests: [PredictionRequest!]!) { predictMany(requests: $requests) { ticker strategy confidence version } }`;
   const model = `query($id: ID!) { model(id: $id) { id type production { version accuracy featureNames labels sha256 } staging { version } versions { version createdAt } assets { ticker } history(first: 5) { toVersion at } } }`;
-  const isPrediction = (p: Data | undefined) => typeof p?.strategy === 'string' && VERSIONS.has(p.version) && p.confidence > 0 && p.confidence <= 1;
+  const isPrediction = (p: Data | undefined) =>
+    typeof p?.strategy === 'string' && VERSIONS.has(p.version) && p.confidence > 0 && p.confidence <= 1;
   return [
     {
       kind: 'predict',
       weight: 45,
-      bodies: Array.from({ length: 400 }, (_, i) => body(predict, { ticker: pick(TICKERS, i * 7), features: features(i) })),
+      bodies: Array.from({ length: 400 }, (_, i) =>
+        body(predict, { ticker: pick(TICKERS, i * 7), features: features(i) }),
+      ),
       check: (d, b) => isPrediction(d.predict) && d.predict.ticker === JSON.parse(b).variables.ticker,
     },
     {
       kind: 'predictMany',
       weight: 15,
       bodies: Array.from({ length: 60 }, (_, i) =>
-        body(predictMany, { requests: Array.from({ length: 25 }, (_, k) => ({ ticker: pick(TICKERS, i * 31 + k * 3), features: features(i * 25 + k) })) }),
+        body(predictMany, {
+          requests: Array.from({ length: 25 }, (_, k) => ({
+            ticker: pick(TICKERS, i * 31 + k * 3),
+            features: features(i * 25 + k),
+          })),
+        }),
       ),
       check: (d) => Array.isArray(d.predictMany) && d.predictMany.length === 25 && d.predictMany.every(isPrediction),
     },
@@ -171,7 +188,10 @@ function operations(): Operation[] {
     {
       kind: 'assets',
       weight: 10,
-      bodies: [body(`{ assets { ticker kind model { id production { version } } } }`), body(`{ asset(ticker: "SPY") { name model { id production { version accuracy } } } }`)],
+      bodies: [
+        body(`{ assets { ticker kind model { id production { version } } } }`),
+        body(`{ asset(ticker: "SPY") { name model { id production { version accuracy } } } }`),
+      ],
       check: (d) => (d.assets ? d.assets.length === TICKERS.length : VERSIONS.has(d.asset?.model.production.version)),
     },
     {
@@ -181,7 +201,13 @@ function operations(): Operation[] {
       check: (d) =>
         Array.isArray(d.model?.shadowAgreement) &&
         d.model.shadowAgreement.every(
-          (a: Data) => VERSIONS.has(a.productionVersion) && a.stagingVersion === SHADOW_STAGING && a.rows > 0 && a.agreements >= 0 && a.agreements <= a.rows && a.rate === a.agreements / a.rows,
+          (a: Data) =>
+            VERSIONS.has(a.productionVersion) &&
+            a.stagingVersion === SHADOW_STAGING &&
+            a.rows > 0 &&
+            a.agreements >= 0 &&
+            a.agreements <= a.rows &&
+            a.rate === a.agreements / a.rows,
         ),
     },
     {
@@ -193,7 +219,10 @@ function operations(): Operation[] {
     {
       kind: 'deployments',
       weight: 10,
-      bodies: [body(`{ deployments(model: "etfs/SPY", first: 5) { id action fromVersion toVersion by at } }`), body(`{ deployments(model: "stocks/universal", first: 3) { toVersion } }`)],
+      bodies: [
+        body(`{ deployments(model: "etfs/SPY", first: 5) { id action fromVersion toVersion by at } }`),
+        body(`{ deployments(model: "stocks/universal", first: 3) { toVersion } }`),
+      ],
       check: (d) => Array.isArray(d.deployments) && d.deployments.length >= 1,
     },
   ];
@@ -231,7 +260,8 @@ async function startServer(token: string, log: (line: string) => void): Promise<
   const started = Date.now();
   let match: RegExpExecArray | null;
   while (!(match = /GraphQL\s+http:\/\/localhost:(\d+)\/graphql/.exec(output))) {
-    if (child.exitCode !== null || Date.now() - started > 60_000) throw new Error(`the local server did not start:\n${output}`);
+    if (child.exitCode !== null || Date.now() - started > 60_000)
+      throw new Error(`the local server did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   log(`server pid ${child.pid} listening on 127.0.0.1:${match[1]} (started in ${Date.now() - started} ms)`);
@@ -256,7 +286,13 @@ function rssOf(pid: number): number {
     const kb = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1];
     return Number(kb) / 1024;
   } catch {
-    return Number(execFileSync('ps', ['-o', 'rss=', '-p', String(pid)]).toString().trim()) / 1024;
+    return (
+      Number(
+        execFileSync('ps', ['-o', 'rss=', '-p', String(pid)])
+          .toString()
+          .trim(),
+      ) / 1024
+    );
   }
 }
 
@@ -296,7 +332,10 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
 
   // Promotions and rollbacks every few seconds, sometimes two at once (one may lose: CONFLICT)
   /** POST one operation to the server (with the write token for mutations); HTTP status and body. */
-  type Answer = { status: number; json: { data?: Data; errors?: Array<{ message: string; extensions?: { code?: string } }> } };
+  type Answer = {
+    status: number;
+    json: { data?: Data; errors?: Array<{ message: string; extensions?: { code?: string } }> };
+  };
   const send = async (query: string, write: boolean): Promise<Answer> => {
     const res = await fetch(server.graphqlUrl, {
       method: 'POST',
@@ -320,12 +359,19 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
   /** Set-up and final reads: anything but an answer throws. */
   const post = async (query: string, write = false): Promise<Data> => {
     const answer = await send(query, write);
-    if (!answered(answer)) throw new Error(`${query}: HTTP ${answer.status} ${JSON.stringify(answer.json.errors ?? answer.json)}`);
+    if (!answered(answer))
+      throw new Error(`${query}: HTTP ${answer.status} ${JSON.stringify(answer.json.errors ?? answer.json)}`);
     return answer.json.data!;
   };
   // Shadow mode on the model every stock shares: staging v1.0.0 shadows production whenever production is v1.1.0.
-  await post(`mutation { promote(model: "${SHADOW_MODEL}", version: "${SHADOW_STAGING}", stage: STAGING, reason: "load test: shadow candidate") { toVersion } }`, true);
-  await post(`mutation { configureTraffic(model: "${SHADOW_MODEL}", shadow: true, reason: "load test: shadow under load") { generation } }`, true);
+  await post(
+    `mutation { promote(model: "${SHADOW_MODEL}", version: "${SHADOW_STAGING}", stage: STAGING, reason: "load test: shadow candidate") { toVersion } }`,
+    true,
+  );
+  await post(
+    `mutation { configureTraffic(model: "${SHADOW_MODEL}", shadow: true, reason: "load test: shadow under load") { generation } }`,
+    true,
+  );
 
   let round = 0;
   const pending = new Set<Promise<void>>();
@@ -334,11 +380,23 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
     const batch =
       r % 3 === 2
         ? [deploy(`mutation { rollback(model: "etfs/SPY", reason: "load test round ${r}") { toVersion } }`)]
-        : [deploy(`mutation { promote(model: "etfs/SPY", version: "${r % 2 ? 'v1.0.0' : 'v1.1.0'}", reason: "load test round ${r}") { toVersion } }`)];
+        : [
+            deploy(
+              `mutation { promote(model: "etfs/SPY", version: "${r % 2 ? 'v1.0.0' : 'v1.1.0'}", reason: "load test round ${r}") { toVersion } }`,
+            ),
+          ];
     if (r % 2 === 0) {
       // two concurrent promotions of the model every stock shares
-      batch.push(deploy(`mutation { promote(model: "stocks/universal", version: "v1.0.0", reason: "load test race A ${r}") { toVersion } }`));
-      batch.push(deploy(`mutation { promote(model: "stocks/universal", version: "v1.1.0", reason: "load test race B ${r}") { toVersion } }`));
+      batch.push(
+        deploy(
+          `mutation { promote(model: "stocks/universal", version: "v1.0.0", reason: "load test race A ${r}") { toVersion } }`,
+        ),
+      );
+      batch.push(
+        deploy(
+          `mutation { promote(model: "stocks/universal", version: "v1.1.0", reason: "load test race B ${r}") { toVersion } }`,
+        ),
+      );
     }
     for (const p of batch) {
       pending.add(p);
@@ -348,7 +406,9 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
 
   let result: CannonResult;
   try {
-    log(`load: ${opts.connections} connections for ${opts.durationSeconds} s; deployments every ${opts.promoteEverySeconds} s`);
+    log(
+      `load: ${opts.connections} connections for ${opts.durationSeconds} s; deployments every ${opts.promoteEverySeconds} s`,
+    );
     result = await autocannon({
       url: server.graphqlUrl,
       connections: opts.connections,
@@ -375,7 +435,8 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
             } catch {
               return fail(`${op.kind}: HTTP ${status}, not JSON: ${text.slice(0, 200)}`);
             }
-            if (status !== 200 || json.errors || !json.data) return fail(`${op.kind}: HTTP ${status} ${JSON.stringify(json.errors ?? json)}`);
+            if (status !== 200 || json.errors || !json.data)
+              return fail(`${op.kind}: HTTP ${status} ${JSON.stringify(json.errors ?? json)}`);
             try {
               if (!op.check(json.data, context.body as string)) fail(`${op.kind}: wrong answer ${text.slice(0, 300)}`);
             } catch (err) {
@@ -399,7 +460,8 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
   const serverOutput = server.output();
   await server.stop();
   // A shadow flush or compaction that failed only logs a warning (production answers are unaffected): here it is a failure.
-  for (const line of serverOutput.split('\n')) if (/shadow (agreement counts|count files) could not/.test(line)) fail(`server: ${line}`);
+  for (const line of serverOutput.split('\n'))
+    if (/shadow (agreement counts|count files) could not/.test(line)) fail(`server: ${line}`);
 
   // socket errors and timeouts never reach onResponse; non-2xx responses did and are counted there
   unexpected += result.errors;
@@ -419,7 +481,13 @@ export async function runLoadTest(partial: Partial<LoadTestOptions> = {}): Promi
     deployments,
     shadow,
     requestsByKind: { ...byKind, deployments: deploymentRequests },
-    latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, average: result.latency.average },
+    latencyMs: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      average: result.latency.average,
+    },
     requestsPerSecond: Math.round(result.requests.average),
     rss: {
       samples: judged,
@@ -450,7 +518,9 @@ export function formatReport(r: LoadTestReport): string {
   const shown = r.rss.samples.filter((_, i) => i % every === 0 || i === r.rss.samples.length - 1);
   return [
     `duration            ${r.durationSeconds} s, ${r.connections} connections`,
-    `total requests      ${r.totalRequests} (${Object.entries(r.requestsByKind).map(([k, v]) => `${k} ${v}`).join(', ')})`,
+    `total requests      ${r.totalRequests} (${Object.entries(r.requestsByKind)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
     `throughput          ${r.requestsPerSecond} req/s`,
     `unexpected failures ${r.unexpectedFailures}${r.failureSamples.length ? `\n  ${r.failureSamples.join('\n  ')}` : ''}`,
     `deployments         ${r.deployments} succeeded, ${r.expectedConflicts} expected CONFLICTs`,
@@ -472,7 +542,10 @@ function parseArgs(argv: string[]): Partial<LoadTestOptions> {
   for (let i = 0; i < argv.length; i++) {
     const key = names[argv[i]];
     const value = Number(argv[i + 1]);
-    if (!key || !Number.isFinite(value) || value <= 0) throw new Error(`usage: loadtest [--duration s] [--connections n] [--warmup s] [--promote-every s] (at "${argv[i]}")`);
+    if (!key || !Number.isFinite(value) || value <= 0)
+      throw new Error(
+        `usage: loadtest [--duration s] [--connections n] [--warmup s] [--promote-every s] (at "${argv[i]}")`,
+      );
     (out as Record<string, number>)[key] = value;
     i++;
   }

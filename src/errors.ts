@@ -44,7 +44,9 @@ export function locatedError(err: ModelgraphError, where: string, details: Recor
 
 export class UnknownAssetError extends ModelgraphError {
   constructor(ticker: string) {
-    super(ErrorCode.UNKNOWN_ASSET, `Unknown asset "${ticker}": it is neither a registered ETF nor a supported stock`, { ticker });
+    super(ErrorCode.UNKNOWN_ASSET, `Unknown asset "${ticker}": it is neither a registered ETF nor a supported stock`, {
+      ticker,
+    });
     this.name = 'UnknownAssetError';
   }
 }
@@ -115,7 +117,9 @@ export class UnauthenticatedError extends ModelgraphError {
 }
 
 export class ForbiddenError extends ModelgraphError {
-  constructor(message = 'The caller is authenticated but lacks write permission (the WRITE_SCOPE scope, models:write by default)') {
+  constructor(
+    message = 'The caller is authenticated but lacks write permission (the WRITE_SCOPE scope, models:write by default)',
+  ) {
     super(ErrorCode.FORBIDDEN, message);
     this.name = 'ForbiddenError';
   }

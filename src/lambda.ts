@@ -60,14 +60,19 @@ function start(env: Record<string, string | undefined>): Started {
       plugins: [createApolloMetricsPlugin({ runtime, logger, metrics })],
       onInternalError: (err) => logger.error('internal error', err instanceof Error ? err : String(err)),
     });
-    const requests = createApiGatewayRequestHandler({ onRejected: (reason) => logger.warn('request rejected before GraphQL', { reason }) });
+    const requests = createApiGatewayRequestHandler({
+      onRejected: (reason) => logger.warn('request rejected before GraphQL', { reason }),
+    });
     const lambdaHandler = startServerAndCreateLambdaHandler(server, requests, {
       context: async ({ event }) => createContext(runtime, callerFromLambdaEvent(event, config.WRITE_SCOPE)),
     });
-    const serve: Serve = (event, context) => lambdaHandler(event, context, () => undefined) as Promise<LambdaHttpResult>;
+    const serve: Serve = (event, context) =>
+      lambdaHandler(event, context, () => undefined) as Promise<LambdaHttpResult>;
     // Every first request needs the asset registry: fetch it during init, so the
     // GET (and the SDK's first-request set-up) overlaps the handler's start.
-    void runtime.registry.assetDirectory().catch((err) => logger.warn('asset registry prefetch failed', { error: String(err) }));
+    void runtime.registry
+      .assetDirectory()
+      .catch((err) => logger.warn('asset registry prefetch failed', { error: String(err) }));
     const warming = config.WARM_MODELS.length
       ? warmModels(runtime.predictor, config.WARM_MODELS).then((results) => logger.info('warm models', { results }))
       : Promise.resolve();
@@ -93,7 +98,11 @@ export const handler = async (event: LambdaHttpEvent, context: Context): Promise
   try {
     if (!started.ok) {
       logger.error('request refused: Modelgraph did not start');
-      return jsonErrorResult(500, LambdaErrorCode.STARTUP_FAILED, 'Modelgraph could not start; the cause is in the function log');
+      return jsonErrorResult(
+        500,
+        LambdaErrorCode.STARTUP_FAILED,
+        'Modelgraph could not start; the cause is in the function log',
+      );
     }
     return await started.serve(event, context);
   } finally {

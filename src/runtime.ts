@@ -59,7 +59,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const diskCache =
     overrides.diskCache ??
     (config.DISK_CACHE_DIR
-      ? new DiskArtifactCache({ dir: config.DISK_CACHE_DIR, maxBytes: config.DISK_CACHE_MAX_MB * 1024 * 1024, onWarning: overrides.onWarning })
+      ? new DiskArtifactCache({
+          dir: config.DISK_CACHE_DIR,
+          maxBytes: config.DISK_CACHE_MAX_MB * 1024 * 1024,
+          onWarning: overrides.onWarning,
+        })
       : undefined);
   const artifacts = new ArtifactSource(store, diskCache);
   const models = new ModelCache(artifacts, {
@@ -74,5 +78,16 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const predictor = new Predictor(registry, models, shadows);
   const deployments = new Deployments(registry, { onWarning: overrides.onWarning });
   deployments.addListener(modelRegistryFeed(registry)); // metadata/model_registry.json + deployment_history.json
-  return { config, bucket: config.MODEL_BUCKET, store, registry, artifacts, models, predictor, deployments, shadows, diskCache };
+  return {
+    config,
+    bucket: config.MODEL_BUCKET,
+    store,
+    registry,
+    artifacts,
+    models,
+    predictor,
+    deployments,
+    shadows,
+    diskCache,
+  };
 }

@@ -72,6 +72,6 @@ try {
   report({ kind: 'fetch', fetchMs: fetchEnd - t0, totalMs: end - t0, digest });
   process.exit(0);
 } catch (err) {
-  report({ kind: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  report({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exit(1);
 }

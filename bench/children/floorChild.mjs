@@ -53,7 +53,10 @@ try {
   const t = { scriptStart };
   t.fetchStart = performance.now();
   const bytesPromise = spec.file ? readFile(spec.file) : get(spec.url);
-  bytesPromise.then(() => (t.fetchEnd = performance.now()), () => undefined);
+  bytesPromise.then(
+    () => (t.fetchEnd = performance.now()),
+    () => undefined,
+  );
   // Let the request go out before the (synchronous) load of the native addon.
   await new Promise((resolve) => setImmediate(resolve));
   t.ortStart = performance.now();
@@ -62,7 +65,11 @@ try {
   const stored = await bytesPromise;
   t.decompressStart = performance.now();
   const model =
-    spec.compression === 'br' ? await promisify(brotliDecompress)(stored) : spec.compression === 'gz' ? await promisify(gunzip)(stored) : stored;
+    spec.compression === 'br'
+      ? await promisify(brotliDecompress)(stored)
+      : spec.compression === 'gz'
+        ? await promisify(gunzip)(stored)
+        : stored;
   t.decompressEnd = performance.now();
   t.sessionStart = performance.now();
   const session = await ort.InferenceSession.create(model, spec.session);
@@ -78,7 +85,10 @@ try {
 
   if (spec.warm) {
     const samples = await sampleLatency(
-      (i) => session.run({ [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(rows[i % rows.length]), [1, width]) }),
+      (i) =>
+        session.run({
+          [session.inputNames[0]]: new ort.Tensor('float32', Float32Array.from(rows[i % rows.length]), [1, width]),
+        }),
       spec.warm.count,
       spec.warm.warmup,
     );
@@ -86,6 +96,6 @@ try {
   }
   process.exit(0);
 } catch (err) {
-  report({ kind: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  report({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exit(1);
 }

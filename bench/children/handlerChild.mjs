@@ -36,11 +36,15 @@ function answerOf(result) {
   try {
     body = JSON.parse(result?.body ?? '');
   } catch {
-    throw new Error(`handler answered ${result?.statusCode} with a non-JSON body: ${String(result?.body).slice(0, 300)}`);
+    throw new Error(
+      `handler answered ${result?.statusCode} with a non-JSON body: ${String(result?.body).slice(0, 300)}`,
+    );
   }
-  if (result.statusCode !== 200 || body.errors) throw new Error(`handler answered ${result.statusCode}: ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
+  if (result.statusCode !== 200 || body.errors)
+    throw new Error(`handler answered ${result.statusCode}: ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
   const field = body.data?.predict ?? body.data?.predictMany?.[0];
-  if (typeof field?.strategy !== 'string') throw new Error(`handler answered without a strategy: ${result.body.slice(0, 300)}`);
+  if (typeof field?.strategy !== 'string')
+    throw new Error(`handler answered without a strategy: ${result.body.slice(0, 300)}`);
   return { strategy: field.strategy, version: field.version, model: field.model?.id };
 }
 
@@ -52,7 +56,18 @@ try {
   const result = await mod.handler(spec.events[0], lambdaContext());
   const invokeEnd = performance.now();
   const answer = answerOf(result);
-  report({ kind: 'cold', scriptStart, importStart, importEnd, invokeStart, invokeEnd, answer, phases, requests, nodeTiming: performance.nodeTiming.toJSON() });
+  report({
+    kind: 'cold',
+    scriptStart,
+    importStart,
+    importEnd,
+    invokeStart,
+    invokeEnd,
+    answer,
+    phases,
+    requests,
+    nodeTiming: performance.nodeTiming.toJSON(),
+  });
 
   if (spec.warm) {
     phases.length = 0;
@@ -70,6 +85,6 @@ try {
   }
   process.exit(0);
 } catch (err) {
-  report({ kind: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  report({ kind: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exit(1);
 }

@@ -9,7 +9,9 @@ import { startLocalServer } from '../../src/local/server';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'modelgraph-bench-http-'));
 const server = await startLocalServer({ port: 0, host: '127.0.0.1', dataDir, seed: false });
-process.stdout.write(`@@MGBENCH ${JSON.stringify({ kind: 'ready', graphqlUrl: server.graphqlUrl.replace('localhost', '127.0.0.1') })}\n`);
+process.stdout.write(
+  `@@MGBENCH ${JSON.stringify({ kind: 'ready', graphqlUrl: server.graphqlUrl.replace('localhost', '127.0.0.1') })}\n`,
+);
 process.on('SIGTERM', () => {
   void server.close().finally(() => {
     rmSync(dataDir, { recursive: true, force: true });

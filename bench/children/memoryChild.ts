@@ -51,5 +51,7 @@ if (spec.mode === 'deployed') {
     samples.push(sample(`${spec.model}@${version}`));
   }
 }
-process.stdout.write(`@@MGBENCH ${JSON.stringify({ kind: 'memory', samples, cacheBoundMB: runtime.config.MODEL_CACHE_MAX_MB })}\n`);
+process.stdout.write(
+  `@@MGBENCH ${JSON.stringify({ kind: 'memory', samples, cacheBoundMB: runtime.config.MODEL_CACHE_MAX_MB })}\n`,
+);
 process.exit(0);

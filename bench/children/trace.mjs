@@ -18,7 +18,15 @@ export const requests = [];
 if (tracing) {
   subscribe('modelgraph:load', (message) => phases.push(message));
   subscribe('http.client.request.start', ({ request }) => {
-    const record = { method: request.method, path: request.path, start: performance.now(), headers: Number.NaN, end: Number.NaN, status: 0, bytes: 0 };
+    const record = {
+      method: request.method,
+      path: request.path,
+      start: performance.now(),
+      headers: Number.NaN,
+      end: Number.NaN,
+      status: 0,
+      bytes: 0,
+    };
     requests.push(record);
     request.once('response', (res) => {
       record.headers = performance.now();

@@ -81,7 +81,9 @@ function compress(file: ModelFileName, bytes: Buffer): Buffer {
   if (file === 'model.onnx.gz') return gzipSync(bytes, { level: 6 });
   if (file === 'model.onnx.br') {
     // Quality 5: within 1% of quality 9 on these models and ~3x faster to write (quality 11 takes minutes at 30 MB).
-    return brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 5, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength } });
+    return brotliCompressSync(bytes, {
+      params: { [zlib.BROTLI_PARAM_QUALITY]: 5, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.byteLength },
+    });
   }
   return bytes;
 }
@@ -99,7 +101,12 @@ export async function startBenchBucket(opts: BenchBucketOptions): Promise<BenchB
   const s3 = await startEmbeddedS3({ dataDir });
   await s3.ensureBucket(BENCH_BUCKET);
   const config = loadConfig({ MODEL_BUCKET: BENCH_BUCKET, S3_ENDPOINT: s3.endpoint, LOG_LEVEL: 'ERROR' });
-  const s3Client = createS3Client({ region: config.AWS_REGION, endpoint: s3.endpoint, forcePathStyle: true, credentials: S3_CREDENTIALS });
+  const s3Client = createS3Client({
+    region: config.AWS_REGION,
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    credentials: S3_CREDENTIALS,
+  });
   const setupRuntime = createRuntime(config, { s3Client });
   const { store, deployments } = setupRuntime;
 
@@ -115,7 +122,13 @@ export async function startBenchBucket(opts: BenchBucketOptions): Promise<BenchB
     const trees = treesForTargetSize(spec.targetBytes, spec.depth, DEMO_FEATURE_NAMES.length, OPTION_STRATEGIES.length);
     const started = performance.now();
     const model = Buffer.from(
-      buildTreeEnsembleClassifier({ featureNames: DEMO_FEATURE_NAMES, labels: OPTION_STRATEGIES, trees, depth: spec.depth, seed: name === 'small' ? 7001 : 7002 }),
+      buildTreeEnsembleClassifier({
+        featureNames: DEMO_FEATURE_NAMES,
+        labels: OPTION_STRATEGIES,
+        trees,
+        depth: spec.depth,
+        seed: name === 'small' ? 7001 : 7002,
+      }),
     );
     const buildMs = performance.now() - started;
     rawModels[name] = model;
@@ -124,9 +137,26 @@ export async function startBenchBucket(opts: BenchBucketOptions): Promise<BenchB
       const ticker = benchTicker(name, file);
       const modelId = `etfs/${ticker}`;
       const stored = compress(file, model);
-      const meta = await publishVersion(store, modelId, 'v1', { [file]: stored, 'feature_names.json': featureNamesFile }, description);
-      await deployments.promote({ model: modelId, version: 'v1', stage: 'PRODUCTION', by: 'bench', reason: 'benchmark' });
-      registry.etfs[ticker] = { name: `Benchmark ${name} model (${file})`, sector: 'Benchmark', status: 'active', model_path: `${modelId}/production/` };
+      const meta = await publishVersion(
+        store,
+        modelId,
+        'v1',
+        { [file]: stored, 'feature_names.json': featureNamesFile },
+        description,
+      );
+      await deployments.promote({
+        model: modelId,
+        version: 'v1',
+        stage: 'PRODUCTION',
+        by: 'bench',
+        reason: 'benchmark',
+      });
+      registry.etfs[ticker] = {
+        name: `Benchmark ${name} model (${file})`,
+        sector: 'Benchmark',
+        status: 'active',
+        model_path: `${modelId}/production/`,
+      };
       variants[file] = {
         ticker,
         model: modelId,
@@ -138,7 +168,9 @@ export async function startBenchBucket(opts: BenchBucketOptions): Promise<BenchB
       };
     }
     sizes[name] = { name, trees, depth: spec.depth, modelBytes: model.byteLength, buildMs, variants };
-    opts.log(`published the ${name} model: ${trees} trees of depth ${spec.depth}, ${(model.byteLength / 1e6).toFixed(2)} MB (built in ${buildMs.toFixed(0)} ms)`);
+    opts.log(
+      `published the ${name} model: ${trees} trees of depth ${spec.depth}, ${(model.byteLength / 1e6).toFixed(2)} MB (built in ${buildMs.toFixed(0)} ms)`,
+    );
   }
   await store.put(ASSET_REGISTRY_KEY, JSON.stringify(registry, null, 2), { contentType: 'application/json' });
 
@@ -146,7 +178,13 @@ export async function startBenchBucket(opts: BenchBucketOptions): Promise<BenchB
   const memoryModel = { model: 'universal/bench_memory', versions: [] as string[], modelBytes: memoryBytes.byteLength };
   for (let i = 1; i <= opts.memoryVersions; i++) {
     const version = `m${String(i).padStart(3, '0')}`;
-    await publishVersion(store, memoryModel.model, version, { 'model.onnx': memoryBytes, 'feature_names.json': featureNamesFile }, description);
+    await publishVersion(
+      store,
+      memoryModel.model,
+      version,
+      { 'model.onnx': memoryBytes, 'feature_names.json': featureNamesFile },
+      description,
+    );
     memoryModel.versions.push(version);
   }
   opts.log(`published ${opts.memoryVersions} versions of ${memoryModel.model}`);

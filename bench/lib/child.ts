@@ -54,14 +54,22 @@ export function runChild(opts: {
 }): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [...(opts.execArgv ?? []), opts.script], { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(opts.execArgv ?? []), opts.script], {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const messages: ChildMessage[] = [];
     let otherLines = 0;
     let stderr = '';
     let pending = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`benchmark child ${opts.script} did not finish within ${opts.timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
+      reject(
+        new Error(
+          `benchmark child ${opts.script} did not finish within ${opts.timeoutMs} ms; stderr: ${stderr.slice(-2000)}`,
+        ),
+      );
     }, opts.timeoutMs);
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
@@ -71,7 +79,8 @@ export function runChild(opts: {
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        if (line.startsWith('@@MGBENCH ')) messages.push({ ...(JSON.parse(line.slice(10)) as { kind: string }), atMs: at });
+        if (line.startsWith('@@MGBENCH '))
+          messages.push({ ...(JSON.parse(line.slice(10)) as { kind: string }), atMs: at });
         else if (line.trim()) otherLines++;
       }
     });
@@ -96,5 +105,7 @@ export function messageOf(run: ChildRun, kind: string, what: string): ChildMessa
   const found = run.messages.find((m) => m.kind === kind);
   if (found) return found;
   const error = run.messages.find((m) => m.kind === 'error');
-  throw new Error(`${what}: no "${kind}" result (exit ${run.exitCode}). ${error ? String(error.message) : ''}\n${run.stderr.slice(-3000)}`);
+  throw new Error(
+    `${what}: no "${kind}" result (exit ${run.exitCode}). ${error ? String(error.message) : ''}\n${run.stderr.slice(-3000)}`,
+  );
 }

@@ -53,7 +53,13 @@ export function apiGatewayV2Event(body: unknown, requestId: string) {
       apiId: 'abc123',
       domainName: 'abc123.execute-api.us-east-1.amazonaws.com',
       domainPrefix: 'abc123',
-      http: { method: 'POST', path: '/graphql', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'modelgraph-bench' },
+      http: {
+        method: 'POST',
+        path: '/graphql',
+        protocol: 'HTTP/1.1',
+        sourceIp: '127.0.0.1',
+        userAgent: 'modelgraph-bench',
+      },
       requestId,
       routeKey: 'POST /graphql',
       stage: '$default',
@@ -66,5 +72,8 @@ export function apiGatewayV2Event(body: unknown, requestId: string) {
 }
 
 export function predictEvent(ticker: string, row: number, requestId: string) {
-  return apiGatewayV2Event({ query: PREDICT_QUERY, variables: { ticker, features: featureRow(row) }, operationName: 'Predict' }, requestId);
+  return apiGatewayV2Event(
+    { query: PREDICT_QUERY, variables: { ticker, features: featureRow(row) }, operationName: 'Predict' },
+    requestId,
+  );
 }

@@ -44,8 +44,10 @@ function dirBytes(dir: string): number {
 
 function buildCommand(): { cmd: string; args: string[]; label: string } | undefined {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  if (pkg.scripts?.['build:lambda']) return { cmd: 'npm', args: ['run', '--silent', 'build:lambda'], label: 'npm run build:lambda' };
-  if (existsSync(join(REPO_ROOT, 'scripts/build-lambda.mjs'))) return { cmd: process.execPath, args: ['scripts/build-lambda.mjs'], label: 'node scripts/build-lambda.mjs' };
+  if (pkg.scripts?.['build:lambda'])
+    return { cmd: 'npm', args: ['run', '--silent', 'build:lambda'], label: 'npm run build:lambda' };
+  if (existsSync(join(REPO_ROOT, 'scripts/build-lambda.mjs')))
+    return { cmd: process.execPath, args: ['scripts/build-lambda.mjs'], label: 'node scripts/build-lambda.mjs' };
   return undefined;
 }
 
@@ -62,7 +64,8 @@ function copyBuild(dist: string, log: (line: string) => void): { root: string; t
     try {
       cpSync(join(dist, 'function'), task, { recursive: true });
       cpSync(join(dist, 'layer/nodejs/node_modules'), opt, { recursive: true });
-      if (existsSync(join(task, 'index.mjs')) && existsSync(join(opt, 'onnxruntime-node/package.json'))) return { root, task, opt };
+      if (existsSync(join(task, 'index.mjs')) && existsSync(join(opt, 'onnxruntime-node/package.json')))
+        return { root, task, opt };
     } catch (err) {
       log(`copying dist/lambda failed (${(err as Error).message.split('\n')[0]}); retrying`);
     }
@@ -115,8 +118,13 @@ export function prepareLambdaTarget(build: 'always' | 'never', log: (line: strin
   const built = existsSync(entry) && existsSync(layer) ? targetFromDist(dist, 'dist/lambda', log) : undefined;
   if (built) return { ...built, build: buildInfo };
   const source = join(REPO_ROOT, 'src/lambda.ts');
-  if (!existsSync(source)) throw new Error('neither dist/lambda/function/index.mjs nor src/lambda.ts exists: nothing to measure a cold start of');
-  log('no Lambda build in dist/lambda: the cold-start children import src/lambda.ts through tsx (numbers include tsx compile time)');
+  if (!existsSync(source))
+    throw new Error(
+      'neither dist/lambda/function/index.mjs nor src/lambda.ts exists: nothing to measure a cold start of',
+    );
+  log(
+    'no Lambda build in dist/lambda: the cold-start children import src/lambda.ts through tsx (numbers include tsx compile time)',
+  );
   return {
     kind: 'sources',
     entryUrl: pathToFileURL(source).href,

@@ -17,7 +17,11 @@ export function machineInfo(): MachineInfo {
   const cpus = os.cpus();
   let ort = 'unknown';
   try {
-    ort = (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+    ort = (
+      JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     // reported as unknown
   }

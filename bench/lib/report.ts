@@ -21,7 +21,14 @@ export interface BenchResults {
     mode: 'full' | 'smoke';
     machine: MachineInfo;
     /** What the cold-start children imported. */
-    handler: { kind: 'built' | 'sources'; description: string; bundleBytes?: number; layerBytes?: number; buildMs?: number; buildCommand?: string };
+    handler: {
+      kind: 'built' | 'sources';
+      description: string;
+      bundleBytes?: number;
+      layerBytes?: number;
+      buildMs?: number;
+      buildCommand?: string;
+    };
     models: Record<string, { trees: number; depth: number; modelBytes: number; brBytes: number; gzBytes: number }>;
     repetitions: Record<string, number | string>;
     sessionOptions: Record<string, unknown>;
@@ -84,7 +91,9 @@ const n1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 /** A markdown table: the first column (or every column, with `leftAll`) left-aligned, the others right-aligned. */
 function table(header: string[], rows: string[][], leftAll = false): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map((_, i) => (i === 0 || leftAll ? '---' : '---:'))), ...rows.map(line)].join('\n');
+  return [line(header), line(header.map((_, i) => (i === 0 || leftAll ? '---' : '---:'))), ...rows.map(line)].join(
+    '\n',
+  );
 }
 
 export function scenarioLabel(s: { size: string; file: string; disk: string; warmModels?: boolean }): string {
@@ -114,29 +123,52 @@ function loopRows(bounded: MemoryLoop, unbounded: MemoryLoop, every: number): st
 export function renderMarkdown(r: BenchResults): string {
   const m = r.meta.machine;
   const out: string[] = [];
-  out.push(`# Modelgraph benchmarks${r.meta.mode === 'smoke' ? ' (smoke run: small sizes, few repetitions — not for conclusions)' : ''}`);
+  out.push(
+    `# Modelgraph benchmarks${r.meta.mode === 'smoke' ? ' (smoke run: small sizes, few repetitions — not for conclusions)' : ''}`,
+  );
   out.push('');
   out.push(
     `Run ${m.date} on ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, onnxruntime-node ${m.onnxruntimeNode}, ${m.os}. ` +
-      `Total ${n1(Object.values(r.meta.durationsSec).reduce((a, b) => a + b, 0))} s (${Object.entries(r.meta.durationsSec)
+      `Total ${n1(Object.values(r.meta.durationsSec).reduce((a, b) => a + b, 0))} s (${Object.entries(
+        r.meta.durationsSec,
+      )
         .map(([k, v]) => `${k} ${n1(v)} s`)
         .join(', ')}).`,
   );
   out.push('');
-  out.push(`- Handler under test: ${r.meta.handler.description}${r.meta.handler.bundleBytes ? ` — bundle ${mb(r.meta.handler.bundleBytes)}, layer ${mb(r.meta.handler.layerBytes ?? 0)}` : ''}.`);
   out.push(
-    `- Models (84 features, 10 classes, TreeEnsembleClassifier built by src/demo/treeEnsemble.ts): ${Object.entries(r.meta.models)
-      .map(([name, x]) => `${name} = ${x.trees} trees of depth ${x.depth}, ${mb(x.modelBytes)} (.br ${mb(x.brBytes)}, .gz ${mb(x.gzBytes)})`)
+    `- Handler under test: ${r.meta.handler.description}${r.meta.handler.bundleBytes ? ` — bundle ${mb(r.meta.handler.bundleBytes)}, layer ${mb(r.meta.handler.layerBytes ?? 0)}` : ''}.`,
+  );
+  out.push(
+    `- Models (84 features, 10 classes, TreeEnsembleClassifier built by src/demo/treeEnsemble.ts): ${Object.entries(
+      r.meta.models,
+    )
+      .map(
+        ([name, x]) =>
+          `${name} = ${x.trees} trees of depth ${x.depth}, ${mb(x.modelBytes)} (.br ${mb(x.brBytes)}, .gz ${mb(x.gzBytes)})`,
+      )
       .join('; ')}.`,
   );
-  out.push(`- Load average (1/5/15 min) at start ${r.meta.loadAverage.start.map((x) => x.toFixed(2)).join('/')}, at end ${r.meta.loadAverage.end.map((x) => x.toFixed(2)).join('/')}.`);
+  out.push(
+    `- Load average (1/5/15 min) at start ${r.meta.loadAverage.start.map((x) => x.toFixed(2)).join('/')}, at end ${r.meta.loadAverage.end.map((x) => x.toFixed(2)).join('/')}.`,
+  );
   out.push(`- Everything runs against the embedded S3 server on 127.0.0.1. ${r.meta.environment.join(' ')}`);
-  out.push(`- Repetitions: ${Object.entries(r.meta.repetitions).map(([k, v]) => `${k} ${v}`).join(', ')}. p99 is nearest-rank: with fewer than 100 samples it is the maximum.`);
+  out.push(
+    `- Repetitions: ${Object.entries(r.meta.repetitions)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}. p99 is nearest-rank: with fewer than 100 samples it is the maximum.`,
+  );
   out.push('');
 
   out.push('## Goals');
   out.push('');
-  out.push(table(['Goal', 'Target', 'Measured', 'Met'], r.goals.map((g) => [g.name, g.target, g.measured, g.met ? 'yes' : '**no**']), true));
+  out.push(
+    table(
+      ['Goal', 'Target', 'Measured', 'Met'],
+      r.goals.map((g) => [g.name, g.target, g.measured, g.met ? 'yes' : '**no**']),
+      true,
+    ),
+  );
   out.push('');
 
   out.push('## 1. Cold start to first prediction (fresh process → answered `predict`)');
@@ -159,11 +191,17 @@ export function renderMarkdown(r: BenchResults): string {
     ),
   );
   out.push('');
-  out.push('Where the handler\'s time goes (medians; exclusive slices — overlapping work is counted once, under the first matching row):');
+  out.push(
+    "Where the handler's time goes (medians; exclusive slices — overlapping work is counted once, under the first matching row):",
+  );
   out.push('');
   const scen = r.coldStart.scenarios;
   /** One column per scenario, one row per slice, then the total of the slices. */
-  const breakdownTable = <K extends string>(labels: Record<K, string>, of: (s: (typeof scen)[number]) => Record<K, number>, extraRows: string[][] = []) => {
+  const breakdownTable = <K extends string>(
+    labels: Record<K, string>,
+    of: (s: (typeof scen)[number]) => Record<K, number>,
+    extraRows: string[][] = [],
+  ) => {
     const keys = Object.keys(labels) as K[];
     return table(
       ['Slice', ...scen.map((s) => scenarioLabel(s).replace(', ', ' ').replace('disk cache', 'disk'))],
@@ -180,26 +218,42 @@ export function renderMarkdown(r: BenchResults): string {
     ]),
   );
   out.push('');
-  out.push('The floor\'s time (medians):');
+  out.push("The floor's time (medians):");
   out.push('');
   out.push(breakdownTable(FLOOR_SLICE_LABELS as Record<FloorSlice, string>, (s) => s.floorBreakdown));
   const first = scen.find((s) => s.headline) ?? scen[0];
   if (first) {
     out.push('');
-    out.push(`S3 requests of one cold handler run (${scenarioLabel(first)}), in order: ${first.handlerS3Log.map((q) => `${q.method} ${q.path.split('/').slice(-3).join('/')} (${n1(q.ms)} ms)`).join(', ')}.`);
+    out.push(
+      `S3 requests of one cold handler run (${scenarioLabel(first)}), in order: ${first.handlerS3Log.map((q) => `${q.method} ${q.path.split('/').slice(-3).join('/')} (${n1(q.ms)} ms)`).join(', ')}.`,
+    );
   }
   out.push('');
 
   const parts = r.coldStart.parts;
   out.push('### What the module load and the model fetch are made of');
   out.push('');
-  out.push('Each heavy dependency of the Lambda bundle bundled alone with the options of scripts/build-lambda.mjs, imported by a fresh process (spawn → module evaluated, medians):');
+  out.push(
+    'Each heavy dependency of the Lambda bundle bundled alone with the options of scripts/build-lambda.mjs, imported by a fresh process (spawn → module evaluated, medians):',
+  );
   out.push('');
-  out.push(table(['Module', 'Bundle', 'p50', 'p99', 'spread'], parts.imports.map((i) => [i.name, i.bytes ? mb(i.bytes) : '–', ms(i.ms.median), ms(i.ms.p99), spread(i.ms)])));
+  out.push(
+    table(
+      ['Module', 'Bundle', 'p50', 'p99', 'spread'],
+      parts.imports.map((i) => [i.name, i.bytes ? mb(i.bytes) : '–', ms(i.ms.median), ms(i.ms.p99), spread(i.ms)]),
+    ),
+  );
   out.push('');
-  out.push(`Fetching the large model (${mb(parts.fetchedBytes)}) from the embedded S3 server in a fresh process (plain node:http):`);
+  out.push(
+    `Fetching the large model (${mb(parts.fetchedBytes)}) from the embedded S3 server in a fresh process (plain node:http):`,
+  );
   out.push('');
-  out.push(table(['Strategy', 'Download p50', 'Download + sha256 p50', 'p99', 'spread'], parts.fetches.map((f) => [f.name, ms(f.fetch.median), ms(f.total.median), ms(f.total.p99), spread(f.total)])));
+  out.push(
+    table(
+      ['Strategy', 'Download p50', 'Download + sha256 p50', 'p99', 'spread'],
+      parts.fetches.map((f) => [f.name, ms(f.fetch.median), ms(f.total.median), ms(f.total.p99), spread(f.total)]),
+    ),
+  );
   out.push('');
 
   const w = r.whatIf;
@@ -213,10 +267,26 @@ export function renderMarkdown(r: BenchResults): string {
     out.push('');
     out.push(
       table(
-        ['Scenario', 'As built p50', 'Patched p50', 'Floor p50 (same run)', 'As built ratio', 'Patched ratio', 'Patched Δ'],
+        [
+          'Scenario',
+          'As built p50',
+          'Patched p50',
+          'Floor p50 (same run)',
+          'As built ratio',
+          'Patched ratio',
+          'Patched Δ',
+        ],
         w.scenarios.map((sc) => {
           const base = r.coldStart.scenarios.find((x) => x.id === sc.id);
-          return [scenarioLabel(sc), base ? ms(base.handler.median) : '–', ms(sc.handler.median), ms(sc.floor.median), base ? fmtRatio(base.ratio) : '–', fmtRatio(sc.ratio), `+${ms(sc.deltaMs)}`];
+          return [
+            scenarioLabel(sc),
+            base ? ms(base.handler.median) : '–',
+            ms(sc.handler.median),
+            ms(sc.floor.median),
+            base ? fmtRatio(base.ratio) : '–',
+            fmtRatio(sc.ratio),
+            `+${ms(sc.deltaMs)}`,
+          ];
         }),
       ),
     );
@@ -226,7 +296,14 @@ export function renderMarkdown(r: BenchResults): string {
         ['Warm, model', 'As built p50', 'Patched p50', 'Patched bare p50', 'Patched overhead p50', 'Patched p99'],
         w.warm.map((x) => {
           const base = r.warm.find((b) => b.size === x.size);
-          return [x.size, base ? ms(base.handler.median) : '–', ms(x.handler.median), ms(x.bare.median), ms(x.overheadP50Ms), ms(x.handler.p99)];
+          return [
+            x.size,
+            base ? ms(base.handler.median) : '–',
+            ms(x.handler.median),
+            ms(x.bare.median),
+            ms(x.overheadP50Ms),
+            ms(x.handler.p99),
+          ];
         }),
       ),
     );
@@ -237,7 +314,17 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
   out.push(
     table(
-      ['Model', 'n', 'Handler p50', 'Handler p99', 'Bare session.run p50', 'Bare p99', 'Overhead p50', 'Overhead p99', 'Handler p50, LOG_LEVEL=SILENT'],
+      [
+        'Model',
+        'n',
+        'Handler p50',
+        'Handler p99',
+        'Bare session.run p50',
+        'Bare p99',
+        'Overhead p50',
+        'Overhead p99',
+        'Handler p50, LOG_LEVEL=SILENT',
+      ],
       r.warm.map((w) => [
         w.size,
         String(w.handler.n),
@@ -258,7 +345,9 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
 
   const p = r.portfolio;
-  out.push(`## 3. Portfolio: one \`predictMany\` over ${p.tickers} tickers (${p.distinctModels} distinct models), local server over HTTP`);
+  out.push(
+    `## 3. Portfolio: one \`predictMany\` over ${p.tickers} tickers (${p.distinctModels} distinct models), local server over HTTP`,
+  );
   out.push('');
   out.push(
     table(
@@ -277,7 +366,11 @@ export function renderMarkdown(r: BenchResults): string {
     ),
   );
   out.push('');
-  out.push(`Cold S3 requests by kind: ${Object.entries(p.coldRequestKinds).map(([k, v]) => `${k} × ${v}`).join(', ')}.`);
+  out.push(
+    `Cold S3 requests by kind: ${Object.entries(p.coldRequestKinds)
+      .map(([k, v]) => `${k} × ${v}`)
+      .join(', ')}.`,
+  );
   out.push('');
 
   out.push('## 4. Throughput: `predictMany` rows of one model vs bare `session.run` of the same batch');
@@ -326,7 +419,7 @@ export function renderMarkdown(r: BenchResults): string {
   );
   out.push('');
   out.push(
-    'GraphQL over HTTP = POST to the local server on loopback until the whole response text is read (server: JSON parse, GraphQL validation, variable coercion and execution, per-row validation, one session.run, answer objects, JSON serialization); the goal\'s ratio is bare p50 ÷ this p50. In-process = the same GraphQL server without the socket (createGraphQLServer + executeHTTPGraphQLRequest, body parsed from JSON) (the server disables the Apollo cache-control plugin, which wrapped every field). Predictor = `runtime.predictor.predictBatch` alone (routing, validation, session.run, answer objects). Validation = the feature validator over every row. JSON only = `JSON.parse` of the request body + `JSON.stringify` of the response object: what any JSON API of this shape pays. predictMatrix = the same rows as number arrays in feature-name order through the columnar operation, over HTTP.',
+    "GraphQL over HTTP = POST to the local server on loopback until the whole response text is read (server: JSON parse, GraphQL validation, variable coercion and execution, per-row validation, one session.run, answer objects, JSON serialization); the goal's ratio is bare p50 ÷ this p50. In-process = the same GraphQL server without the socket (createGraphQLServer + executeHTTPGraphQLRequest, body parsed from JSON) (the server disables the Apollo cache-control plugin, which wrapped every field). Predictor = `runtime.predictor.predictBatch` alone (routing, validation, session.run, answer objects). Validation = the feature validator over every row. JSON only = `JSON.parse` of the request body + `JSON.stringify` of the response object: what any JSON API of this shape pays. predictMatrix = the same rows as number arrays in feature-name order through the columnar operation, over HTTP.",
   );
   out.push('');
 
@@ -339,7 +432,10 @@ export function renderMarkdown(r: BenchResults): string {
       mem.allModels.samples.map((s, i, all) => {
         const prev = all[i - 1];
         // The first model also pays onnxruntime's one-time environment set-up: no ratio for it.
-        const growth = i >= 2 && s.loadedMB > prev.loadedMB ? `${((s.rssMB - prev.rssMB) / (s.loadedMB - prev.loadedMB)).toFixed(1)}×` : '–';
+        const growth =
+          i >= 2 && s.loadedMB > prev.loadedMB
+            ? `${((s.rssMB - prev.rssMB) / (s.loadedMB - prev.loadedMB)).toFixed(1)}×`
+            : '–';
         return [s.label, n1(s.rssMB), String(s.loadedModels), n1(s.loadedMB), growth];
       }),
     ),
@@ -350,7 +446,12 @@ export function renderMarkdown(r: BenchResults): string {
   );
   out.push('');
   const every = Math.max(1, Math.ceil(mem.versionsLoaded / 10));
-  out.push(table(['Loads', 'Bounded RSS MiB', 'Bounded loaded', 'Evictions', 'Unbounded RSS MiB', 'Unbounded loaded'], loopRows(mem.bounded, mem.unbounded, every)));
+  out.push(
+    table(
+      ['Loads', 'Bounded RSS MiB', 'Bounded loaded', 'Evictions', 'Unbounded RSS MiB', 'Unbounded loaded'],
+      loopRows(mem.bounded, mem.unbounded, every),
+    ),
+  );
   out.push('');
   out.push(
     `Bounded: RSS ${n1(mem.bounded.rssAtBoundMB)} MiB when the bound filled, at most ${n1(mem.bounded.rssMaxAfterBoundMB)} MiB after, ${n1(mem.bounded.rssFinalMB)} MiB at the end (${mem.bounded.evictions} evictions). Unbounded: ${n1(mem.unbounded.rssFinalMB)} MiB at the end.`,
@@ -377,7 +478,9 @@ export function renderMarkdown(r: BenchResults): string {
     ),
   );
   out.push('');
-  out.push('The server runs in its own process (tsx, as `npm start` does, with NODE_ENV=production); autocannon runs in the benchmark process. Latencies are each 2xx response\'s own time as autocannon measures it (its histogram keeps whole milliseconds, so the percentiles are computed here).');
+  out.push(
+    "The server runs in its own process (tsx, as `npm start` does, with NODE_ENV=production); autocannon runs in the benchmark process. Latencies are each 2xx response's own time as autocannon measures it (its histogram keeps whole milliseconds, so the percentiles are computed here).",
+  );
   if (r.features) renderFeatures(out, r.features);
   if (r.notes.length) {
     out.push('');
@@ -404,15 +507,38 @@ export function renderFeatures(out: string[], f: FeaturesResult): void {
   out.push(
     table(
       ['Case', 'Ticker', 'Served by', 'Session runs', 'p50', 'p95', 'p99', 'p50 ÷ direct', 'p95 ÷ direct'],
-      f.single.cases.map((c) => [c.label, c.ticker, c.servedBy, String(c.sessionRunsPerRequest), ms(c.ms.median), ms(c.p95Ms), ms(c.ms.p99), fmtRatio(c.ratio), fmtRatio(c.p95Ratio)]),
+      f.single.cases.map((c) => [
+        c.label,
+        c.ticker,
+        c.servedBy,
+        String(c.sessionRunsPerRequest),
+        ms(c.ms.median),
+        ms(c.p95Ms),
+        ms(c.ms.p99),
+        fmtRatio(c.ratio),
+        fmtRatio(c.p95Ratio),
+      ]),
     ),
   );
   out.push('');
-  out.push(`\`predictMany\` of ${fmtInt(f.batch.rows)} rows of one ticker (${f.batch.repetitions} per case after one warm-up, interleaved):`);
+  out.push(
+    `\`predictMany\` of ${fmtInt(f.batch.rows)} rows of one ticker (${f.batch.repetitions} per case after one warm-up, interleaved):`,
+  );
   out.push('');
   out.push(
     table(
-      ['Case', 'Session runs', 'Rows run', 'Request', 'Response', 'HTTP p50', 'HTTP p99', 'HTTP ÷ direct', 'Predictor p50', 'Predictor ÷ direct'],
+      [
+        'Case',
+        'Session runs',
+        'Rows run',
+        'Request',
+        'Response',
+        'HTTP p50',
+        'HTTP p99',
+        'HTTP ÷ direct',
+        'Predictor p50',
+        'Predictor ÷ direct',
+      ],
       f.batch.cases.map((c) => [
         c.label,
         String(c.sessionRunsPerRequest),
@@ -442,7 +568,16 @@ export function renderFeatures(out: string[], f: FeaturesResult): void {
   out.push('');
   out.push(
     table(
-      ['Case', 'Objects read from', 'GETs per read', 'LISTs per read', 'p50', 'p99', 'p50 ÷ uncompacted', 'Writing the flushes'],
+      [
+        'Case',
+        'Objects read from',
+        'GETs per read',
+        'LISTs per read',
+        'p50',
+        'p99',
+        'p50 ÷ uncompacted',
+        'Writing the flushes',
+      ],
       r.cases.map((c) => [
         c.name,
         fmtInt(c.objects),

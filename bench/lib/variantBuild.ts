@@ -22,20 +22,35 @@ export interface SourcePatch {
 export const PROPOSED_PATCHES: SourcePatch[] = [
   {
     name: 'ort-import-overlapped',
-    description: 'src/inference/modelBundle.ts fetchVersionArtifacts(): start `onnxRuntime()` before the downloads, so loading the native addon overlaps the S3 GETs',
+    description:
+      'src/inference/modelBundle.ts fetchVersionArtifacts(): start `onnxRuntime()` before the downloads, so loading the native addon overlaps the S3 GETs',
     edits: [
       {
         file: 'src/inference/modelBundle.ts',
         replacements: [
-          ['metadata: VersionMetadata): Promise<LoadedArtifacts> {\n', 'metadata: VersionMetadata): Promise<LoadedArtifacts> {\n  void onnxRuntime().catch(() => undefined);\n'],
+          [
+            'metadata: VersionMetadata): Promise<LoadedArtifacts> {\n',
+            'metadata: VersionMetadata): Promise<LoadedArtifacts> {\n  void onnxRuntime().catch(() => undefined);\n',
+          ],
         ],
       },
     ],
   },
   {
     name: 'disk-write-in-background',
-    description: 'src/inference/artifactSource.ts fetch(): `void this.disk.write(…)` instead of `await`: the disk cache write leaves the request path',
-    edits: [{ file: 'src/inference/artifactSource.ts', replacements: [['if (this.disk) await this.disk.write(expected.sha256, body)', 'if (this.disk) void this.disk.write(expected.sha256, body)']] }],
+    description:
+      'src/inference/artifactSource.ts fetch(): `void this.disk.write(…)` instead of `await`: the disk cache write leaves the request path',
+    edits: [
+      {
+        file: 'src/inference/artifactSource.ts',
+        replacements: [
+          [
+            'if (this.disk) await this.disk.write(expected.sha256, body)',
+            'if (this.disk) void this.disk.write(expected.sha256, body)',
+          ],
+        ],
+      },
+    ],
   },
   {
     name: 'sha256-while-downloading',
@@ -45,20 +60,31 @@ export const PROPOSED_PATCHES: SourcePatch[] = [
       {
         file: 'src/storage/objectStore.ts',
         replacements: [
-          ["import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';", "import { createHash as benchCreateHash } from 'node:crypto';\nimport { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';"],
+          [
+            "import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';",
+            "import { createHash as benchCreateHash } from 'node:crypto';\nimport { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';",
+          ],
           [
             'const bytes = await out.Body!.transformToByteArray();\n        const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);',
             "const hash = benchCreateHash('sha256');\n        const chunks: Buffer[] = [];\n        for await (const chunk of out.Body as unknown as AsyncIterable<Buffer>) {\n          hash.update(chunk);\n          chunks.push(chunk);\n        }\n        const body = Buffer.concat(chunks);\n        (body as Buffer & { sha256?: string }).sha256 = hash.digest('hex');",
           ],
         ],
       },
-      { file: 'src/inference/artifactSource.ts', replacements: [['const actual = sha256(body);', 'const actual = (body as Buffer & { sha256?: string }).sha256 ?? sha256(body);']] },
+      {
+        file: 'src/inference/artifactSource.ts',
+        replacements: [
+          [
+            'const actual = sha256(body);',
+            'const actual = (body as Buffer & { sha256?: string }).sha256 ?? sha256(body);',
+          ],
+        ],
+      },
     ],
   },
   {
     name: 'cache-control-plugin-off',
     description:
-      "src/graphql/server.ts: add `ApolloServerPluginCacheControlDisabled()` (the schema has no cache hints; the plugin wraps every field resolver) and a 3-line plugin that keeps the `cache-control: no-store` header it sent",
+      'src/graphql/server.ts: add `ApolloServerPluginCacheControlDisabled()` (the schema has no cache hints; the plugin wraps every field resolver) and a 3-line plugin that keeps the `cache-control: no-store` header it sent',
     edits: [
       {
         file: 'src/graphql/server.ts',
@@ -79,7 +105,12 @@ export const PROPOSED_PATCHES: SourcePatch[] = [
     name: 'no-per-field-metrics-hook',
     description:
       'src/observability/apolloMetricsPlugin.ts: drop the willResolveField hook (measured here by disabling executionDidStart; PredictionLatency would have to come from the resolver or the Predictor instead): any willResolveField makes Apollo wrap every field resolver',
-    edits: [{ file: 'src/observability/apolloMetricsPlugin.ts', replacements: [['async executionDidStart() {', 'async executionDidStartDisabledByBench() {']] }],
+    edits: [
+      {
+        file: 'src/observability/apolloMetricsPlugin.ts',
+        replacements: [['async executionDidStart() {', 'async executionDidStartDisabledByBench() {']],
+      },
+    ],
   },
 ];
 
@@ -133,12 +164,18 @@ export function buildVariant(patches: SourcePatch[], log: (line: string) => void
     const started = performance.now();
     const env = { ...process.env };
     delete env.NODE_OPTIONS;
-    const res = spawnSync(process.execPath, [join(root, 'scripts/build-lambda.mjs')], { cwd: root, encoding: 'utf8', env });
+    const res = spawnSync(process.execPath, [join(root, 'scripts/build-lambda.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+      env,
+    });
     const buildMs = performance.now() - started;
     if (res.status !== 0) throw new Error(`what-if build failed:\n${res.stdout}${res.stderr}`);
     const target = targetFromDist(join(root, 'dist/lambda'), 'patched copy: dist/lambda', log);
     if (!target) throw new Error('what-if build produced no dist/lambda');
-    log(`what-if: built the function with ${applied.map((p) => p.name).join(', ') || 'no patch'}${skipped.length ? ` (skipped: ${skipped.map((x) => x.name).join(', ')})` : ''}`);
+    log(
+      `what-if: built the function with ${applied.map((p) => p.name).join(', ') || 'no patch'}${skipped.length ? ` (skipped: ${skipped.map((x) => x.name).join(', ')})` : ''}`,
+    );
     return { target, applied, skipped, buildMs };
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -155,18 +155,39 @@ export async function runBucketFeatures(
   const description = demoDescription({ accuracy: 0.6, created: '2026-11-01T00:00:00Z' });
   const models = { direct: 'etfs/FEATD', shadow: 'etfs/FEATS', canary: 'etfs/FEATC' };
   for (const model of Object.values(models)) {
-    for (const [version, files] of [['v1', v1], ['v2', v2]] as const) {
-      if (!(await store.head(`${model}/archive/${version}/metadata.json`))) await publishVersion(store, model, version, files, description);
+    for (const [version, files] of [
+      ['v1', v1],
+      ['v2', v2],
+    ] as const) {
+      if (!(await store.head(`${model}/archive/${version}/metadata.json`)))
+        await publishVersion(store, model, version, files, description);
     }
-    await deployments.promote({ model, version: 'v1', stage: 'PRODUCTION', by: BY, reason: 'benchmark: features section' });
-    await deployments.promote({ model, version: 'v2', stage: 'STAGING', by: BY, reason: 'benchmark: features section' });
+    await deployments.promote({
+      model,
+      version: 'v1',
+      stage: 'PRODUCTION',
+      by: BY,
+      reason: 'benchmark: features section',
+    });
+    await deployments.promote({
+      model,
+      version: 'v2',
+      stage: 'STAGING',
+      by: BY,
+      reason: 'benchmark: features section',
+    });
   }
   // Canary tickers of etfs/FEATC: the first candidates in and out of the 50 % (the hash is deterministic).
   const candidates = Array.from({ length: 40 }, (_, i) => `FEATC${i}`);
   const canaryIn = candidates.find((t) => inCanary(models.canary, t, CANARY_PERCENT))!;
   const canaryOut = candidates.find((t) => !inCanary(models.canary, t, CANARY_PERCENT))!;
   const doc = JSON.parse((await store.get(ASSET_REGISTRY_KEY)).body.toString('utf8')) as AssetRegistryDocument;
-  const etf = (name: string, extra: Record<string, string>) => ({ name, sector: 'Benchmark', status: 'active', ...extra });
+  const etf = (name: string, extra: Record<string, string>) => ({
+    name,
+    sector: 'Benchmark',
+    status: 'active',
+    ...extra,
+  });
   doc.etfs.FEATD = etf('Benchmark: served directly', { model_path: `${models.direct}/production/` });
   doc.etfs.FEATS = etf('Benchmark: shadow mode', { model_path: `${models.shadow}/production/` });
   doc.etfs[canaryIn] = etf('Benchmark: in the canary', { uses_model: models.canary });
@@ -174,7 +195,12 @@ export async function runBucketFeatures(
   await store.put(ASSET_REGISTRY_KEY, JSON.stringify(doc, null, 2), { contentType: 'application/json' });
   registry.invalidate();
   await deployments.configureTraffic({ model: models.shadow, shadow: true, by: BY, reason: 'benchmark: shadow cost' });
-  await deployments.configureTraffic({ model: models.canary, canaryPercent: CANARY_PERCENT, by: BY, reason: 'benchmark: canary cost' });
+  await deployments.configureTraffic({
+    model: models.canary,
+    canaryPercent: CANARY_PERCENT,
+    by: BY,
+    reason: 'benchmark: canary cost',
+  });
 
   // The ensemble: the demo's when the bucket has it deployed, else one registered here from the same members.
   let ensembleModel = DEMO_ENSEMBLE;
@@ -182,9 +208,19 @@ export async function runBucketFeatures(
   if (!(await registry.stagePointer(DEMO_ENSEMBLE, 'PRODUCTION'))?.value.ensemble) {
     ensembleModel = 'ensembles/bench_features';
     if (!(await store.head(`${ensembleModel}/archive/v1/metadata.json`))) {
-      await registerEnsemble(registry, { model: ensembleModel, version: 'v1', members: DEMO_ENSEMBLE_MEMBERS, voting: 'soft' }, BY);
+      await registerEnsemble(
+        registry,
+        { model: ensembleModel, version: 'v1', members: DEMO_ENSEMBLE_MEMBERS, voting: 'soft' },
+        BY,
+      );
     }
-    await deployments.promote({ model: ensembleModel, version: 'v1', stage: 'PRODUCTION', by: BY, reason: 'benchmark: features section' });
+    await deployments.promote({
+      model: ensembleModel,
+      version: 'v1',
+      stage: 'PRODUCTION',
+      by: BY,
+      reason: 'benchmark: features section',
+    });
     registered = true;
   }
   const ensemblePointer = (await registry.stagePointer(ensembleModel, 'PRODUCTION'))!.value;
@@ -192,8 +228,13 @@ export async function runBucketFeatures(
 
   // --- Single `predict`, warm.
   const cases: Array<{ name: FeatureCaseName; label: string; ticker: string; modelArg?: string }> = [
-    { name: 'direct', label: 'direct (the ticker\'s own model)', ticker: 'FEATD' },
-    { name: 'ensemble', label: `ensemble of ${members.length} (same ticker, \`model:\` ${ensembleModel})`, ticker: 'FEATD', modelArg: ensembleModel },
+    { name: 'direct', label: "direct (the ticker's own model)", ticker: 'FEATD' },
+    {
+      name: 'ensemble',
+      label: `ensemble of ${members.length} (same ticker, \`model:\` ${ensembleModel})`,
+      ticker: 'FEATD',
+      modelArg: ensembleModel,
+    },
     { name: 'shadow', label: 'shadow on (staging runs in the same batch)', ticker: 'FEATS' },
     { name: 'canaryIn', label: `canary ${CANARY_PERCENT} %, ticker in it (staging)`, ticker: canaryIn },
     { name: 'canaryOut', label: `canary ${CANARY_PERCENT} %, ticker not in it (production)`, ticker: canaryOut },
@@ -202,7 +243,8 @@ export async function runBucketFeatures(
     JSON.stringify({ query, variables: { ticker: c.ticker, features: featureRow(row), model: c.modelArg ?? null } });
   const post = async (body: string) => {
     const res = await local.post(body);
-    if (res.status !== 200 || res.text.includes('"errors"')) throw new Error(`features: request failed (${res.status}): ${res.text.slice(0, 400)}`);
+    if (res.status !== 200 || res.text.includes('"errors"'))
+      throw new Error(`features: request failed (${res.status}): ${res.text.slice(0, 400)}`);
     return res.text;
   };
 
@@ -212,11 +254,21 @@ export async function runBucketFeatures(
     const fail = (why: string) => {
       throw new Error(`features: ${c.name} (${c.ticker}) ${why}: ${JSON.stringify(v)}`);
     };
-    if (c.name === 'direct' && (v.model.id !== models.direct || v.shadow || v.ensemble || v.canary || v.stage !== 'PRODUCTION')) fail('was not served directly by production');
-    if (c.name === 'ensemble' && (v.model.id !== ensembleModel || v.ensemble?.members.length !== members.length || members.length !== 3)) fail('was not answered by a 3-member ensemble');
+    if (
+      c.name === 'direct' &&
+      (v.model.id !== models.direct || v.shadow || v.ensemble || v.canary || v.stage !== 'PRODUCTION')
+    )
+      fail('was not served directly by production');
+    if (
+      c.name === 'ensemble' &&
+      (v.model.id !== ensembleModel || v.ensemble?.members.length !== members.length || members.length !== 3)
+    )
+      fail('was not answered by a 3-member ensemble');
     if (c.name === 'shadow' && (v.shadow?.version !== 'v2' || v.version !== 'v1')) fail('got no shadow answer from v2');
-    if (c.name === 'canaryIn' && !(v.canary && v.stage === 'STAGING' && v.version === 'v2')) fail('was not served by the canary');
-    if (c.name === 'canaryOut' && (v.canary || v.stage !== 'PRODUCTION' || v.version !== 'v1')) fail('was not served by production');
+    if (c.name === 'canaryIn' && !(v.canary && v.stage === 'STAGING' && v.version === 'v2'))
+      fail('was not served by the canary');
+    if (c.name === 'canaryOut' && (v.canary || v.stage !== 'PRODUCTION' || v.version !== 'v1'))
+      fail('was not served by production');
     servedBy.set(
       c.name,
       `${v.model.id}@${v.version} (${v.stage})${v.shadow ? ` + shadow ${v.shadow.version}` : ''}${v.ensemble ? `: ${v.ensemble.members.map((m) => `${m.model.id}@${m.version}`).join(', ')}` : ''}`,
@@ -244,10 +296,16 @@ export async function runBucketFeatures(
     return Math.max(...values);
   };
   const directSingle = summarize(times[0]);
-  const directP95 = percentile([...times[0]].sort((a, b) => a - b), 95);
+  const directP95 = percentile(
+    [...times[0]].sort((a, b) => a - b),
+    95,
+  );
   const singleCases: FeatureCase[] = cases.map((c, k) => {
     const s = summarize(times[k]);
-    const p95 = percentile([...times[k]].sort((a, b) => a - b), 95);
+    const p95 = percentile(
+      [...times[k]].sort((a, b) => a - b),
+      95,
+    );
     return {
       ...c,
       servedBy: servedBy.get(c.name)!,
@@ -259,19 +317,28 @@ export async function runBucketFeatures(
     };
   });
   for (const c of singleCases) {
-    opts.log(`features: predict ${c.name}: p50 ${c.ms.median.toFixed(3)} ms (${c.ratio.toFixed(2)}×), p95 ${c.p95Ms.toFixed(3)} ms, ${c.sessionRunsPerRequest} session run(s)`);
+    opts.log(
+      `features: predict ${c.name}: p50 ${c.ms.median.toFixed(3)} ms (${c.ratio.toFixed(2)}×), p95 ${c.p95Ms.toFixed(3)} ms, ${c.sessionRunsPerRequest} session run(s)`,
+    );
   }
 
   // --- predictMany of `rows` rows of one ticker: direct, shadow, ensemble.
   const batchCases: Array<{ name: FeatureBatchCase['name']; label: string; ticker: string; modelArg?: string }> = [
     { name: 'direct', label: 'direct', ticker: 'FEATD' },
     { name: 'shadow', label: 'shadow on', ticker: 'FEATS' },
-    { name: 'ensemble', label: `ensemble of ${members.length} (${ensembleModel})`, ticker: 'FEATD', modelArg: ensembleModel },
+    {
+      name: 'ensemble',
+      label: `ensemble of ${members.length} (${ensembleModel})`,
+      ticker: 'FEATD',
+      modelArg: ensembleModel,
+    },
   ];
   const rows = Array.from({ length: opts.batch.rows }, (_, i) => featureRow(i));
   const requestsFor = (c: (typeof batchCases)[number]): PredictionRequest[] =>
     rows.map((features) => ({ ticker: c.ticker, features, ...(c.modelArg ? { model: c.modelArg } : {}) }));
-  const batchBodies = batchCases.map((c) => Buffer.from(JSON.stringify({ query: MANY_QUERY, variables: { requests: requestsFor(c) } })));
+  const batchBodies = batchCases.map((c) =>
+    Buffer.from(JSON.stringify({ query: MANY_QUERY, variables: { requests: requestsFor(c) } })),
+  );
   const batchRequests = batchCases.map(requestsFor);
   const http: number[][] = batchCases.map(() => []);
   const predictor: number[][] = batchCases.map(() => []);
@@ -286,7 +353,10 @@ export async function runBucketFeatures(
       let started = performance.now();
       const res = await local.post(batchBodies[k]);
       const ms = performance.now() - started;
-      if (res.status !== 200 || !res.text.startsWith('{"data":{"predictMany":[')) throw new Error(`features: predictMany ${batchCases[k].name} failed (${res.status}): ${res.text.slice(0, 400)}`);
+      if (res.status !== 200 || !res.text.startsWith('{"data":{"predictMany":['))
+        throw new Error(
+          `features: predictMany ${batchCases[k].name} failed (${res.status}): ${res.text.slice(0, 400)}`,
+        );
       const runsAfter = runtime.models.counters.sessionRuns;
       const rowsAfter = runtime.models.counters.rowsPredicted;
       started = performance.now();
@@ -353,12 +423,19 @@ export async function runBucketFeatures(
  * SHADOW_COMPACT_FILES; then a fresh instance (empty cache) reads each, the
  * two cases interleaved. The answers must be equal.
  */
-async function measureShadowReads(store: ObjectStore, opts: { flushes: number; repetitions: number }, log: (line: string) => void): Promise<ShadowReadsResult> {
+async function measureShadowReads(
+  store: ObjectStore,
+  opts: { flushes: number; repetitions: number },
+  log: (line: string) => void,
+): Promise<ShadowReadsResult> {
   const compactAfterFiles = ConfigSchema.shape.SHADOW_COMPACT_FILES.parse(undefined);
   const models = { uncompacted: 'etfs/FEATRAW', compacted: 'etfs/FEATCMP' } as const;
   const writeMs = { uncompacted: 0, compacted: 0 };
   for (const name of ['uncompacted', 'compacted'] as const) {
-    const writer = new ShadowTracker(store, { flushIntervalMs: 0, compactAfterFiles: name === 'compacted' ? compactAfterFiles : Number.POSITIVE_INFINITY });
+    const writer = new ShadowTracker(store, {
+      flushIntervalMs: 0,
+      compactAfterFiles: name === 'compacted' ? compactAfterFiles : Number.POSITIVE_INFINITY,
+    });
     const started = performance.now();
     for (let i = 0; i < opts.flushes; i++) {
       writer.record(models[name], 'v1', 'v2', 100, 90 + (i % 10));
@@ -368,12 +445,18 @@ async function measureShadowReads(store: ObjectStore, opts: { flushes: number; r
   }
   const names = ['uncompacted', 'compacted'] as const;
   const samples: Record<(typeof names)[number], number[]> = { uncompacted: [], compacted: [] };
-  const requests = { uncompacted: { gets: new Set<number>(), lists: new Set<number>() }, compacted: { gets: new Set<number>(), lists: new Set<number>() } };
+  const requests = {
+    uncompacted: { gets: new Set<number>(), lists: new Set<number>() },
+    compacted: { gets: new Set<number>(), lists: new Set<number>() },
+  };
   const answers: Record<string, string> = {};
   for (let i = 0; i < opts.repetitions; i++) {
     for (let j = 0; j < names.length; j++) {
       const name = names[(i + j) % names.length];
-      const reader = new ShadowTracker(store, { flushIntervalMs: 3_600_000, compactAfterFiles: Number.POSITIVE_INFINITY });
+      const reader = new ShadowTracker(store, {
+        flushIntervalMs: 3_600_000,
+        compactAfterFiles: Number.POSITIVE_INFINITY,
+      });
       const before = { ...store.counters };
       const started = performance.now();
       const [pair] = await reader.agreement(models[name]);
@@ -383,7 +466,8 @@ async function measureShadowReads(store: ObjectStore, opts: { flushes: number; r
       answers[name] = JSON.stringify({ rows: pair.rows, agreements: pair.agreements });
     }
   }
-  if (answers.uncompacted !== answers.compacted) throw new Error(`features: shadow reads disagree: ${answers.uncompacted} vs ${answers.compacted}`);
+  if (answers.uncompacted !== answers.compacted)
+    throw new Error(`features: shadow reads disagree: ${answers.uncompacted} vs ${answers.compacted}`);
   const cases: ShadowReadCase[] = [];
   for (const name of names) {
     cases.push({
@@ -396,8 +480,12 @@ async function measureShadowReads(store: ObjectStore, opts: { flushes: number; r
   }
   const ratio = cases[1].ms.median / cases[0].ms.median;
   for (const c of cases) {
-    log(`features: shadowAgreement read, ${opts.flushes} flushes ${c.name}: p50 ${c.ms.median.toFixed(2)} ms, ${c.objects} objects, ${c.getsPerRead} GETs + ${c.listsPerRead} LISTs per read`);
+    log(
+      `features: shadowAgreement read, ${opts.flushes} flushes ${c.name}: p50 ${c.ms.median.toFixed(2)} ms, ${c.objects} objects, ${c.getsPerRead} GETs + ${c.listsPerRead} LISTs per read`,
+    );
   }
-  log(`features: compacted ÷ uncompacted read: ${ratio.toFixed(3)}×; writing the flushes took ${writeMs.uncompacted.toFixed(0)} / ${writeMs.compacted.toFixed(0)} ms`);
+  log(
+    `features: compacted ÷ uncompacted read: ${ratio.toFixed(3)}×; writing the flushes took ${writeMs.uncompacted.toFixed(0)} / ${writeMs.compacted.toFixed(0)} ms`,
+  );
   return { flushes: opts.flushes, compactAfterFiles, repetitions: opts.repetitions, writeMs, cases, ratio };
 }

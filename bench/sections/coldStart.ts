@@ -53,7 +53,16 @@ export const HANDLER_SLICES = [
 ] as const;
 export type HandlerSlice = (typeof HANDLER_SLICES)[number];
 
-export const FLOOR_SLICES = ['processStart', 'fetch', 'ortImportNotOverlapped', 'decompress', 'sessionCreate', 'inference', 'other', 'spawnAndPipe'] as const;
+export const FLOOR_SLICES = [
+  'processStart',
+  'fetch',
+  'ortImportNotOverlapped',
+  'decompress',
+  'sessionCreate',
+  'inference',
+  'other',
+  'spawnAndPipe',
+] as const;
 export type FloorSlice = (typeof FLOOR_SLICES)[number];
 
 export interface ColdScenarioResult extends ColdScenario {
@@ -90,7 +99,12 @@ export interface ColdStartOptions {
   repetitions: Record<SizeName, number>;
   /** Warm invocations per child; undefined skips the warm section. */
   warm?: { count: number; warmup: number };
-  sessionOptions: { intraOpNumThreads: number; interOpNumThreads: number; executionMode: 'sequential'; graphOptimizationLevel: string };
+  sessionOptions: {
+    intraOpNumThreads: number;
+    interOpNumThreads: number;
+    executionMode: 'sequential';
+    graphOptimizationLevel: string;
+  };
   log: (line: string) => void;
 }
 
@@ -122,13 +136,24 @@ function exclusiveSlices(
   for (let k = 0; k + 1 < points.length; k++) {
     const [a, b] = [points[k], points[k + 1]];
     const active = clipped.filter((i) => i.start <= a && i.end >= b).map((i) => i.slice);
-    const slice = priority.find((p) => active.includes(p)) ?? (b <= first ? idle.before : a >= last ? idle.after : idle.during);
+    const slice =
+      priority.find((p) => active.includes(p)) ?? (b <= first ? idle.before : a >= last ? idle.after : idle.during);
     out[slice] = (out[slice] ?? 0) + (b - a);
   }
   return out;
 }
 
-const SLICE_PRIORITY: readonly HandlerSlice[] = ['sessionCreate', 'probe', 'inference', 'ortImport', 'decompress', 'checksum', 'diskRead', 'modelFetch', 's3Metadata'];
+const SLICE_PRIORITY: readonly HandlerSlice[] = [
+  'sessionCreate',
+  'probe',
+  'inference',
+  'ortImport',
+  'decompress',
+  'checksum',
+  'diskRead',
+  'modelFetch',
+  's3Metadata',
+];
 
 function handlerBreakdown(msg: ChildMessage, modelKey: string): Record<HandlerSlice, number> {
   const m = msg as unknown as {
@@ -152,12 +177,17 @@ function handlerBreakdown(msg: ChildMessage, modelKey: string): Record<HandlerSl
   };
   const intervals: Interval[] = [];
   for (const p of m.phases) {
-    if (p.phase === 's3-get') intervals.push({ slice: p.key === modelKey ? 'modelFetch' : 's3Metadata', start: p.start, end: p.end });
+    if (p.phase === 's3-get')
+      intervals.push({ slice: p.key === modelKey ? 'modelFetch' : 's3Metadata', start: p.start, end: p.end });
     else if (phaseSlice[p.phase]) intervals.push({ slice: phaseSlice[p.phase], start: p.start, end: p.end });
   }
   for (const r of m.requests) {
     const isModel = decodeURIComponent(r.path.split('?')[0]).endsWith(modelKey);
-    intervals.push({ slice: isModel ? 'modelFetch' : 's3Metadata', start: r.start, end: Number.isFinite(r.end) ? r.end : r.headers });
+    intervals.push({
+      slice: isModel ? 'modelFetch' : 's3Metadata',
+      start: r.start,
+      end: Number.isFinite(r.end) ? r.end : r.headers,
+    });
   }
   const invoke = exclusiveSlices(intervals, m.invokeStart, m.invokeEnd, SLICE_PRIORITY, {
     before: 'beforeFirstS3',
@@ -232,21 +262,42 @@ export async function runColdStart(
   const rows = Array.from({ length: 16 }, (_, i) => Array.from(featureVector(i)));
   const classLabels = (await import('../../src/demo/strategies')).OPTION_STRATEGIES;
 
-  const handlerRun = async (ticker: string, diskDir: string, warm?: { count: number; warmup: number }, warmModels?: string, logLevel = 'INFO') => {
+  const handlerRun = async (
+    ticker: string,
+    diskDir: string,
+    warm?: { count: number; warmup: number },
+    warmModels?: string,
+    logLevel = 'INFO',
+  ) => {
     const events = Array.from({ length: 16 }, (_, i) => predictEvent(ticker, i, `bench-${i}`));
     const spec = writeSpec(specDir, { entryUrl: target.entryUrl, events, warm });
     return runChild({
       script: handlerScript,
       execArgv: target.execArgv,
-      env: cleanEnv({ ...lambdaEnv, LOG_LEVEL: logLevel, DISK_CACHE_DIR: diskDir, WARM_MODELS: warmModels, MGB_SPEC: spec }),
+      env: cleanEnv({
+        ...lambdaEnv,
+        LOG_LEVEL: logLevel,
+        DISK_CACHE_DIR: diskDir,
+        WARM_MODELS: warmModels,
+        MGB_SPEC: spec,
+      }),
       cwd: target.cwd,
       timeoutMs: 120_000,
     });
   };
-  const floorRun = async (source: { url?: string; file?: string }, file: ModelFileName, warm?: { count: number; warmup: number }) => {
+  const floorRun = async (
+    source: { url?: string; file?: string },
+    file: ModelFileName,
+    warm?: { count: number; warmup: number },
+  ) => {
     const compression = file.endsWith('.br') ? 'br' : file.endsWith('.gz') ? 'gz' : '';
     const spec = writeSpec(specDir, { ...source, compression, requireFrom, session: opts.sessionOptions, rows, warm });
-    return runChild({ script: floorScript, env: cleanEnv({ ...floorEnv, MGB_SPEC: spec }), cwd: target.cwd, timeoutMs: 120_000 });
+    return runChild({
+      script: floorScript,
+      env: cleanEnv({ ...floorEnv, MGB_SPEC: spec }),
+      cwd: target.cwd,
+      timeoutMs: 120_000,
+    });
   };
 
   const results: ColdScenarioResult[] = [];
@@ -260,7 +311,9 @@ export async function runColdStart(
       messageOf(await handlerRun(variant.ticker, filledDir), 'cold', `${sc.id}: filling the disk cache`);
       const cached = join(filledDir, variant.sha256);
       if (!existsSync(cached)) {
-        notes.push(`${sc.id}: skipped — the handler wrote no ${variant.sha256.slice(0, 12)}… into DISK_CACHE_DIR (files: ${readdirSync(filledDir).join(', ') || 'none'})`);
+        notes.push(
+          `${sc.id}: skipped — the handler wrote no ${variant.sha256.slice(0, 12)}… into DISK_CACHE_DIR (files: ${readdirSync(filledDir).join(', ') || 'none'})`,
+        );
         continue;
       }
       floorSource = { file: cached };
@@ -277,7 +330,11 @@ export async function runColdStart(
       let diskDir = '';
       if (sc.disk === 'empty') diskDir = mkdtempSync(join(specDir, 'disk-'));
       if (sc.disk === 'filled') diskDir = filledDir!;
-      const h = messageOf(await handlerRun(variant.ticker, diskDir, undefined, sc.warmModels ? variant.model : undefined), 'cold', `${sc.id}: handler`);
+      const h = messageOf(
+        await handlerRun(variant.ticker, diskDir, undefined, sc.warmModels ? variant.model : undefined),
+        'cold',
+        `${sc.id}: handler`,
+      );
       const f = messageOf(await floorRun(floorSource, sc.file), 'cold', `${sc.id}: floor`);
       if (sc.disk === 'empty') rmSync(diskDir, { recursive: true, force: true });
       handlerWall.push(h.atMs);
@@ -286,7 +343,13 @@ export async function runColdStart(
       fb.push(floorBreakdown(f));
       const reqs = h.requests as Array<{ method: string; path: string; start: number; end: number; bytes: number }>;
       s3Counts.push(reqs.length);
-      if (r === 0) s3Log = reqs.map((q) => ({ method: q.method, path: decodeURIComponent(q.path.split('?')[0]), ms: q.end - q.start, bytes: q.bytes }));
+      if (r === 0)
+        s3Log = reqs.map((q) => ({
+          method: q.method,
+          path: decodeURIComponent(q.path.split('?')[0]),
+          ms: q.end - q.start,
+          bytes: q.bytes,
+        }));
       const strategy = (h.answer as { strategy: string }).strategy;
       if (strategy !== classLabels[argmax(f.probabilities as number[])]) sameAnswer = false;
     }
@@ -314,13 +377,33 @@ export async function runColdStart(
   for (const size of opts.warm ? (Object.keys(bucket.sizes) as SizeName[]) : []) {
     const variant = bucket.sizes[size].variants['model.onnx'];
     const h = messageOf(await handlerRun(variant.ticker, '', opts.warm), 'warm', `warm ${size}: handler`);
-    const silent = messageOf(await handlerRun(variant.ticker, '', opts.warm, undefined, 'SILENT'), 'warm', `warm ${size}: handler, LOG_LEVEL=SILENT`);
-    const f = messageOf(await floorRun({ url: `${bucket.endpoint}/${bucket.bucket}/${variant.key}` }, 'model.onnx', opts.warm), 'warm', `warm ${size}: bare`);
+    const silent = messageOf(
+      await handlerRun(variant.ticker, '', opts.warm, undefined, 'SILENT'),
+      'warm',
+      `warm ${size}: handler, LOG_LEVEL=SILENT`,
+    );
+    const f = messageOf(
+      await floorRun({ url: `${bucket.endpoint}/${bucket.bucket}/${variant.key}` }, 'model.onnx', opts.warm),
+      'warm',
+      `warm ${size}: bare`,
+    );
     const handler = summarize(h.samples as number[]);
     const bare = summarize(f.samples as number[]);
-    if ((h.s3Requests as number) > 0) notes.push(`warm ${size}: the handler sent ${h.s3Requests} S3 requests during ${opts.warm!.count + opts.warm!.warmup} warm invocations (pointer revalidation)`);
-    warm.push({ size, handler, handlerSilent: summarize(silent.samples as number[]), bare, overheadP50Ms: handler.median - bare.median, overheadP99Ms: handler.p99 - bare.p99 });
-    opts.log(`warm ${size}: handler p50 ${handler.median.toFixed(3)} ms p99 ${handler.p99.toFixed(3)} ms; bare session.run p50 ${bare.median.toFixed(3)} ms p99 ${bare.p99.toFixed(3)} ms`);
+    if ((h.s3Requests as number) > 0)
+      notes.push(
+        `warm ${size}: the handler sent ${h.s3Requests} S3 requests during ${opts.warm!.count + opts.warm!.warmup} warm invocations (pointer revalidation)`,
+      );
+    warm.push({
+      size,
+      handler,
+      handlerSilent: summarize(silent.samples as number[]),
+      bare,
+      overheadP50Ms: handler.median - bare.median,
+      overheadP99Ms: handler.p99 - bare.p99,
+    });
+    opts.log(
+      `warm ${size}: handler p50 ${handler.median.toFixed(3)} ms p99 ${handler.p99.toFixed(3)} ms; bare session.run p50 ${bare.median.toFixed(3)} ms p99 ${bare.p99.toFixed(3)} ms`,
+    );
   }
   rmSync(specDir, { recursive: true, force: true });
   return { scenarios: results, warm, notes };

@@ -41,7 +41,8 @@ export interface ColdStartParts {
   fetchedBytes: number;
 }
 
-const LOADED = "process.stdout.write('@@MGBENCH ' + JSON.stringify({ kind: 'loaded', at: performance.now() }) + '\\n'); process.exit(0);";
+const LOADED =
+  "process.stdout.write('@@MGBENCH ' + JSON.stringify({ kind: 'loaded', at: performance.now() }) + '\\n'); process.exit(0);";
 
 /** Entries bundled alone; each constructs what the handler constructs at module scope. */
 const ENTRIES: Array<{ name: string; code: string }> = [
@@ -82,7 +83,9 @@ async function bundle(dir: string, name: string, code: string): Promise<{ file: 
     target: 'node22',
     minify: true,
     mainFields: ['module', 'main'],
-    banner: { js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
+    },
     logLevel: 'silent',
     metafile: true,
   });
@@ -102,10 +105,20 @@ export async function runColdStartParts(
     const handlerImport = join(dir, 'handler-import.mjs');
     writeFileSync(handlerImport, `await import(${JSON.stringify(target.entryUrl)});\n${LOADED}\n`);
     const handlerName = `the Lambda handler (${target.kind === 'built' ? 'built bundle' : 'sources via tsx'})`;
-    files.push({ name: `${handlerName}, import only`, file: handlerImport, bytes: target.bundleBytes ?? 0, execArgv: target.execArgv });
+    files.push({
+      name: `${handlerName}, import only`,
+      file: handlerImport,
+      bytes: target.bundleBytes ?? 0,
+      execArgv: target.execArgv,
+    });
     // Without MODEL_BUCKET the module-scope start() stops at createRuntime (and logs why): what remains is
     // evaluating the bundle's modules, without building the runtime, the schema and the Apollo server.
-    files.push({ name: `${handlerName}, import only, MODEL_BUCKET unset (module evaluation, no init)`, file: handlerImport, bytes: target.bundleBytes ?? 0, execArgv: target.execArgv });
+    files.push({
+      name: `${handlerName}, import only, MODEL_BUCKET unset (module evaluation, no init)`,
+      file: handlerImport,
+      bytes: target.bundleBytes ?? 0,
+      execArgv: target.execArgv,
+    });
     const env = cleanEnv({
       ...bucketEnv(bucket),
       NODE_ENV: 'production',
@@ -119,12 +132,19 @@ export async function runColdStartParts(
     for (let r = 0; r < opts.repetitions; r++) {
       for (const f of files) {
         const childEnv = f.name.includes('MODEL_BUCKET unset') ? { ...env, MODEL_BUCKET: '' } : env;
-        const run = await runChild({ script: f.file, execArgv: f.execArgv, env: childEnv, cwd: target.cwd, timeoutMs: 60_000 });
+        const run = await runChild({
+          script: f.file,
+          execArgv: f.execArgv,
+          env: childEnv,
+          cwd: target.cwd,
+          timeoutMs: 60_000,
+        });
         samples.get(f.name)!.push(messageOf(run, 'loaded', f.name).atMs);
       }
     }
     const imports = files.map((f) => ({ name: f.name, bytes: f.bytes, ms: summarize(samples.get(f.name)!) }));
-    for (const i of imports) opts.log(`module load: ${i.name}: ${i.ms.median.toFixed(0)} ms (${(i.bytes / 1e6).toFixed(2)} MB)`);
+    for (const i of imports)
+      opts.log(`module load: ${i.name}: ${i.ms.median.toFixed(0)} ms (${(i.bytes / 1e6).toFixed(2)} MB)`);
 
     const large = bucket.sizes.large.variants['model.onnx'];
     const url = `${bucket.endpoint}/${bucket.bucket}/${large.key}`;
@@ -133,19 +153,33 @@ export async function runColdStartParts(
       { name: 'one GET, sha256 streamed during the download', mode: 'single-stream' },
       { name: '4 parallel ranged GETs, then sha256', mode: 'ranged', parts: 4 },
     ];
-    const fetchSamples = new Map<string, { fetch: number[]; total: number[] }>(modes.map((m) => [m.name, { fetch: [], total: [] }]));
+    const fetchSamples = new Map<string, { fetch: number[]; total: number[] }>(
+      modes.map((m) => [m.name, { fetch: [], total: [] }]),
+    );
     for (let r = 0; r < opts.repetitions; r++) {
       for (const m of modes) {
         const spec = writeSpec(dir, { url, size: large.storedBytes, mode: m.mode, parts: m.parts });
-        const run = await runChild({ script: join(REPO_ROOT, 'bench/children/fetchChild.mjs'), env: cleanEnv({ MGB_SPEC: spec }), cwd: dir, timeoutMs: 60_000 });
+        const run = await runChild({
+          script: join(REPO_ROOT, 'bench/children/fetchChild.mjs'),
+          env: cleanEnv({ MGB_SPEC: spec }),
+          cwd: dir,
+          timeoutMs: 60_000,
+        });
         const msg = messageOf(run, 'fetch', m.name);
         if (msg.digest !== large.sha256) throw new Error(`${m.name}: fetched bytes do not match the model's sha256`);
         fetchSamples.get(m.name)!.fetch.push(msg.fetchMs as number);
         fetchSamples.get(m.name)!.total.push(msg.totalMs as number);
       }
     }
-    const fetches = modes.map((m) => ({ name: m.name, fetch: summarize(fetchSamples.get(m.name)!.fetch), total: summarize(fetchSamples.get(m.name)!.total) }));
-    for (const f of fetches) opts.log(`fetch ${(large.storedBytes / 1e6).toFixed(1)} MB: ${f.name}: ${f.fetch.median.toFixed(1)} ms download, ${f.total.median.toFixed(1)} ms with sha256`);
+    const fetches = modes.map((m) => ({
+      name: m.name,
+      fetch: summarize(fetchSamples.get(m.name)!.fetch),
+      total: summarize(fetchSamples.get(m.name)!.total),
+    }));
+    for (const f of fetches)
+      opts.log(
+        `fetch ${(large.storedBytes / 1e6).toFixed(1)} MB: ${f.name}: ${f.fetch.median.toFixed(1)} ms download, ${f.total.median.toFixed(1)} ms with sha256`,
+      );
     return { imports, fetches, fetchedBytes: large.storedBytes };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -63,9 +63,16 @@ async function startServerChild(bucket: BenchBucket) {
   return { url, stop };
 }
 
-export async function runHttp(bucket: BenchBucket, opts: { durationSec: number; connections: number[]; log: (line: string) => void }): Promise<HttpResult> {
+export async function runHttp(
+  bucket: BenchBucket,
+  opts: { durationSec: number; connections: number[]; log: (line: string) => void },
+): Promise<HttpResult> {
   const ticker = bucket.sizes.small.variants['model.onnx'].ticker;
-  const body = JSON.stringify({ query: PREDICT_QUERY, variables: { ticker, features: featureRow(3) }, operationName: 'Predict' });
+  const body = JSON.stringify({
+    query: PREDICT_QUERY,
+    variables: { ticker, features: featureRow(3) },
+    operationName: 'Predict',
+  });
   const server = await startServerChild(bucket);
   try {
     const headers = { 'content-type': 'application/json' };
@@ -73,17 +80,23 @@ export async function runHttp(bucket: BenchBucket, opts: { durationSec: number; 
     for (let i = 0; i < 200; i++) {
       const res = await fetch(server.url, { method: 'POST', headers, body });
       const text = await res.text();
-      if (res.status !== 200 || text.includes('"errors"')) throw new Error(`predict over HTTP failed (${res.status}): ${text.slice(0, 300)}`);
+      if (res.status !== 200 || text.includes('"errors"'))
+        throw new Error(`predict over HTTP failed (${res.status}): ${text.slice(0, 300)}`);
     }
     const loads: HttpLoad[] = [];
     for (const connections of opts.connections) {
       const times: number[] = [];
-      const r = await autocannon({ url: server.url, method: 'POST', headers, body, connections, duration: opts.durationSec, timeout: 30 }).on(
-        'response',
-        (_client, status, _bytes, ms) => {
-          if (status >= 200 && status < 300) times.push(ms);
-        },
-      );
+      const r = await autocannon({
+        url: server.url,
+        method: 'POST',
+        headers,
+        body,
+        connections,
+        duration: opts.durationSec,
+        timeout: 30,
+      }).on('response', (_client, status, _bytes, ms) => {
+        if (status >= 200 && status < 300) times.push(ms);
+      });
       const latency = summarize(times);
       loads.push({
         connections,

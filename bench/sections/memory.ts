@@ -41,13 +41,23 @@ export interface MemoryResult {
   versionModelMB: number;
 }
 
-async function runMemoryChild(bucket: BenchBucket, spec: unknown, cacheMaxMB: number): Promise<{ samples: MemorySample[]; cacheBoundMB: number }> {
+async function runMemoryChild(
+  bucket: BenchBucket,
+  spec: unknown,
+  cacheMaxMB: number,
+): Promise<{ samples: MemorySample[]; cacheBoundMB: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'modelgraph-bench-mem-'));
   try {
     const run = await runChild({
       script: join(REPO_ROOT, 'bench/children/memoryChild.ts'),
       execArgv: ['--expose-gc', '--import', 'tsx'],
-      env: cleanEnv({ ...bucketEnv(bucket), NODE_ENV: 'production', LOG_LEVEL: 'ERROR', MODEL_CACHE_MAX_MB: String(cacheMaxMB), MGB_SPEC: writeSpec(dir, spec) }),
+      env: cleanEnv({
+        ...bucketEnv(bucket),
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'ERROR',
+        MODEL_CACHE_MAX_MB: String(cacheMaxMB),
+        MGB_SPEC: writeSpec(dir, spec),
+      }),
       cwd: REPO_ROOT,
       timeoutMs: 300_000,
     });
@@ -72,7 +82,10 @@ function loopSummary(res: { samples: MemorySample[]; cacheBoundMB: number }): Me
   };
 }
 
-export async function runMemory(bucket: BenchBucket, opts: { boundMB: number; log: (line: string) => void }): Promise<MemoryResult> {
+export async function runMemory(
+  bucket: BenchBucket,
+  opts: { boundMB: number; log: (line: string) => void },
+): Promise<MemoryResult> {
   const models = [
     ...Object.keys(DEMO_ETFS).map((t) => `etfs/${t}`),
     'stocks/universal',
@@ -86,7 +99,12 @@ export async function runMemory(bucket: BenchBucket, opts: { boundMB: number; lo
   const unbounded = loopSummary(await runMemoryChild(bucket, { mode: 'versions', model, versions }, 4096));
   const totalModelMB = all.samples[all.samples.length - 1].loadedMB;
   const result: MemoryResult = {
-    allModels: { samples: all.samples, baselineMB: all.samples[0].rssMB, finalMB: all.samples[all.samples.length - 1].rssMB, modelBytesMB: totalModelMB },
+    allModels: {
+      samples: all.samples,
+      baselineMB: all.samples[0].rssMB,
+      finalMB: all.samples[all.samples.length - 1].rssMB,
+      modelBytesMB: totalModelMB,
+    },
     bounded,
     unbounded,
     versionsLoaded: versions.length,

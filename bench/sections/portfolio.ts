@@ -33,10 +33,19 @@ export interface PortfolioResult {
 
 const MODEL_FILE = /\/model\.onnx(\.br|\.gz)?$/;
 
-export async function runPortfolio(bucket: BenchBucket, local: BenchLocalServer, opts: { repetitions: number; log: (line: string) => void }): Promise<PortfolioResult> {
+export async function runPortfolio(
+  bucket: BenchBucket,
+  local: BenchLocalServer,
+  opts: { repetitions: number; log: (line: string) => void },
+): Promise<PortfolioResult> {
   const { runtime } = local.server;
   const tickers = [...Object.keys(DEMO_ETFS), ...Object.keys(DEMO_STOCKS).slice(0, 45)];
-  const body = Buffer.from(JSON.stringify({ query: PREDICT_MANY_QUERY, variables: { requests: tickers.map((ticker, i) => ({ ticker, features: featureRow(i) })) } }));
+  const body = Buffer.from(
+    JSON.stringify({
+      query: PREDICT_MANY_QUERY,
+      variables: { requests: tickers.map((ticker, i) => ({ ticker, features: featureRow(i) })) },
+    }),
+  );
   const distinctModels = new Set(
     (await Promise.all(tickers.map((t) => runtime.registry.resolveTicker(t)))).map((a) => a.modelId),
   ).size;

@@ -49,7 +49,12 @@ export interface ThroughputRow {
 export async function runThroughput(
   bucket: BenchBucket,
   local: BenchLocalServer,
-  opts: { sizes: SizeName[]; rowCounts: number[]; repetitions: (rows: number, size: SizeName) => number; log: (line: string) => void },
+  opts: {
+    sizes: SizeName[];
+    rowCounts: number[];
+    repetitions: (rows: number, size: SizeName) => number;
+    log: (line: string) => void;
+  },
 ): Promise<ThroughputRow[]> {
   const { runtime } = local.server;
   const ort = await onnxRuntime();
@@ -63,7 +68,8 @@ export async function runThroughput(
       httpGraphQLRequest: { method: 'POST', headers, search: '', body: JSON.parse(body.toString('utf8')) },
       context: async () => createContext(runtime, ANONYMOUS),
     });
-    if (res.body.kind !== 'complete' || res.body.string.startsWith('{"errors"')) throw new Error('in-process predictMany failed');
+    if (res.body.kind !== 'complete' || res.body.string.startsWith('{"errors"'))
+      throw new Error('in-process predictMany failed');
     return res.body.string;
   };
   const out: ThroughputRow[] = [];
@@ -83,9 +89,18 @@ export async function runThroughput(
     for (let i = 0; i < maxRows; i++) matrix.set(featureVector(i), i * width);
     for (const rows of opts.rowCounts) {
       const reps = opts.repetitions(rows, size);
-      const body = Buffer.from(JSON.stringify({ query: PREDICT_MANY_QUERY, variables: { requests: features.slice(0, rows).map((f) => ({ ticker: variant.ticker, features: f })) } }));
+      const body = Buffer.from(
+        JSON.stringify({
+          query: PREDICT_MANY_QUERY,
+          variables: { requests: features.slice(0, rows).map((f) => ({ ticker: variant.ticker, features: f })) },
+        }),
+      );
       // The rows as the server sees them: fresh from JSON.parse (objects built key by key are slower to read).
-      const requests = (JSON.parse(body.toString('utf8')) as { variables: { requests: Array<{ ticker: string; features: Record<string, number> }> } }).variables.requests;
+      const requests = (
+        JSON.parse(body.toString('utf8')) as {
+          variables: { requests: Array<{ ticker: string; features: Record<string, number> }> };
+        }
+      ).variables.requests;
       const input = matrix.subarray(0, rows * width);
       const time = async (fn: () => Promise<unknown> | unknown) => {
         await fn(); // warm-up, unmeasured
@@ -100,18 +115,24 @@ export async function runThroughput(
       let responseBytes = 0;
       const graphql = await time(async () => {
         const res = await local.post(body);
-        if (res.status !== 200 || res.text.startsWith('{"errors"')) throw new Error(`predictMany of ${rows} rows failed (${res.status}): ${res.text.slice(0, 400)}`);
+        if (res.status !== 200 || res.text.startsWith('{"errors"'))
+          throw new Error(`predictMany of ${rows} rows failed (${res.status}): ${res.text.slice(0, 400)}`);
         responseBytes = Buffer.byteLength(res.text);
       });
       const matrixBody = Buffer.from(
         JSON.stringify({
           query: PREDICT_MATRIX_QUERY,
-          variables: { ticker: variant.ticker, featureNames: DEMO_FEATURE_NAMES, rows: requests.map((r) => DEMO_FEATURE_NAMES.map((n) => r.features[n])) },
+          variables: {
+            ticker: variant.ticker,
+            featureNames: DEMO_FEATURE_NAMES,
+            rows: requests.map((r) => DEMO_FEATURE_NAMES.map((n) => r.features[n])),
+          },
         }),
       );
       const matrixTimes = await time(async () => {
         const res = await local.post(matrixBody);
-        if (res.status !== 200 || res.text.startsWith('{"errors"')) throw new Error(`predictMatrix of ${rows} rows failed (${res.status}): ${res.text.slice(0, 400)}`);
+        if (res.status !== 200 || res.text.startsWith('{"errors"'))
+          throw new Error(`predictMatrix of ${rows} rows failed (${res.status}): ${res.text.slice(0, 400)}`);
       });
       const inProcess = await time(() => execute(apollo, body));
       const response = JSON.parse(await execute(apollo, body)) as unknown;
@@ -127,7 +148,9 @@ export async function runThroughput(
       const validation = await time(() => {
         for (let i = 0; i < rows; i++) bundle.validateFeatures(requests[i].features);
       });
-      const bare = await time(() => session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, [rows, width]) }));
+      const bare = await time(() =>
+        session.run({ [session.inputNames[0]]: new ort.Tensor('float32', input, [rows, width]) }),
+      );
       const row: ThroughputRow = {
         size,
         rows,

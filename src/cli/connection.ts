@@ -44,8 +44,16 @@ export function resolveTarget(flags: ConnectionFlags, io: CliIo, config: Config)
   const region = flags.region ?? config.AWS_REGION;
   const bucket = flags.bucket ?? config.MODEL_BUCKET;
   const endpoint = flags.endpoint ?? config.S3_ENDPOINT;
-  if (bucket) return { bucket, endpoint, region, local: false, endpointSource: flags.endpoint ? '--endpoint' : 'S3_ENDPOINT' };
-  if (endpoint) return { bucket: LOCAL_BUCKET, endpoint, region, local: true, endpointSource: flags.endpoint ? '--endpoint' : 'S3_ENDPOINT' };
+  if (bucket)
+    return { bucket, endpoint, region, local: false, endpointSource: flags.endpoint ? '--endpoint' : 'S3_ENDPOINT' };
+  if (endpoint)
+    return {
+      bucket: LOCAL_BUCKET,
+      endpoint,
+      region,
+      local: true,
+      endpointSource: flags.endpoint ? '--endpoint' : 'S3_ENDPOINT',
+    };
   const dataDir = resolve(io.cwd, io.env.MODELGRAPH_DATA_DIR ?? '.modelgraph');
   const file = join(dataDir, S3_ENDPOINT_FILE);
   if (!existsSync(file)) {
@@ -55,7 +63,13 @@ export function resolveTarget(flags: ConnectionFlags, io: CliIo, config: Config)
         'or name a bucket with MODEL_BUCKET / --bucket (plus S3_ENDPOINT / --endpoint for an S3-compatible server).',
     );
   }
-  return { bucket: LOCAL_BUCKET, endpoint: readFileSync(file, 'utf8').trim(), region, local: true, endpointSource: file };
+  return {
+    bucket: LOCAL_BUCKET,
+    endpoint: readFileSync(file, 'utf8').trim(),
+    region,
+    local: true,
+    endpointSource: file,
+  };
 }
 
 /** A Runtime (the same store, registry and deployments the server uses) over the target bucket. */
@@ -84,7 +98,14 @@ export async function connect(flags: ConnectionFlags, io: CliIo): Promise<Connec
   });
   // The CLI writes and reads once per run: nothing it reads should be cached.
   const runtime = createRuntime(
-    { ...config, MODEL_BUCKET: target.bucket, S3_ENDPOINT: target.endpoint, AWS_REGION: target.region, POINTER_TTL_SECONDS: 0, DISK_CACHE_DIR: undefined },
+    {
+      ...config,
+      MODEL_BUCKET: target.bucket,
+      S3_ENDPOINT: target.endpoint,
+      AWS_REGION: target.region,
+      POINTER_TTL_SECONDS: 0,
+      DISK_CACHE_DIR: undefined,
+    },
     { s3Client },
   );
   return {

@@ -55,7 +55,11 @@ export function table(headers: string[], rows: string[][]): string {
 }
 
 /** The lines shown after a version is published: its artifacts with size and sha256, then the next step. */
-export function publishedVersionLines(model: string, version: string, artifacts: Record<string, { size: number; sha256: string }>): string[] {
+export function publishedVersionLines(
+  model: string,
+  version: string,
+  artifacts: Record<string, { size: number; sha256: string }>,
+): string[] {
   return [
     table(
       ['FILE', 'SIZE', 'SHA256'],

@@ -37,7 +37,8 @@ export type CommandRunner = (flags: CommonFlags, action: (ctx: CommandContext) =
 /** `$MODELGRAPH_USER`, else the OS user. */
 export function cliUser(io: CliIo): string {
   const raw = io.env.MODELGRAPH_USER?.trim() || safeOsUser() || 'unknown';
-  if (raw.length > 100 || /[\u0000-\u001f\u007f]/.test(raw)) throw new BadUserInputError('MODELGRAPH_USER must be at most 100 printable characters');
+  if (raw.length > 100 || /[\u0000-\u001f\u007f]/.test(raw))
+    throw new BadUserInputError('MODELGRAPH_USER must be at most 100 printable characters');
   return raw;
 }
 
@@ -52,8 +53,11 @@ function safeOsUser(): string | undefined {
 /** Adds the options every command takes: where the bucket is, and --json. */
 export function withCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--endpoint <url>', 'S3 endpoint (S3-compatible server); default S3_ENDPOINT, or the local server\'s embedded S3')
-    .option('--bucket <name>', 'model bucket; default MODEL_BUCKET, or the local server\'s bucket when unset')
+    .option(
+      '--endpoint <url>',
+      "S3 endpoint (S3-compatible server); default S3_ENDPOINT, or the local server's embedded S3",
+    )
+    .option('--bucket <name>', "model bucket; default MODEL_BUCKET, or the local server's bucket when unset")
     .option('--region <region>', 'AWS region; default AWS_REGION or us-east-1')
     .option('--json', 'print one JSON document (for scripts) instead of text');
 }
@@ -63,7 +67,8 @@ export function stageOption(): Option {
     .default('PRODUCTION', 'production')
     .argParser((v: string): Stage => {
       const s = v.toUpperCase();
-      if (s !== 'PRODUCTION' && s !== 'STAGING') throw new BadUserInputError(`--stage must be production or staging, not "${v}"`, { argument: 'stage' });
+      if (s !== 'PRODUCTION' && s !== 'STAGING')
+        throw new BadUserInputError(`--stage must be production or staging, not "${v}"`, { argument: 'stage' });
       return s;
     });
 }
@@ -123,7 +128,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT_OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return EXIT_OK;
       // An argParser's own error (e.g. --stage) arrives wrapped; commander has printed its message.
       return EXIT_USAGE;
     }

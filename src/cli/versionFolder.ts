@@ -29,7 +29,8 @@ export async function readVersionFolder(path: string): Promise<VersionFolder> {
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     if (entry.name === METADATA_FILE && entry.isFile()) metadata = await readFile(join(path, entry.name));
-    else if (ARTIFACT_FILES.includes(entry.name) && entry.isFile()) files[entry.name] = await readFile(join(path, entry.name));
+    else if (ARTIFACT_FILES.includes(entry.name) && entry.isFile())
+      files[entry.name] = await readFile(join(path, entry.name));
     else skipped.push(entry.isDirectory() ? `${entry.name}/` : entry.name);
   }
   if (!metadata) {

@@ -361,8 +361,14 @@ export function buildTreeEnsembleClassifier(spec: TreeEnsembleSpec): Uint8Array 
 
   const classLabelsAttr = (): onnxProto.onnx.IAttributeProto =>
     intLabels
-      ? intsAttr('classlabels_int64s', labels.map((_, i) => i))
-      : stringsAttr('classlabels_strings', labels.map((l) => utf8.encode(l)));
+      ? intsAttr(
+          'classlabels_int64s',
+          labels.map((_, i) => i),
+        )
+      : stringsAttr(
+          'classlabels_strings',
+          labels.map((l) => utf8.encode(l)),
+        );
 
   // The small attributes go through onnx-proto; the large ones are appended.
   const probabilityTensorName = zipMap ? 'probability_tensor' : 'probabilities';
@@ -551,16 +557,26 @@ export interface TreeEnsembleRegressorSpec {
 export function buildTreeEnsembleRegressor(spec: TreeEnsembleRegressorSpec): Uint8Array {
   const { featureNames, targets, baseValues, trees, depth, seed } = spec;
   if (featureNames.length < 1) throw new RangeError('featureNames must hold at least one name');
-  if (targets.length < 1 || new Set(targets).size !== targets.length) throw new RangeError('targets must be at least one distinct name');
+  if (targets.length < 1 || new Set(targets).size !== targets.length)
+    throw new RangeError('targets must be at least one distinct name');
   if (baseValues.length !== targets.length) throw new RangeError('baseValues must hold one value per target');
   if (!Number.isInteger(trees) || trees < 1) throw new RangeError(`trees must be a positive integer, got ${trees}`);
-  if (!Number.isInteger(depth) || depth < 1 || depth > 12) throw new RangeError(`depth must be an integer in [1, 12], got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 1 || depth > 12)
+    throw new RangeError(`depth must be an integer in [1, 12], got ${depth}`);
   const rand = mulberry32(seed);
   const gauss = gaussian(rand);
   const spread = (spec.scale ?? 0.1) / Math.sqrt(trees);
   const nInternal = 2 ** depth - 1;
   const nNodes = nInternal + 2 ** depth;
-  const nodes = { treeids: [] as number[], nodeids: [] as number[], featureids: [] as number[], values: [] as number[], modes: [] as Uint8Array[], truenodeids: [] as number[], falsenodeids: [] as number[] };
+  const nodes = {
+    treeids: [] as number[],
+    nodeids: [] as number[],
+    featureids: [] as number[],
+    values: [] as number[],
+    modes: [] as Uint8Array[],
+    truenodeids: [] as number[],
+    falsenodeids: [] as number[],
+  };
   const target = { treeids: [] as number[], nodeids: [] as number[], ids: [] as number[], weights: [] as number[] };
   const BRANCH_LEQ = utf8.encode('BRANCH_LEQ');
   const LEAF = utf8.encode('LEAF');
@@ -589,7 +605,11 @@ export function buildTreeEnsembleRegressor(spec: TreeEnsembleRegressorSpec): Uin
       }
     }
   }
-  const floats = (name: string, values: readonly number[]): onnxProto.onnx.IAttributeProto => ({ name, type: AttrType.FLOATS, floats: [...values] });
+  const floats = (name: string, values: readonly number[]): onnxProto.onnx.IAttributeProto => ({
+    name,
+    type: AttrType.FLOATS,
+    floats: [...values],
+  });
   const node: onnxProto.onnx.INodeProto = {
     name: 'TreeEnsembleRegressor',
     opType: 'TreeEnsembleRegressor',

@@ -55,7 +55,8 @@ export function createApiGatewayRequestHandler(
       return { statusCode: result.statusCode ?? 200, headers: stringHeaders(result.headers), body: result.body ?? '' };
     },
     toErrorResult: (error) => {
-      const reason = error instanceof SyntaxError ? 'The request body is not valid JSON' : 'The request could not be read';
+      const reason =
+        error instanceof SyntaxError ? 'The request body is not valid JSON' : 'The request could not be read';
       opts.onRejected?.(reason);
       return jsonErrorResult(400, LambdaErrorCode.BAD_REQUEST, reason);
     },
@@ -81,6 +82,7 @@ export function callerFromLambdaEvent(event: LambdaHttpEvent, writeScope: string
   const claims = jwt?.claims ?? (authorizer.claims as Record<string, unknown> | undefined);
   if (!claims || typeof claims !== 'object') return ANONYMOUS;
   const scopes = Array.isArray(jwt?.scopes) ? jwt.scopes : undefined;
-  const withScopes = claims.scope === undefined && claims.scp === undefined && scopes ? { ...claims, scope: scopes } : claims;
+  const withScopes =
+    claims.scope === undefined && claims.scp === undefined && scopes ? { ...claims, scope: scopes } : claims;
   return callerFromJwtClaims(withScopes, writeScope);
 }

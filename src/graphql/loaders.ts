@@ -51,7 +51,9 @@ export function createLoaders(runtime: Runtime) {
         }),
       ),
     ),
-    versions: new DataLoader<string, string[]>((models) => Promise.all(models.map((m) => runtime.registry.listVersions(m)))),
+    versions: new DataLoader<string, string[]>((models) =>
+      Promise.all(models.map((m) => runtime.registry.listVersions(m))),
+    ),
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -81,7 +81,11 @@ const brotliAsync = promisify(brotliDecompress);
 /** No model decompresses to more than this: a gzip or brotli bomb fails instead of exhausting memory. */
 export const MAX_DECOMPRESSED_MODEL_BYTES = 2 * 1024 ** 3 - 1;
 
-export async function decompressModel(file: string, bytes: Buffer, maxOutputLength = MAX_DECOMPRESSED_MODEL_BYTES): Promise<Buffer> {
+export async function decompressModel(
+  file: string,
+  bytes: Buffer,
+  maxOutputLength = MAX_DECOMPRESSED_MODEL_BYTES,
+): Promise<Buffer> {
   if (file.endsWith('.gz')) return gunzipAsync(bytes, { maxOutputLength });
   if (file.endsWith('.br')) return brotliAsync(bytes, { maxOutputLength });
   return bytes;

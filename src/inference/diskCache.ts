@@ -54,7 +54,14 @@ const STALE_TEMP_MS = 10 * 60_000;
  *   EACCES) are swallowed and reported through `onWarning`.
  */
 export class DiskArtifactCache implements ArtifactDiskCache {
-  readonly counters: DiskCacheCounters = { hits: 0, misses: 0, writes: 0, writeFailures: 0, corruptDropped: 0, evictions: 0 };
+  readonly counters: DiskCacheCounters = {
+    hits: 0,
+    misses: 0,
+    writes: 0,
+    writeFailures: 0,
+    corruptDropped: 0,
+    evictions: 0,
+  };
   private index: Map<string, Entry> | undefined;
   private scanning: Promise<Map<string, Entry>> | undefined;
   private readonly writing = new Map<string, Promise<void>>();
@@ -84,7 +91,8 @@ export class DiskArtifactCache implements ArtifactDiskCache {
     } catch (err) {
       index.delete(hash);
       this.counters.misses++;
-      if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ENOTDIR') this.warn('disk cache read failed', { sha256: hash, code: errorCode(err) });
+      if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ENOTDIR')
+        this.warn('disk cache read failed', { sha256: hash, code: errorCode(err) });
       return undefined;
     }
     if (bytes.byteLength !== size || sha256(bytes) !== hash) {
@@ -92,7 +100,11 @@ export class DiskArtifactCache implements ArtifactDiskCache {
       this.counters.misses++;
       index.delete(hash);
       await unlink(file).catch(() => undefined);
-      this.warn('disk cache entry did not match its sha256; dropped', { sha256: hash, expectedSize: size, actualSize: bytes.byteLength });
+      this.warn('disk cache entry did not match its sha256; dropped', {
+        sha256: hash,
+        expectedSize: size,
+        actualSize: bytes.byteLength,
+      });
       return undefined;
     }
     this.counters.hits++;
@@ -126,7 +138,11 @@ export class DiskArtifactCache implements ArtifactDiskCache {
     } catch (err) {
       this.counters.writeFailures++;
       await unlink(temp).catch(() => undefined);
-      this.warn('disk cache write failed; continuing without it', { sha256: hash, bytes: bytes.byteLength, code: errorCode(err) });
+      this.warn('disk cache write failed; continuing without it', {
+        sha256: hash,
+        bytes: bytes.byteLength,
+        code: errorCode(err),
+      });
       return;
     }
     this.counters.writes++;
@@ -180,7 +196,8 @@ export class DiskArtifactCache implements ArtifactDiskCache {
         const info = await stat(file).catch(() => undefined);
         if (!info?.isFile()) return;
         if (ENTRY_NAME.test(name)) index.set(name, { size: info.size, usedAt: info.mtimeMs });
-        else if (name.startsWith(TEMP_PREFIX) && now - info.mtimeMs > STALE_TEMP_MS) await unlink(file).catch(() => undefined);
+        else if (name.startsWith(TEMP_PREFIX) && now - info.mtimeMs > STALE_TEMP_MS)
+          await unlink(file).catch(() => undefined);
       }),
     );
     return index;

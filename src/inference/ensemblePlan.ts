@@ -25,7 +25,10 @@ export interface EnsemblePlan {
   featureNames: string[];
   validate: (features: unknown, where?: string) => Float32Array;
   members: EnsemblePlanMember[];
-  partFor(index: number, bundle: ModelBundle): { bundle: ModelBundle; weight: number; inputs: Int32Array | null; labels: Int32Array | null };
+  partFor(
+    index: number,
+    bundle: ModelBundle,
+  ): { bundle: ModelBundle; weight: number; inputs: Int32Array | null; labels: Int32Array | null };
 }
 
 /**
@@ -54,7 +57,8 @@ export class EnsemblePlans {
   private async build(model: string, metadata: VersionMetadata): Promise<EnsemblePlan> {
     const where = `${model}@${metadata.version}`;
     const spec = metadata.ensemble;
-    if (!spec) throw new InvalidModelError(`${where} is not an ensemble version (its metadata has no "ensemble")`, { model });
+    if (!spec)
+      throw new InvalidModelError(`${where} is not an ensemble version (its metadata has no "ensemble")`, { model });
     const labels = metadata.strategies ?? [];
     const featureNames = await this.registry.featureNames(model, metadata);
     const featureIndex = new Map(featureNames.map((n, i) => [n, i]));
@@ -68,10 +72,16 @@ export class EnsemblePlans {
         const own = meta.strategies ?? [];
         const names = await this.registry.featureNames(m.model, meta);
         const inputs = Int32Array.from(names, (n) => featureIndex.get(n) ?? -1);
-        if (inputs.includes(-1)) throw new InvalidModelError(`${where}: member ${m.model}@${m.version} reads features the ensemble does not name`, { model });
+        if (inputs.includes(-1))
+          throw new InvalidModelError(
+            `${where}: member ${m.model}@${m.version} reads features the ensemble does not name`,
+            { model },
+          );
         const mapped = Int32Array.from(own, (l) => labelIndex.get(l) ?? -1);
         if (own.length !== labels.length || mapped.includes(-1)) {
-          throw new InvalidModelError(`${where}: member ${m.model}@${m.version} has other labels than the ensemble`, { model });
+          throw new InvalidModelError(`${where}: member ${m.model}@${m.version} has other labels than the ensemble`, {
+            model,
+          });
         }
         return {
           model: m.model,
@@ -89,7 +99,12 @@ export class EnsemblePlans {
       featureNames,
       validate: featureValidator(featureNames),
       members,
-      partFor: (index, bundle) => ({ bundle, weight: members[index].weight, inputs: members[index].inputs, labels: members[index].labels }),
+      partFor: (index, bundle) => ({
+        bundle,
+        weight: members[index].weight,
+        inputs: members[index].inputs,
+        labels: members[index].labels,
+      }),
     };
   }
 }

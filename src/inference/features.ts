@@ -54,7 +54,11 @@ function exactFiniteRow(features: unknown, featureNames: readonly string[]): Flo
 }
 
 /** Same, for keys in another order: `given` has exactly `featureNames.length` own keys, so all names present means no others. */
-function exactFiniteRowByName(given: Record<string, unknown>, featureNames: readonly string[], row: Float32Array): Float32Array | undefined {
+function exactFiniteRowByName(
+  given: Record<string, unknown>,
+  featureNames: readonly string[],
+  row: Float32Array,
+): Float32Array | undefined {
   for (let i = 0; i < featureNames.length; i++) {
     const name = featureNames[i];
     if (!Object.hasOwn(given, name)) return undefined;
@@ -65,16 +69,25 @@ function exactFiniteRowByName(given: Record<string, unknown>, featureNames: read
   return row;
 }
 
-function featureError(error: z.ZodError, features: unknown, featureNames: readonly string[], where?: string): BadUserInputError {
+function featureError(
+  error: z.ZodError,
+  features: unknown,
+  featureNames: readonly string[],
+  where?: string,
+): BadUserInputError {
   const prefix = where ? `${where}: ` : '';
   if (typeof features !== 'object' || features === null || Array.isArray(features)) {
-    return new BadUserInputError(`${prefix}features must be an object of feature name → number`, { invalidFeatures: [] });
+    return new BadUserInputError(`${prefix}features must be an object of feature name → number`, {
+      invalidFeatures: [],
+    });
   }
   const given = features as Record<string, unknown>;
   const missing = featureNames.filter((n) => !Object.hasOwn(given, n));
   const known = new Set(featureNames);
   const unknown = Object.keys(given).filter((n) => !known.has(n));
-  const nonFinite = featureNames.filter((n) => Object.hasOwn(given, n) && !(typeof given[n] === 'number' && Number.isFinite(given[n])));
+  const nonFinite = featureNames.filter(
+    (n) => Object.hasOwn(given, n) && !(typeof given[n] === 'number' && Number.isFinite(given[n])),
+  );
   const parts: string[] = [];
   if (missing.length) parts.push(`missing ${list(missing)}`);
   if (unknown.length) parts.push(`unknown ${list(unknown)}`);

@@ -17,5 +17,6 @@ export interface LoadTracePhase {
 export const loadTrace = channel('modelgraph:load');
 
 export function tracePhase(phase: LoadTracePhase['phase'], key: string, start: number): void {
-  if (loadTrace.hasSubscribers) loadTrace.publish({ phase, key, start, end: performance.now() } satisfies LoadTracePhase);
+  if (loadTrace.hasSubscribers)
+    loadTrace.publish({ phase, key, start, end: performance.now() } satisfies LoadTracePhase);
 }

@@ -1,7 +1,15 @@
 import type * as Ort from 'onnxruntime-node';
 import { InvalidModelError } from '../errors';
 import { FEATURE_NAMES_FILE, archiveKey } from '../registry/bucketLayout';
-import { FeatureNamesSchema, modelArtifactName, outputColumns, parseJsonDocument, taskOf, type ModelTask, type VersionMetadata } from '../registry/versionMetadata';
+import {
+  FeatureNamesSchema,
+  modelArtifactName,
+  outputColumns,
+  parseJsonDocument,
+  taskOf,
+  type ModelTask,
+  type VersionMetadata,
+} from '../registry/versionMetadata';
 import { decompressModel, type ArtifactSource } from './artifactSource';
 import { featureValidator } from './features';
 import { tracePhase } from './loadTrace';
@@ -81,7 +89,9 @@ export class ModelBundle {
     try {
       this.runs++;
       const runStart = performance.now();
-      const out = await this.session.run({ [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, width]) });
+      const out = await this.session.run({
+        [this.session.inputNames[0]]: new this.ort.Tensor('float32', input, [n, width]),
+      });
       tracePhase('run', this.key, runStart);
       return out[this.outputName].data as Float32Array;
     } finally {
@@ -116,17 +126,27 @@ export interface LoadedArtifacts {
 export { modelArtifactName };
 
 /** Fetches and verifies a version's artifacts from the immutable archive folder. */
-export async function fetchVersionArtifacts(source: ArtifactSource, model: string, version: string, metadata: VersionMetadata): Promise<LoadedArtifacts> {
+export async function fetchVersionArtifacts(
+  source: ArtifactSource,
+  model: string,
+  version: string,
+  metadata: VersionMetadata,
+): Promise<LoadedArtifacts> {
   // Start importing onnxruntime now so it overlaps the download (the session needs it next).
   void onnxRuntime().catch(() => undefined);
   const modelFile = modelArtifactName(metadata);
   const namesArtifact = metadata.artifacts[FEATURE_NAMES_FILE];
-  if (!namesArtifact) throw new InvalidModelError(`metadata of ${model}@${version} lists no feature_names.json artifact`);
+  if (!namesArtifact)
+    throw new InvalidModelError(`metadata of ${model}@${version} lists no feature_names.json artifact`);
   const [modelBytesRaw, namesBytes] = await Promise.all([
     source.fetch({ key: archiveKey(model, version, modelFile), ...metadata.artifacts[modelFile] }),
     source.fetch({ key: archiveKey(model, version, FEATURE_NAMES_FILE), ...namesArtifact }),
   ]);
-  const featureNames = parseJsonDocument(FeatureNamesSchema, namesBytes, archiveKey(model, version, FEATURE_NAMES_FILE));
+  const featureNames = parseJsonDocument(
+    FeatureNamesSchema,
+    namesBytes,
+    archiveKey(model, version, FEATURE_NAMES_FILE),
+  );
   let modelBytes: Buffer;
   const decompressStart = performance.now();
   try {
@@ -182,7 +202,16 @@ export async function createModelBundle(
     await session.release().catch(() => undefined);
     throw err;
   }
-  return new ModelBundle(model, version, metadata, artifacts.featureNames, columns, session, ort, artifacts.modelBytes.byteLength);
+  return new ModelBundle(
+    model,
+    version,
+    metadata,
+    artifacts.featureNames,
+    columns,
+    session,
+    ort,
+    artifacts.modelBytes.byteLength,
+  );
 }
 
 /** A regressor's output: `variable` (as skl2onnx names it), else its only output. */
@@ -194,74 +223,137 @@ function regressorOutput(session: Ort.InferenceSession): string {
  * A regressor takes one float input as wide as its feature names and answers
  * one float32 [N, targets] tensor (`variable`, or its only output).
  */
-async function probeRegressor(session: Ort.InferenceSession, ort: typeof Ort, where: string, featureNames: readonly string[], targets: readonly string[]): Promise<void> {
-  if (session.inputNames.length !== 1) throw new InvalidModelError(`${where}: expected one input (the feature matrix), found ${session.inputNames.length}`);
+async function probeRegressor(
+  session: Ort.InferenceSession,
+  ort: typeof Ort,
+  where: string,
+  featureNames: readonly string[],
+  targets: readonly string[],
+): Promise<void> {
+  if (session.inputNames.length !== 1)
+    throw new InvalidModelError(
+      `${where}: expected one input (the feature matrix), found ${session.inputNames.length}`,
+    );
   if (!session.outputNames.includes('variable') && session.outputNames.length !== 1) {
-    throw new InvalidModelError(`${where}: a regressor answers one output tensor ("variable"); found ${session.outputNames.join(', ')}`);
+    throw new InvalidModelError(
+      `${where}: a regressor answers one output tensor ("variable"); found ${session.outputNames.join(', ')}`,
+    );
   }
-  if (new Set(targets).size !== targets.length) throw new InvalidModelError(`${where}: metadata targets are not distinct`);
+  if (new Set(targets).size !== targets.length)
+    throw new InvalidModelError(`${where}: metadata targets are not distinct`);
   const width = featureNames.length;
   let out: Ort.InferenceSession.OnnxValueMapType;
   try {
-    out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(width), [1, width]) });
+    out = await session.run({
+      [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(width), [1, width]),
+    });
   } catch (err) {
-    throw new InvalidModelError(`${where}: the model does not run on ${width} float features (${firstLine(err)})`, {}, { cause: err });
+    throw new InvalidModelError(
+      `${where}: the model does not run on ${width} float features (${firstLine(err)})`,
+      {},
+      { cause: err },
+    );
   }
   const value = out[regressorOutput(session)] as Ort.Tensor;
   const columns = value.dims.length === 2 ? value.dims[1] : value.dims.length === 1 ? 1 : -1;
   if (value.type !== 'float32' || columns !== targets.length) {
-    throw new InvalidModelError(`${where}: the regressor answers ${value.type}[${value.dims.join(', ')}], expected float32[N, ${targets.length}] (one column per name in metadata.targets)`);
+    throw new InvalidModelError(
+      `${where}: the regressor answers ${value.type}[${value.dims.join(', ')}], expected float32[N, ${targets.length}] (one column per name in metadata.targets)`,
+    );
   }
 }
 
-function verifySession(session: Ort.InferenceSession, _ort: typeof Ort, where: string, featureNames: readonly string[], labels: readonly string[]): void {
+function verifySession(
+  session: Ort.InferenceSession,
+  _ort: typeof Ort,
+  where: string,
+  featureNames: readonly string[],
+  labels: readonly string[],
+): void {
   if (session.inputNames.length !== 1) {
-    throw new InvalidModelError(`${where}: expected one input (the feature matrix), found ${session.inputNames.length}`);
+    throw new InvalidModelError(
+      `${where}: expected one input (the feature matrix), found ${session.inputNames.length}`,
+    );
   }
   if (!session.outputNames.includes('probabilities')) {
-    throw new InvalidModelError(`${where}: the model has no "probabilities" output (outputs: ${session.outputNames.join(', ')})`);
+    throw new InvalidModelError(
+      `${where}: the model has no "probabilities" output (outputs: ${session.outputNames.join(', ')})`,
+    );
   }
-  const meta = (session as unknown as { outputMetadata?: ReadonlyArray<{ name: string; isTensor: boolean }> }).outputMetadata;
+  const meta = (session as unknown as { outputMetadata?: ReadonlyArray<{ name: string; isTensor: boolean }> })
+    .outputMetadata;
   const nonTensor = meta?.filter((m) => !m.isTensor).map((m) => m.name) ?? [];
   if (nonTensor.length) {
     throw new InvalidModelError(
       `${where}: outputs ${nonTensor.join(', ')} are not tensors (a ZipMap node?). Export the classifier without ZipMap (skl2onnx/onnxmltools option zipmap=False)`,
     );
   }
-  const input = (session as unknown as { inputMetadata?: ReadonlyArray<{ isTensor: boolean; shape?: ReadonlyArray<number | string> }> }).inputMetadata?.[0];
+  const input = (
+    session as unknown as {
+      inputMetadata?: ReadonlyArray<{ isTensor: boolean; shape?: ReadonlyArray<number | string> }>;
+    }
+  ).inputMetadata?.[0];
   const width = input?.shape?.[1];
   if (typeof width === 'number' && width !== featureNames.length) {
-    throw new InvalidModelError(`${where}: the model takes ${width} features but feature_names.json names ${featureNames.length}`);
+    throw new InvalidModelError(
+      `${where}: the model takes ${width} features but feature_names.json names ${featureNames.length}`,
+    );
   }
-  if (new Set(labels).size !== labels.length) throw new InvalidModelError(`${where}: metadata strategies are not distinct`);
+  if (new Set(labels).size !== labels.length)
+    throw new InvalidModelError(`${where}: metadata strategies are not distinct`);
 }
 
-async function probe(session: Ort.InferenceSession, ort: typeof Ort, where: string, width: number, labels: readonly string[]): Promise<void> {
+async function probe(
+  session: Ort.InferenceSession,
+  ort: typeof Ort,
+  where: string,
+  width: number,
+  labels: readonly string[],
+): Promise<void> {
   let out: Ort.InferenceSession.OnnxValueMapType;
   try {
-    out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(width), [1, width]) });
+    out = await session.run({
+      [session.inputNames[0]]: new ort.Tensor('float32', new Float32Array(width), [1, width]),
+    });
   } catch (err) {
     const text = firstLine(err);
     if (/non tensor/i.test(text)) {
-      throw new InvalidModelError(`${where}: the model outputs a non-tensor (ZipMap); export it with zipmap=False`, {}, { cause: err });
+      throw new InvalidModelError(
+        `${where}: the model outputs a non-tensor (ZipMap); export it with zipmap=False`,
+        {},
+        { cause: err },
+      );
     }
-    throw new InvalidModelError(`${where}: the model does not run on ${width} float features (${text})`, {}, { cause: err });
+    throw new InvalidModelError(
+      `${where}: the model does not run on ${width} float features (${text})`,
+      {},
+      { cause: err },
+    );
   }
   const probs = out.probabilities as Ort.Tensor;
   if (probs.type !== 'float32' || probs.dims.length !== 2 || probs.dims[1] !== labels.length) {
-    throw new InvalidModelError(`${where}: "probabilities" is ${probs.type}[${probs.dims.join(', ')}], expected float32[N, ${labels.length}] (one column per label in metadata.strategies)`);
+    throw new InvalidModelError(
+      `${where}: "probabilities" is ${probs.type}[${probs.dims.join(', ')}], expected float32[N, ${labels.length}] (one column per label in metadata.strategies)`,
+    );
   }
   const label = out.label as Ort.Tensor | undefined;
   if (label) {
     const p = probs.data as Float32Array;
     const best = argmax(p, 0, labels.length);
     const raw = label.data[0];
-    const named = typeof raw === 'string' ? raw : typeof raw === 'bigint' || typeof raw === 'number' ? labels[Number(raw)] : undefined;
+    const named =
+      typeof raw === 'string'
+        ? raw
+        : typeof raw === 'bigint' || typeof raw === 'number'
+          ? labels[Number(raw)]
+          : undefined;
     if (typeof raw === 'string' && !labels.includes(raw)) {
       throw new InvalidModelError(`${where}: the model's label "${raw}" is not among metadata.strategies`);
     }
     if (named !== undefined && p[best] > p[labels.indexOf(named)] + 1e-6) {
-      throw new InvalidModelError(`${where}: metadata.strategies are not in the model's class order (label ${named} is not the most probable column)`);
+      throw new InvalidModelError(
+        `${where}: metadata.strategies are not in the model's class order (label ${named} is not the most probable column)`,
+      );
     }
   }
 }

@@ -33,7 +33,16 @@ export interface ModelCacheCounters {
  * untyped "evicted" error and the session it created is never released.
  */
 export class ModelCache {
-  readonly counters: ModelCacheCounters = { hits: 0, misses: 0, loads: 0, loadFailures: 0, evictions: 0, sessionRuns: 0, rowsPredicted: 0, lastLoadMs: 0 };
+  readonly counters: ModelCacheCounters = {
+    hits: 0,
+    misses: 0,
+    loads: 0,
+    loadFailures: 0,
+    evictions: 0,
+    sessionRuns: 0,
+    rowsPredicted: 0,
+    lastLoadMs: 0,
+  };
   private readonly cache: LRUCache<string, ModelBundle>;
   private readonly loading = new Map<string, Promise<ModelBundle>>();
   private bytes = 0;

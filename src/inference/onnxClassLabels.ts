@@ -115,8 +115,10 @@ function readNode(buf: Uint8Array, start: number, end: number): ClassifierLabels
     while (!a.done) {
       const af = a.field();
       if (af.no === ATTR_NAME && af.wire === WIRE_LEN) name = utf8.decode(buf.subarray(af.start, af.end));
-      else if (af.no === ATTR_STRINGS && af.wire === WIRE_LEN) attrStrings.push(utf8.decode(buf.subarray(af.start, af.end)));
-      else if (af.no === ATTR_INTS && af.wire === WIRE_VARINT) attrInts.push(BigInt.asIntN(64, new ProtoReader(buf, af.start, af.end).varint()));
+      else if (af.no === ATTR_STRINGS && af.wire === WIRE_LEN)
+        attrStrings.push(utf8.decode(buf.subarray(af.start, af.end)));
+      else if (af.no === ATTR_INTS && af.wire === WIRE_VARINT)
+        attrInts.push(BigInt.asIntN(64, new ProtoReader(buf, af.start, af.end).varint()));
       else if (af.no === ATTR_INTS && af.wire === WIRE_LEN) {
         const packed = new ProtoReader(buf, af.start, af.end);
         while (!packed.done) attrInts.push(BigInt.asIntN(64, packed.varint()));

@@ -171,9 +171,14 @@ export class Predictor {
    * released) it in the moment between the lookup and our continuation: callers
    * run it right away, and a run in flight keeps a bundle alive.
    */
-  private async liveBundle(model: string, version: string, metadata: StagePointer | ModelBundle['metadata']): Promise<ModelBundle> {
+  private async liveBundle(
+    model: string,
+    version: string,
+    metadata: StagePointer | ModelBundle['metadata'],
+  ): Promise<ModelBundle> {
     let bundle = await this.models.get(model, version, metadata);
-    for (let retry = 0; bundle.isReleased && retry < 3; retry++) bundle = await this.models.get(model, version, metadata);
+    for (let retry = 0; bundle.isReleased && retry < 3; retry++)
+      bundle = await this.models.get(model, version, metadata);
     return bundle;
   }
 
@@ -185,7 +190,17 @@ export class Predictor {
       const plan = await this.ensembles.plan(model, p);
       const bundles = await Promise.all(plan.members.map((m) => this.liveBundle(m.model, m.version, m.metadata)));
       const parts = bundles.map((bundle, i) => plan.partFor(i, bundle));
-      return { model, version: p.version, stage, task: 'CLASSIFICATION', columns: plan.labels, featureNames: plan.featureNames, validate: plan.validate, parts, voting: plan.voting };
+      return {
+        model,
+        version: p.version,
+        stage,
+        task: 'CLASSIFICATION',
+        columns: plan.labels,
+        featureNames: plan.featureNames,
+        validate: plan.validate,
+        parts,
+        voting: plan.voting,
+      };
     }
     const bundle = await this.liveBundle(model, p.version, p);
     return {
@@ -204,7 +219,13 @@ export class Predictor {
    * Bulk scoring: rows of numbers in the model's feature order, one session.run.
    * `featureNames` must equal the serving version's (see parseFeatureMatrix).
    */
-  async predictMatrix(ticker: string, featureNames: readonly string[], rows: unknown, stage: Stage, maxRows: number): Promise<PredictionMatrix> {
+  async predictMatrix(
+    ticker: string,
+    featureNames: readonly string[],
+    rows: unknown,
+    stage: Stage,
+    maxRows: number,
+  ): Promise<PredictionMatrix> {
     const asset = await this.registry.resolveTicker(parseTicker(ticker));
     const unit = await this.servingUnit(asset.modelId, stage);
     const { input, n } = parseFeatureMatrix(unit.featureNames, featureNames, rows, maxRows);
@@ -217,17 +238,33 @@ export class Predictor {
         if (part.inputs) {
           const w = part.inputs.length;
           partInput = new Float32Array(n * w);
-          for (let r = 0; r < n; r++) for (let k = 0; k < w; k++) partInput[r * w + k] = input[r * width + part.inputs[k]];
+          for (let r = 0; r < n; r++)
+            for (let k = 0; k < w; k++) partInput[r * w + k] = input[r * width + part.inputs[k]];
         }
         let bundle = part.bundle;
         if (bundle.isReleased) bundle = await this.liveBundle(bundle.model, bundle.version, bundle.metadata);
         return this.models.run(bundle, partInput, n);
       }),
     );
-    const base = { asset, model: unit.model, version: unit.version, stage, task: unit.task, featureNames: unit.featureNames };
+    const base = {
+      asset,
+      model: unit.model,
+      version: unit.version,
+      stage,
+      task: unit.task,
+      featureNames: unit.featureNames,
+    };
     if (unit.task === 'REGRESSION') {
       const outputs = Array.from({ length: n }, (_, r) => Array.from(outs[0].subarray(r * columns, (r + 1) * columns)));
-      return { ...base, labels: [], targets: unit.columns, strategies: [], confidences: [], probabilities: [], outputs };
+      return {
+        ...base,
+        labels: [],
+        targets: unit.columns,
+        strategies: [],
+        confidences: [],
+        probabilities: [],
+        outputs,
+      };
     }
     const strategies = new Array<string>(n);
     const confidences = new Array<number>(n);
@@ -235,7 +272,12 @@ export class Predictor {
     for (let r = 0; r < n; r++) {
       let p: ArrayLike<number>;
       if (unit.voting) {
-        p = unitVote(unit, unit.parts.map((part, k) => outs[k].subarray(r * part.bundle.labels.length, (r + 1) * part.bundle.labels.length))).probabilities;
+        p = unitVote(
+          unit,
+          unit.parts.map((part, k) =>
+            outs[k].subarray(r * part.bundle.labels.length, (r + 1) * part.bundle.labels.length),
+          ),
+        ).probabilities;
       } else {
         p = outs[0].subarray(r * columns, (r + 1) * columns);
       }
@@ -248,7 +290,10 @@ export class Predictor {
   }
 
   /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */
-  async predictBatch(requests: readonly PredictionRequest[], stage: Stage = 'PRODUCTION'): Promise<Array<Prediction | Error>> {
+  async predictBatch(
+    requests: readonly PredictionRequest[],
+    stage: Stage = 'PRODUCTION',
+  ): Promise<Array<Prediction | Error>> {
     const started = performance.now();
     try {
       return await this.answerBatch(requests, stage);
@@ -265,10 +310,15 @@ export class Predictor {
 
     // Which model answers each request.
     const overrides = new Map<string, { id: string; type: ModelType | undefined } | Error>();
-    const targets = assets.map((asset, i) => (asset instanceof Error ? asset : this.targetModel(asset, requests[i], overrides)));
+    const targets = assets.map((asset, i) =>
+      asset instanceof Error ? asset : this.targetModel(asset, requests[i], overrides),
+    );
 
     // Traffic (shadow, canary) of the production stage, read once per model.
-    const traffic = new Map<string, Promise<{ production: StagePointer | null; staging: StagePointer | null; traffic?: Traffic }>>();
+    const traffic = new Map<
+      string,
+      Promise<{ production: StagePointer | null; staging: StagePointer | null; traffic?: Traffic }>
+    >();
     const trafficOf = (model: string) => {
       let t = traffic.get(model);
       if (!t) {
@@ -316,7 +366,12 @@ export class Predictor {
       if (!entry) groups.set(target, (entry = { served: { model: target, stage, canary: false, indexes: [] } }));
       const percent = t?.traffic?.canary_percent ?? 0;
       // A canary needs a staging version other than production's (else there is nothing to try).
-      if (percent > 0 && t?.staging && t.staging.version !== t.production?.version && inCanary(target, (assets[i] as Asset).ticker, percent)) {
+      if (
+        percent > 0 &&
+        t?.staging &&
+        t.staging.version !== t.production?.version &&
+        inCanary(target, (assets[i] as Asset).ticker, percent)
+      ) {
         (entry.canary ??= { model: target, stage: 'STAGING', canary: true, indexes: [] }).indexes.push(i);
       } else {
         entry.served.indexes.push(i);
@@ -342,8 +397,15 @@ export class Predictor {
       return work;
     };
     /** Per group: the requests it answers and their work, in step (shadow work may be missing). */
-    const planned: Array<{ group: Group; indexes: number[]; works: RowWork[]; shadows: Array<RowWork | undefined> | undefined }> = [];
-    const allGroups = [...groups.values()].flatMap((g) => (g.canary ? [g.served, g.canary] : [g.served])).filter((g) => g.indexes.length > 0);
+    const planned: Array<{
+      group: Group;
+      indexes: number[];
+      works: RowWork[];
+      shadows: Array<RowWork | undefined> | undefined;
+    }> = [];
+    const allGroups = [...groups.values()]
+      .flatMap((g) => (g.canary ? [g.served, g.canary] : [g.served]))
+      .filter((g) => g.indexes.length > 0);
     await Promise.all(
       allGroups.map(async (group) => {
         let unit: ServingUnit;
@@ -379,7 +441,10 @@ export class Predictor {
             let shadowWork: RowWork | undefined;
             try {
               // Staging usually reads the same features in the same order: reuse the validated row.
-              shadowWork = addRow(shadowUnit, sameFeatures ? row : shadowUnit.validate(requests[i].features, requests[i].where));
+              shadowWork = addRow(
+                shadowUnit,
+                sameFeatures ? row : shadowUnit.validate(requests[i].features, requests[i].where),
+              );
             } catch {
               // Staging takes other features than production: no shadow for this row.
               this.counters.shadowFailures++;
@@ -413,7 +478,13 @@ export class Predictor {
         if (shadowWork && !shadowWork.error) {
           const s = answerOf(shadowWork, { brief: true });
           const agrees = agree(answer, s);
-          shadow = { version: shadowWork.unit.version, strategy: s.strategy, confidence: s.confidence, outputs: s.outputs, agrees };
+          shadow = {
+            version: shadowWork.unit.version,
+            strategy: s.strategy,
+            confidence: s.confidence,
+            outputs: s.outputs,
+            agrees,
+          };
           shadowRows++;
           if (agrees) agreements++;
           shadowVersion = shadowWork.unit.version;
@@ -447,7 +518,11 @@ export class Predictor {
   }
 
   /** The model a request asks: its asset's, or an allowed override (universal/… or ensembles/…). */
-  private targetModel(asset: Asset, request: PredictionRequest, parsed: Map<string, { id: string; type: ModelType | undefined } | Error>): string | Error {
+  private targetModel(
+    asset: Asset,
+    request: PredictionRequest,
+    parsed: Map<string, { id: string; type: ModelType | undefined } | Error>,
+  ): string | Error {
     // The asset registry only maps assets to servable models (listAssets refuses experimental ones).
     if (request.model == null) return asset.modelId;
     let override = parsed.get(request.model);
@@ -463,7 +538,9 @@ export class Predictor {
     if (override instanceof Error) return override;
     const { id: model, type } = override;
     if (type === 'EXPERIMENTAL') {
-      return new BadUserInputError(`${model} is an experimental model: it is listed, never served to predictions`, { model });
+      return new BadUserInputError(`${model} is an experimental model: it is listed, never served to predictions`, {
+        model,
+      });
     }
     if (model !== asset.modelId && type !== 'UNIVERSAL' && type !== 'ENSEMBLE') {
       return new BadUserInputError(
@@ -473,7 +550,6 @@ export class Predictor {
     }
     return model;
   }
-
 
   private async runJob(job: Job): Promise<void> {
     try {
@@ -485,7 +561,8 @@ export class Predictor {
       job.rows.forEach((row, i) => input.set(row, i * width));
       const out = await this.models.run(bundle, input, job.rows.length);
       const columns = bundle.labels.length;
-      for (let r = 0; r < job.works.length; r++) job.works[r].outputs[job.parts[r]] = out.subarray(r * columns, (r + 1) * columns);
+      for (let r = 0; r < job.works.length; r++)
+        job.works[r].outputs[job.parts[r]] = out.subarray(r * columns, (r + 1) * columns);
     } catch (err) {
       for (const work of job.works) work.error ??= asError(err);
     }
@@ -512,7 +589,9 @@ export class Predictor {
       const error = asError(err);
       return tickers.map((t) => (t instanceof Error ? t : error));
     }
-    return tickers.map((ticker) => (ticker instanceof Error ? ticker : directory.byTicker.get(ticker) ?? new UnknownAssetError(ticker)));
+    return tickers.map((ticker) =>
+      ticker instanceof Error ? ticker : (directory.byTicker.get(ticker) ?? new UnknownAssetError(ticker)),
+    );
   }
 }
 
@@ -528,7 +607,14 @@ function answerOf(work: RowWork, opts: { brief?: boolean } = {}): Answer {
   if (unit.voting) {
     const result = unitVote(unit, work.outputs as Float32Array[]);
     if (opts.brief) {
-      return { task: 'CLASSIFICATION', strategy: unit.columns[result.best], confidence: result.probabilities[result.best], probabilities: [], outputs: [], ensemble: null };
+      return {
+        task: 'CLASSIFICATION',
+        strategy: unit.columns[result.best],
+        confidence: result.probabilities[result.best],
+        probabilities: [],
+        outputs: [],
+        ensemble: null,
+      };
     }
     return {
       task: 'CLASSIFICATION',
@@ -541,14 +627,27 @@ function answerOf(work: RowWork, opts: { brief?: boolean } = {}): Answer {
         members: unit.parts.map((part, p) => {
           const own = work.outputs[p]!;
           const best = argmax(own, 0, part.bundle.labels.length);
-          return { model: part.bundle.model, version: part.bundle.version, weight: part.weight, strategy: part.bundle.labels[best], confidence: own[best] };
+          return {
+            model: part.bundle.model,
+            version: part.bundle.version,
+            weight: part.weight,
+            strategy: part.bundle.labels[best],
+            confidence: own[best],
+          };
         }),
       },
     };
   }
   const out = work.outputs[0]!;
   if (unit.task === 'REGRESSION') {
-    return { task: 'REGRESSION', strategy: null, confidence: null, probabilities: [], outputs: unit.columns.map((name, c) => ({ name, value: out[c] })), ensemble: null };
+    return {
+      task: 'REGRESSION',
+      strategy: null,
+      confidence: null,
+      probabilities: [],
+      outputs: unit.columns.map((name, c) => ({ name, value: out[c] })),
+      ensemble: null,
+    };
   }
   const best = argmax(out, 0, unit.columns.length);
   return {
@@ -568,7 +667,10 @@ function agree(production: Answer, shadow: Answer): boolean {
   if (production.outputs.length !== shadow.outputs.length) return false;
   return production.outputs.every((o, k) => {
     const s = shadow.outputs[k];
-    return s.name === o.name && Math.abs(s.value - o.value) <= SHADOW_REGRESSION_TOLERANCE * Math.max(Math.abs(o.value), 1e-9);
+    return (
+      s.name === o.name &&
+      Math.abs(s.value - o.value) <= SHADOW_REGRESSION_TOLERANCE * Math.max(Math.abs(o.value), 1e-9)
+    );
   });
 }
 
@@ -579,7 +681,11 @@ function sameNames(a: readonly string[], b: readonly string[]): boolean {
 /** An ensemble unit's vote over its members' outputs for one row (each in the member's own label order). */
 function unitVote(unit: ServingUnit, own: readonly Float32Array[]) {
   const labels = unit.columns.length;
-  return vote(unit.voting!, unit.parts.map((part, k) => ({ weight: part.weight, probabilities: inUnitOrder(own[k], part.labels, labels) })), labels);
+  return vote(
+    unit.voting!,
+    unit.parts.map((part, k) => ({ weight: part.weight, probabilities: inUnitOrder(own[k], part.labels, labels) })),
+    labels,
+  );
 }
 
 function inUnitOrder(own: Float32Array, labels: Int32Array | null, count: number): ArrayLike<number> {
@@ -598,4 +704,3 @@ function project(row: Float32Array, inputs: Int32Array): Float32Array {
 function asError(err: unknown): Error {
   return err instanceof Error ? err : new ModelgraphError('STORAGE_UNAVAILABLE', String(err));
 }
-

@@ -151,13 +151,20 @@ export class ShadowTracker {
    * summary already includes (left by a compaction that stopped before its
    * deletes). Returns whether it wrote a summary.
    */
-  async compact(model: string, productionVersion: string, stagingVersion: string, minFiles = this.compactAfterFiles): Promise<boolean> {
+  async compact(
+    model: string,
+    productionVersion: string,
+    stagingVersion: string,
+    minFiles = this.compactAfterFiles,
+  ): Promise<boolean> {
     const folder = shadowPairPrefix(model, productionVersion, stagingVersion);
     const summaryKey = folder + SHADOW_SUMMARY_FILE;
     // The summary first, then the listing: a file absorbed by a later summary makes the PUT below fail.
     const stored = await this.store.getIfExists(summaryKey);
     const summary = stored ? parseJsonDocument(SummarySchema, stored.body, summaryKey) : NO_SUMMARY;
-    const files = (await this.store.listKeys(folder)).map((k) => k.slice(folder.length)).filter((f) => f !== SHADOW_SUMMARY_FILE && !f.includes('/'));
+    const files = (await this.store.listKeys(folder))
+      .map((k) => k.slice(folder.length))
+      .filter((f) => f !== SHADOW_SUMMARY_FILE && !f.includes('/'));
     const absorbed = new Set(summary.absorbed);
     const fresh = files.filter((f) => !absorbed.has(f));
     if (fresh.length < minFiles) {
@@ -202,7 +209,12 @@ export class ShadowTracker {
   private async deleteAbsorbed(model: string, folder: string, files: string[]): Promise<void> {
     try {
       const failed = await this.store.deleteMany(files.map((f) => folder + f));
-      if (failed.length > 0) this.warn('some compacted shadow count files could not be deleted; the next compaction tries again', model, `${failed.length} files`);
+      if (failed.length > 0)
+        this.warn(
+          'some compacted shadow count files could not be deleted; the next compaction tries again',
+          model,
+          `${failed.length} files`,
+        );
     } catch (err) {
       this.warn('compacted shadow count files could not be deleted; the next compaction tries again', model, err);
     }
@@ -227,7 +239,10 @@ export class ShadowTracker {
    * every instance plus this process's pending counts. The `current` pair
    * (production and staging now) first, then by version.
    */
-  async agreement(model: string, current?: { productionVersion?: string | null; stagingVersion?: string | null }): Promise<ShadowAgreement[]> {
+  async agreement(
+    model: string,
+    current?: { productionVersion?: string | null; stagingVersion?: string | null },
+  ): Promise<ShadowAgreement[]> {
     let flushed: Map<string, ShadowAgreement> | undefined;
     for (let attempt = 1; !flushed; attempt++) {
       try {
@@ -235,7 +250,10 @@ export class ShadowTracker {
       } catch (err) {
         if (!(err instanceof CountFileGone)) throw err;
         if (attempt >= MAX_READ_ATTEMPTS) {
-          throw new StorageUnavailableError(`Shadow agreement counts of ${model} kept changing while being read; try again`, { cause: err });
+          throw new StorageUnavailableError(
+            `Shadow agreement counts of ${model} kept changing while being read; try again`,
+            { cause: err },
+          );
         }
       }
     }
@@ -247,10 +265,15 @@ export class ShadowTracker {
       pair.agreements += agreements;
       pairs.set(id, pair);
     };
-    for (const p of this.pending.values()) if (p.model === model) add(p.productionVersion, p.stagingVersion, p.rows, p.agreements);
-    const rank = (p: ShadowAgreement) => (p.productionVersion === current?.productionVersion && p.stagingVersion === current?.stagingVersion ? 0 : 1);
+    for (const p of this.pending.values())
+      if (p.model === model) add(p.productionVersion, p.stagingVersion, p.rows, p.agreements);
+    const rank = (p: ShadowAgreement) =>
+      p.productionVersion === current?.productionVersion && p.stagingVersion === current?.stagingVersion ? 0 : 1;
     return [...pairs.values()].sort(
-      (a, b) => rank(a) - rank(b) || a.productionVersion.localeCompare(b.productionVersion) || a.stagingVersion.localeCompare(b.stagingVersion),
+      (a, b) =>
+        rank(a) - rank(b) ||
+        a.productionVersion.localeCompare(b.productionVersion) ||
+        a.stagingVersion.localeCompare(b.stagingVersion),
     );
   }
 
@@ -266,7 +289,9 @@ export class ShadowTracker {
     const summaries = new Map<string, Summary & { absorbedFiles: Set<string> }>();
     const pairOf = (key: string) => {
       const parts = key.slice(prefix.length).split('/');
-      return parts.length === 3 ? { productionVersion: parts[0], stagingVersion: parts[1], file: parts[2], id: `${parts[0]}|${parts[1]}` } : undefined;
+      return parts.length === 3
+        ? { productionVersion: parts[0], stagingVersion: parts[1], file: parts[2], id: `${parts[0]}|${parts[1]}` }
+        : undefined;
     };
     let keys = await this.store.listKeys(prefix);
     for (;;) {
@@ -287,7 +312,16 @@ export class ShadowTracker {
     const pairs = new Map<string, ShadowAgreement>();
     const pairEntry = (p: { productionVersion: string; stagingVersion: string; id: string }) => {
       let entry = pairs.get(p.id);
-      if (!entry) pairs.set(p.id, (entry = { productionVersion: p.productionVersion, stagingVersion: p.stagingVersion, rows: 0, agreements: 0 }));
+      if (!entry)
+        pairs.set(
+          p.id,
+          (entry = {
+            productionVersion: p.productionVersion,
+            stagingVersion: p.stagingVersion,
+            rows: 0,
+            agreements: 0,
+          }),
+        );
       return entry;
     };
     const counted = keys.flatMap((key) => {

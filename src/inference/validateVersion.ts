@@ -37,7 +37,9 @@ export async function validateVersion(
   try {
     modelBytes = await decompressModel(modelFile, files[modelFile]);
   } catch (err) {
-    throw new InvalidModelError(`${where}: ${modelFile} does not decompress (${err instanceof Error ? err.message : err})`);
+    throw new InvalidModelError(
+      `${where}: ${modelFile} does not decompress (${err instanceof Error ? err.message : err})`,
+    );
   }
 
   // Labels first: a mismatch is then reported with every unknown label, not
@@ -45,9 +47,17 @@ export async function validateVersion(
   const regressor = metadata.task === 'regression';
   const declared = regressor ? undefined : readClassifierLabels(modelBytes);
   if (!regressor) checkLabels(where, declared, metadata.strategies ?? []);
-  const bundle = await createModelBundle(model, metadata.version, metadata, { modelFile, modelBytes, featureNames }, settings);
+  const bundle = await createModelBundle(
+    model,
+    metadata.version,
+    metadata,
+    { modelFile, modelBytes, featureNames },
+    settings,
+  );
   try {
-    const rows = Array.from({ length: PROBE_ROWS }, (_, r) => Float32Array.from(featureNames, (_n, k) => Math.sin((r + 1) * 12.9898 + (k + 1) * 78.233)));
+    const rows = Array.from({ length: PROBE_ROWS }, (_, r) =>
+      Float32Array.from(featureNames, (_n, k) => Math.sin((r + 1) * 12.9898 + (k + 1) * 78.233)),
+    );
     const input = new Float32Array(rows.length * featureNames.length);
     rows.forEach((row, i) => input.set(row, i * featureNames.length));
     const outputs = await bundle.run(input, rows.length);
@@ -66,11 +76,17 @@ export async function validateVersion(
   }
 }
 
-function checkLabels(where: string, declared: ReturnType<typeof readClassifierLabels>, strategies: readonly string[]): void {
+function checkLabels(
+  where: string,
+  declared: ReturnType<typeof readClassifierLabels>,
+  strategies: readonly string[],
+): void {
   if (!declared) return; // No classifier node declares labels: createModelBundle's probe checked the column count and `label` output.
   const count = declared.strings?.length ?? declared.ints?.length ?? 0;
   if (count !== strategies.length) {
-    throw new InvalidModelError(`${where}: the model's ${declared.opType} has ${count} classes but metadata names ${strategies.length} strategies`);
+    throw new InvalidModelError(
+      `${where}: the model's ${declared.opType} has ${count} classes but metadata names ${strategies.length} strategies`,
+    );
   }
   if (declared.strings) {
     const unknown = declared.strings.filter((l) => !strategies.includes(l));

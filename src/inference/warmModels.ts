@@ -27,7 +27,12 @@ export async function warmModels(predictor: Predictor, modelIds: readonly string
         return { model, ok: true, version, ms: performance.now() - started };
       } catch (err) {
         const code = (err as { code?: unknown }).code;
-        return { model: raw.slice(0, 80), ok: false, error: typeof code === 'string' ? code : (err as Error)?.name ?? 'Error', ms: performance.now() - started };
+        return {
+          model: raw.slice(0, 80),
+          ok: false,
+          error: typeof code === 'string' ? code : ((err as Error)?.name ?? 'Error'),
+          ms: performance.now() - started,
+        };
       }
     }),
   );

@@ -27,10 +27,18 @@ export async function seedDemoExtras(store: ObjectStore, deployments: Deployment
     });
     wrote = true;
   }
-  wrote = (await promoteIfUndeployed(deployments, DEMO_EXPERIMENTAL_MODEL, DEMO_EXPERIMENTAL_VERSION, 'STAGING', 'demo bucket: experimental models are tried in staging')) || wrote;
+  wrote =
+    (await promoteIfUndeployed(
+      deployments,
+      DEMO_EXPERIMENTAL_MODEL,
+      DEMO_EXPERIMENTAL_VERSION,
+      'STAGING',
+      'demo bucket: experimental models are tried in staging',
+    )) || wrote;
 
   const definitions = {
-    description: 'Input features of the demo models, in input-column order (feature_names.json of every demo version lists the same names).',
+    description:
+      'Input features of the demo models, in input-column order (feature_names.json of every demo version lists the same names).',
     feature_count: DEMO_FEATURE_NAMES.length,
     features: DEMO_FEATURE_NAMES.map((name, index) => ({ index, name, dtype: 'float32' })),
     labels: [...OPTION_STRATEGIES],

@@ -54,7 +54,13 @@ interface DemoVersion {
 }
 
 const DEMO_VERSIONS: DemoVersion[] = [
-  ...Object.keys(DEMO_ETFS).map((t, i) => ({ model: `etfs/${t}`, version: 'v1.0.0', seed: 100 + i, accuracy: 0.61 + i * 0.01, created: '2026-09-01T00:00:00Z' })),
+  ...Object.keys(DEMO_ETFS).map((t, i) => ({
+    model: `etfs/${t}`,
+    version: 'v1.0.0',
+    seed: 100 + i,
+    accuracy: 0.61 + i * 0.01,
+    created: '2026-09-01T00:00:00Z',
+  })),
   { model: 'etfs/SPY', version: 'v1.1.0', seed: 151, accuracy: 0.67, created: '2026-10-15T00:00:00Z' },
   { model: 'stocks/universal', version: 'v1.0.0', seed: 200, accuracy: 0.58, created: '2026-09-01T00:00:00Z' },
   { model: 'stocks/universal', version: 'v1.1.0', seed: 201, accuracy: 0.6, created: '2026-10-20T00:00:00Z' },
@@ -77,8 +83,24 @@ export const DEMO_RISK_MODEL = 'universal/risk_scorer';
 
 /** The demo's regressors: universal models any asset may ask (predict's `model` argument). */
 const DEMO_REGRESSORS = [
-  { model: DEMO_VOLATILITY_MODEL, version: 'v1.0.0', seed: 500, targets: ['vol_5d', 'vol_30d'], baseValues: [0.22, 0.25], scale: 0.08, description: 'Demo volatility forecast (annualised, 5 and 30 days)' },
-  { model: DEMO_RISK_MODEL, version: 'v1.0.0', seed: 600, targets: ['risk_score'], baseValues: [0.5], scale: 0.3, description: 'Demo risk score (0 calm – 1 stressed)' },
+  {
+    model: DEMO_VOLATILITY_MODEL,
+    version: 'v1.0.0',
+    seed: 500,
+    targets: ['vol_5d', 'vol_30d'],
+    baseValues: [0.22, 0.25],
+    scale: 0.08,
+    description: 'Demo volatility forecast (annualised, 5 and 30 days)',
+  },
+  {
+    model: DEMO_RISK_MODEL,
+    version: 'v1.0.0',
+    seed: 600,
+    targets: ['risk_score'],
+    baseValues: [0.5],
+    scale: 0.3,
+    description: 'Demo risk score (0 calm – 1 stressed)',
+  },
 ];
 
 /**
@@ -98,19 +120,39 @@ export const DEMO_ENSEMBLE_ASSETS: Record<string, { name: string; sector: string
 
 /** The files of a demo regressor version. */
 export function demoRegressorFiles(r: (typeof DEMO_REGRESSORS)[number]) {
-  const model = buildTreeEnsembleRegressor({ featureNames: DEMO_FEATURE_NAMES, targets: r.targets, baseValues: r.baseValues, scale: r.scale, trees: 16, depth: 5, seed: r.seed });
-  return { 'model.onnx': Buffer.from(model), 'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES, null, 2)) };
+  const model = buildTreeEnsembleRegressor({
+    featureNames: DEMO_FEATURE_NAMES,
+    targets: r.targets,
+    baseValues: r.baseValues,
+    scale: r.scale,
+    trees: 16,
+    depth: 5,
+    seed: r.seed,
+  });
+  return {
+    'model.onnx': Buffer.from(model),
+    'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES, null, 2)),
+  };
 }
 
 export function demoAssetRegistry(): AssetRegistryDocument {
   return {
     etfs: {
-      ...Object.fromEntries(Object.entries(DEMO_ETFS).map(([t, e]) => [t, { ...e, status: 'active', model_path: `etfs/${t}/production/` }])),
-      ...Object.fromEntries(Object.entries(DEMO_ENSEMBLE_ASSETS).map(([t, e]) => [t, { ...e, status: 'active', uses_model: DEMO_ENSEMBLE }])),
+      ...Object.fromEntries(
+        Object.entries(DEMO_ETFS).map(([t, e]) => [t, { ...e, status: 'active', model_path: `etfs/${t}/production/` }]),
+      ),
+      ...Object.fromEntries(
+        Object.entries(DEMO_ENSEMBLE_ASSETS).map(([t, e]) => [
+          t,
+          { ...e, status: 'active', uses_model: DEMO_ENSEMBLE },
+        ]),
+      ),
     },
     stocks: {
       model_info: { model_path: 'stocks/universal/production/', status: 'active' },
-      supported_tickers: Object.fromEntries(Object.entries(DEMO_STOCKS).map(([t, e]) => [t, { ...e, status: 'active' }])),
+      supported_tickers: Object.fromEntries(
+        Object.entries(DEMO_STOCKS).map(([t, e]) => [t, { ...e, status: 'active' }]),
+      ),
     },
     last_updated: '2026-11-01T00:00:00Z',
   };
@@ -142,7 +184,10 @@ export function demoDescription(v: { accuracy: number; created: string }) {
  * a production pointer, the ensemble's asset DIA) are added: 'upgraded'.
  * Anything else: false.
  */
-export async function seedDemoBucket(store: ObjectStore, deployments: Deployments): Promise<'seeded' | 'upgraded' | false> {
+export async function seedDemoBucket(
+  store: ObjectStore,
+  deployments: Deployments,
+): Promise<'seeded' | 'upgraded' | false> {
   if (await store.head(ASSET_REGISTRY_KEY)) return (await upgradeDemoBucket(store, deployments)) ? 'upgraded' : false;
   for (const v of DEMO_VERSIONS) {
     if (await store.head(`${v.model}/archive/${v.version}/metadata.json`)) continue;
@@ -156,7 +201,10 @@ export async function seedDemoBucket(store: ObjectStore, deployments: Deployment
   await seedDemoExtras(store, deployments);
   await store.put(PERFORMANCE_TRACKING_KEY, JSON.stringify({}, null, 2), { contentType: 'application/json' });
   // The registry goes last: its presence means the seed completed.
-  await store.put(ASSET_REGISTRY_KEY, JSON.stringify(demoAssetRegistry(), null, 2), { contentType: 'application/json', ifNoneMatch: '*' });
+  await store.put(ASSET_REGISTRY_KEY, JSON.stringify(demoAssetRegistry(), null, 2), {
+    contentType: 'application/json',
+    ifNoneMatch: '*',
+  });
   return 'seeded';
 }
 
@@ -164,7 +212,13 @@ export async function seedDemoBucket(store: ObjectStore, deployments: Deployment
 const DEMO_SEED_USER = 'demo-seed';
 
 /** Promotes unless the stage already points at a version (restarts keep your changes). Answers whether it promoted. */
-export async function promoteIfUndeployed(deployments: Deployments, model: string, version: string, stage: 'PRODUCTION' | 'STAGING', reason: string): Promise<boolean> {
+export async function promoteIfUndeployed(
+  deployments: Deployments,
+  model: string,
+  version: string,
+  stage: 'PRODUCTION' | 'STAGING',
+  reason: string,
+): Promise<boolean> {
   if (await deployments.currentPointer(model, stage)) return false;
   await deployments.promote({ model, version, stage, by: DEMO_SEED_USER, reason });
   return true;
@@ -191,7 +245,13 @@ async function seedLaterDemoModels(store: ObjectStore, deployments: Deployments)
     const registry = new Registry(store, { pointerTtlMs: 0, maxStaleMs: 0 });
     await registerEnsemble(
       registry,
-      { model: DEMO_ENSEMBLE, version: 'v1.0.0', members: DEMO_ENSEMBLE_MEMBERS, voting: 'soft', description: 'Demo soft vote of SPY, stock and all-assets models' },
+      {
+        model: DEMO_ENSEMBLE,
+        version: 'v1.0.0',
+        members: DEMO_ENSEMBLE_MEMBERS,
+        voting: 'soft',
+        description: 'Demo soft vote of SPY, stock and all-assets models',
+      },
       DEMO_SEED_USER,
     );
     wrote = true;
@@ -208,7 +268,8 @@ async function upgradeDemoBucket(store: ObjectStore, deployments: Deployments): 
   const spy = await deployments.currentPointer('etfs/SPY', 'PRODUCTION');
   if (spy?.value.history[0]?.by !== DEMO_SEED_USER || spy.value.history[0].generation !== 1) return false;
   // The ensemble's members must still exist as the demo pinned them.
-  for (const m of DEMO_ENSEMBLE_MEMBERS) if (!(await store.head(`${m.model}/archive/${m.version}/metadata.json`))) return false;
+  for (const m of DEMO_ENSEMBLE_MEMBERS)
+    if (!(await store.head(`${m.model}/archive/${m.version}/metadata.json`))) return false;
   let wrote = await seedLaterDemoModels(store, deployments);
   wrote = (await seedDemoExtras(store, deployments)) || wrote;
   const registry = new Registry(store, { pointerTtlMs: 0, maxStaleMs: 0 });

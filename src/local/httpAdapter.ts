@@ -69,7 +69,12 @@ export function createGraphQLHttpHandler<TContext extends BaseContext>(
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const httpGraphQLRequest: HTTPGraphQLRequest = { method: req.method?.toUpperCase() ?? 'GET', headers, search: url.search, body };
+    const httpGraphQLRequest: HTTPGraphQLRequest = {
+      method: req.method?.toUpperCase() ?? 'GET',
+      headers,
+      search: url.search,
+      body,
+    };
     const response = await server.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: () => context(req) });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;

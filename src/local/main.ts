@@ -10,7 +10,9 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env.MODELGRAPH_DATA_DIR ?? '.modelgraph');
   // Nobody reads the embedded S3 server's request log here (tests do): keep it small.
   const server = await startLocalServer({ port, dataDir, s3RequestLogLimit: 1_000 });
-  const bucket = server.s3 ? `embedded S3 at ${server.s3.endpoint} (data in ${dataDir}/s3)` : `s3://${server.runtime.bucket}`;
+  const bucket = server.s3
+    ? `embedded S3 at ${server.s3.endpoint} (data in ${dataDir}/s3)`
+    : `s3://${server.runtime.bucket}`;
   console.log(`
   Modelgraph is running${server.seeded ? ' (bucket seeded with demo models)' : server.upgraded ? ' (demo models added since your bucket was seeded)' : ''}
 

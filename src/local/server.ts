@@ -94,7 +94,11 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   if (config.MODEL_BUCKET) {
     runtime = createRuntime(config);
   } else {
-    s3 = await startEmbeddedS3({ dataDir: join(opts.dataDir, 's3'), port: Number(env.S3_PORT ?? 0), requestLogLimit: opts.s3RequestLogLimit });
+    s3 = await startEmbeddedS3({
+      dataDir: join(opts.dataDir, 's3'),
+      port: Number(env.S3_PORT ?? 0),
+      requestLogLimit: opts.s3RequestLogLimit,
+    });
     await s3.ensureBucket(LOCAL_BUCKET);
     config = { ...config, MODEL_BUCKET: LOCAL_BUCKET, S3_ENDPOINT: s3.endpoint };
     const s3Client = createS3Client({
@@ -123,9 +127,13 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     onInternalError: (err) => logger.error('internal error', err instanceof Error ? err : String(err)),
   });
   await apollo.start();
-  const graphql = createGraphQLHttpHandler(apollo, async (req) => createContext(runtime, callerFromBearer(req.headers.authorization, writeToken)), {
-    maxBodyBytes: opts.maxBodyBytes ?? config.MAX_BODY_BYTES,
-  });
+  const graphql = createGraphQLHttpHandler(
+    apollo,
+    async (req) => createContext(runtime, callerFromBearer(req.headers.authorization, writeToken)),
+    {
+      maxBodyBytes: opts.maxBodyBytes ?? config.MAX_BODY_BYTES,
+    },
+  );
   const graphiql = createGraphiqlHandler({ endpoint: '/graphql', defaultQuery: await exampleQuery(runtime) });
 
   const server: Server = createServer((req, res) => {
@@ -133,7 +141,11 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     if (path === '/graphql') {
       graphql(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }));
+        res.end(
+          JSON.stringify({
+            errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+          }),
+        );
       });
       return;
     }

@@ -46,7 +46,6 @@ function delta(now: CounterSnapshot, before: CounterSnapshot): CounterSnapshot {
   return out;
 }
 
-
 /**
  * Per request: one structured log line (operation name, status, duration,
  * error codes, what the caches and S3 did) and the EMF metrics ModelCacheHit,
@@ -59,7 +58,11 @@ function delta(now: CounterSnapshot, before: CounterSnapshot): CounterSnapshot {
  * request at a time per process) and approximate under local concurrency.
  * Never logged: the query text, variables, headers or feature values.
  */
-export function createApolloMetricsPlugin(opts: { runtime: Runtime; logger: Logger; metrics: Metrics }): ApolloServerPlugin<GraphQLContext> {
+export function createApolloMetricsPlugin(opts: {
+  runtime: Runtime;
+  logger: Logger;
+  metrics: Metrics;
+}): ApolloServerPlugin<GraphQLContext> {
   const { runtime, logger, metrics } = opts;
   return {
     async requestDidStart() {
@@ -73,7 +76,8 @@ export function createApolloMetricsPlugin(opts: { runtime: Runtime; logger: Logg
           metrics.addMetric(MetricName.S3Fetches, MetricUnit.Count, d.s3Gets);
           // From the Predictor's own counters: a willResolveField hook here would make Apollo wrap every field.
           const predictionMs = d.predictionBatches > 0 ? round(d.predictionMs) : undefined;
-          if (predictionMs !== undefined) metrics.addMetric(MetricName.PredictionLatency, MetricUnit.Milliseconds, predictionMs);
+          if (predictionMs !== undefined)
+            metrics.addMetric(MetricName.PredictionLatency, MetricUnit.Milliseconds, predictionMs);
           if (d.shadowRows > 0) {
             metrics.addMetric(MetricName.ShadowRows, MetricUnit.Count, d.shadowRows);
             metrics.addMetric(MetricName.ShadowAgreements, MetricUnit.Count, d.shadowAgreements);

@@ -1,7 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 
 /** Keys whose values never reach a log line, wherever they appear in logged attributes. */
-const REDACTED_KEYS = new Set(['authorization', 'cookie', 'cookies', 'token', 'writetoken', 'features', 'variables', 'body', 'query']);
+const REDACTED_KEYS = new Set([
+  'authorization',
+  'cookie',
+  'cookies',
+  'token',
+  'writetoken',
+  'features',
+  'variables',
+  'body',
+  'query',
+]);
 
 /**
  * The process-wide structured logger (Powertools for AWS Lambda): JSON lines

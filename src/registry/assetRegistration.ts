@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { BadUserInputError, ConflictError, InvalidModelError } from '../errors';
-import { listAssets, parseAssetRegistry, type Asset, type AssetKind, type AssetRegistryDocument } from './assetRegistry';
+import {
+  listAssets,
+  parseAssetRegistry,
+  type Asset,
+  type AssetKind,
+  type AssetRegistryDocument,
+} from './assetRegistry';
 import { ASSET_REGISTRY_KEY } from './bucketLayout';
 import { retryCompareAndSwap } from './compareAndSwap';
 import { isExperimentalModel, ModelIdSchema, parseArguments, TickerSchema } from './identifiers';
@@ -15,7 +21,8 @@ const printable = (max: number) =>
     .max(max)
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'control characters are not allowed');
 
-const EXPERIMENTAL_MESSAGE = 'an asset may not use an experimental model (experimental/…): experimental models are never served';
+const EXPERIMENTAL_MESSAGE =
+  'an asset may not use an experimental model (experimental/…): experimental models are never served';
 
 /**
  * A request to add or update one asset of `metadata/asset_registry.json`.
@@ -63,8 +70,13 @@ const EMPTY_REGISTRY = (): AssetRegistryDocument => ({ etfs: {}, stocks: { suppo
  * with jittered backoff, at most `maxAttempts` times, then CONFLICT. The process
  * that wrote serves the new registry at once.
  */
-export async function registerAsset(registry: Registry, reg: AssetRegistration, opts: RegisterAssetOptions = {}): Promise<RegisterAssetResult> {
-  if (reg.usesModel && isExperimentalModel(reg.usesModel)) throw new BadUserInputError(`Invalid usesModel: ${EXPERIMENTAL_MESSAGE}`, { argument: 'usesModel' });
+export async function registerAsset(
+  registry: Registry,
+  reg: AssetRegistration,
+  opts: RegisterAssetOptions = {},
+): Promise<RegisterAssetResult> {
+  if (reg.usesModel && isExperimentalModel(reg.usesModel))
+    throw new BadUserInputError(`Invalid usesModel: ${EXPERIMENTAL_MESSAGE}`, { argument: 'usesModel' });
   if (reg.usesModel) await registry.requireModel(reg.usesModel);
   const maxAttempts = opts.maxAttempts ?? 10;
   const store = registry.store;
@@ -100,16 +112,25 @@ export async function registerAsset(registry: Registry, reg: AssetRegistration, 
  * modified). Unknown fields of the document and of the entry are kept. An ETF
  * gets `model_path: etfs/{T}/production/` unless it names `uses_model`.
  */
-export function applyAssetRegistration(doc: AssetRegistryDocument, reg: AssetRegistration, now: Date): AssetRegistryDocument {
+export function applyAssetRegistration(
+  doc: AssetRegistryDocument,
+  reg: AssetRegistration,
+  now: Date,
+): AssetRegistryDocument {
   const next: AssetRegistryDocument = structuredClone(doc);
   const other = reg.kind === 'ETF' ? next.stocks.supported_tickers[reg.ticker] : next.etfs[reg.ticker];
   if (other) {
     const was: AssetKind = reg.kind === 'ETF' ? 'STOCK' : 'ETF';
-    throw new BadUserInputError(`${reg.ticker} is registered as ${was === 'ETF' ? 'an ETF' : 'a stock'}, not ${reg.kind === 'ETF' ? 'an ETF' : 'a stock'}`, {
-      argument: 'kind',
-    });
+    throw new BadUserInputError(
+      `${reg.ticker} is registered as ${was === 'ETF' ? 'an ETF' : 'a stock'}, not ${reg.kind === 'ETF' ? 'an ETF' : 'a stock'}`,
+      {
+        argument: 'kind',
+      },
+    );
   }
-  const section: Record<string, Record<string, unknown>> = reg.kind === 'ETF' ? next.etfs : next.stocks.supported_tickers;
+  const section: Record<string, Record<string, unknown>> = reg.kind === 'ETF'
+    ? next.etfs
+    : next.stocks.supported_tickers;
   const entry: Record<string, unknown> = { ...(section[reg.ticker] ?? { status: 'active' }) };
   const set = (field: string, value: string | null | undefined) => {
     if (value === null) delete entry[field];

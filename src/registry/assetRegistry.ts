@@ -70,7 +70,10 @@ function checkedModelId(id: string, ticker: string): string {
     throw new InvalidModelError(`asset_registry.json maps ${ticker} to "${id}", which is not a model id`, { ticker });
   }
   if (type === ModelType.EXPERIMENTAL) {
-    throw new InvalidModelError(`asset_registry.json maps ${ticker} to the experimental model "${id}"; experimental models are never served`, { ticker });
+    throw new InvalidModelError(
+      `asset_registry.json maps ${ticker} to the experimental model "${id}"; experimental models are never served`,
+      { ticker },
+    );
   }
   return id;
 }
@@ -79,15 +82,35 @@ function checkedModelId(id: string, ticker: string): string {
 export function listAssets(doc: AssetRegistryDocument): Asset[] {
   const out: Asset[] = [];
   for (const [ticker, e] of Object.entries(doc.etfs)) {
-    const modelId = checkedModelId(e.uses_model ?? (e.model_path ? modelIdFromPath(e.model_path) : `etfs/${ticker}`), ticker);
-    out.push({ ticker, kind: 'ETF', name: e.name ?? null, sector: e.sector ?? null, status: e.status ?? 'active', modelId, modelType: modelTypeOf(modelId)! });
+    const modelId = checkedModelId(
+      e.uses_model ?? (e.model_path ? modelIdFromPath(e.model_path) : `etfs/${ticker}`),
+      ticker,
+    );
+    out.push({
+      ticker,
+      kind: 'ETF',
+      name: e.name ?? null,
+      sector: e.sector ?? null,
+      status: e.status ?? 'active',
+      modelId,
+      modelType: modelTypeOf(modelId)!,
+    });
   }
-  const universal = doc.stocks.model_info?.model_path ? modelIdFromPath(doc.stocks.model_info.model_path) : UNIVERSAL_STOCK_MODEL;
+  const universal = doc.stocks.model_info?.model_path
+    ? modelIdFromPath(doc.stocks.model_info.model_path)
+    : UNIVERSAL_STOCK_MODEL;
   for (const [ticker, e] of Object.entries(doc.stocks.supported_tickers)) {
     if (doc.etfs[ticker]) continue; // an ETF entry wins; listed once
     const modelId = checkedModelId(e.uses_model ?? universal, ticker);
-    out.push({ ticker, kind: 'STOCK', name: e.name ?? null, sector: e.sector ?? null, status: e.status ?? 'active', modelId, modelType: modelTypeOf(modelId)! });
+    out.push({
+      ticker,
+      kind: 'STOCK',
+      name: e.name ?? null,
+      sector: e.sector ?? null,
+      status: e.status ?? 'active',
+      modelId,
+      modelType: modelTypeOf(modelId)!,
+    });
   }
   return out;
 }
-

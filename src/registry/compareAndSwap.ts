@@ -12,7 +12,11 @@ import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors'
  * thrown (a CONFLICT that says nothing was changed). Reads inside `attempt` use
  * getIfExists, so a 404 can only come from the conditional write.
  */
-export async function retryCompareAndSwap<R>(maxAttempts: number, attempt: (n: number) => Promise<R>, exhausted: () => Error): Promise<R> {
+export async function retryCompareAndSwap<R>(
+  maxAttempts: number,
+  attempt: (n: number) => Promise<R>,
+  exhausted: () => Error,
+): Promise<R> {
   for (let n = 1; n <= maxAttempts; n++) {
     try {
       return await attempt(n);

@@ -6,7 +6,16 @@ import { ObjectNotFoundError, PreconditionFailedError } from '../storage/errors'
 import { stageHistoryArchiveKey, stagePointerKey, versionPrefix } from './bucketLayout';
 import { assertStageAllowed, type Stage } from './identifiers';
 import type { Registry, Versioned } from './registry';
-import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentAction, type DeploymentRecord, type StagePointer, type Traffic, TRAFFIC_OFF } from './versionMetadata';
+import {
+  DeploymentRecordSchema,
+  parseJsonDocument,
+  StagePointerSchema,
+  type DeploymentAction,
+  type DeploymentRecord,
+  type StagePointer,
+  type Traffic,
+  TRAFFIC_OFF,
+} from './versionMetadata';
 import { replacing } from '../storage/objectStore';
 
 export interface DeploymentRequest {
@@ -107,9 +116,12 @@ export class Deployments {
       const latest = current.value.history.findLast((r) => r.action !== 'TRAFFIC');
       target = latest?.from ?? null;
       if (!target) {
-        throw new BadUserInputError(`${req.model} has no earlier ${req.stage.toLowerCase()} version to roll back to; name one with "to"`, {
-          model: req.model,
-        });
+        throw new BadUserInputError(
+          `${req.model} has no earlier ${req.stage.toLowerCase()} version to roll back to; name one with "to"`,
+          {
+            model: req.model,
+          },
+        );
       }
     }
     const metadata = await this.registry.versionMetadata(req.model, target);
@@ -121,9 +133,20 @@ export class Deployments {
    * conditional write of the production pointer, recorded in its history as a
    * TRAFFIC deployment (from = to = the current version). Omitted settings stay.
    */
-  async configureTraffic(req: { model: string; shadow?: boolean | null; canaryPercent?: number | null; by: string; reason?: string | null }): Promise<DeploymentResult> {
-    if (req.canaryPercent != null && !(Number.isFinite(req.canaryPercent) && req.canaryPercent >= 0 && req.canaryPercent <= 100)) {
-      throw new BadUserInputError(`canaryPercent must be a number from 0 to 100 (got ${req.canaryPercent})`, { argument: 'canaryPercent' });
+  async configureTraffic(req: {
+    model: string;
+    shadow?: boolean | null;
+    canaryPercent?: number | null;
+    by: string;
+    reason?: string | null;
+  }): Promise<DeploymentResult> {
+    if (
+      req.canaryPercent != null &&
+      !(Number.isFinite(req.canaryPercent) && req.canaryPercent >= 0 && req.canaryPercent <= 100)
+    ) {
+      throw new BadUserInputError(`canaryPercent must be a number from 0 to 100 (got ${req.canaryPercent})`, {
+        argument: 'canaryPercent',
+      });
     }
     if (req.shadow == null && req.canaryPercent == null) {
       throw new BadUserInputError('configureTraffic needs shadow and/or canaryPercent', { argument: 'shadow' });
@@ -135,7 +158,13 @@ export class Deployments {
     const traffic = { shadow: req.shadow ?? was.shadow, canary_percent: req.canaryPercent ?? was.canary_percent };
     const metadata = await this.registry.versionMetadata(req.model, current.value.version);
     return this.notify(
-      await this.swap({ model: req.model, version: current.value.version, stage: 'PRODUCTION', by: req.by, reason: req.reason }, 'TRAFFIC', metadata, current, traffic),
+      await this.swap(
+        { model: req.model, version: current.value.version, stage: 'PRODUCTION', by: req.by, reason: req.reason },
+        'TRAFFIC',
+        metadata,
+        current,
+        traffic,
+      ),
     );
   }
 
@@ -226,7 +255,11 @@ export class Deployments {
       if (!(err instanceof PreconditionFailedError)) throw err;
       const existing = await this.registry.store.get(key);
       if (existing.body.toString('utf8') !== body) {
-        throw new ConflictError(`${key} exists with other deployments than this stage's history; nothing was changed`, { model, stage }, { cause: err });
+        throw new ConflictError(
+          `${key} exists with other deployments than this stage's history; nothing was changed`,
+          { model, stage },
+          { cause: err },
+        );
       }
     }
     pointer.history = pointer.history.slice(HISTORY_ARCHIVE_CHUNK);
@@ -247,7 +280,9 @@ export class Deployments {
    * hold that many.
    */
   async history(model: string, newest = Number.POSITIVE_INFINITY): Promise<DeploymentRecord[]> {
-    const pointers = await Promise.all((['PRODUCTION', 'STAGING'] as const).map((s) => this.registry.stagePointer(model, s)));
+    const pointers = await Promise.all(
+      (['PRODUCTION', 'STAGING'] as const).map((s) => this.registry.stagePointer(model, s)),
+    );
     const records: DeploymentRecord[] = [];
     for (const p of pointers) {
       if (!p) continue;

@@ -15,7 +15,10 @@ export const TickerSchema = z
   .pipe(
     z
       .string()
-      .regex(/^[A-Z0-9][A-Z0-9.\-]{0,11}$/, 'a ticker is 1–12 letters, digits, "." or "-", starting with a letter or digit')
+      .regex(
+        /^[A-Z0-9][A-Z0-9.\-]{0,11}$/,
+        'a ticker is 1–12 letters, digits, "." or "-", starting with a letter or digit',
+      )
       .refine((t) => !t.includes('..'), 'a ticker may not contain ".."'),
   );
 
@@ -36,13 +39,17 @@ export const ModelIdSchema = z
   .string()
   .max(80)
   .refine((id) => modelTypeOf(id) !== undefined, {
-    message: 'a model id is etfs/{TICKER}, stocks/universal, universal/{name}, ensembles/{name} or experimental/{name} (name: a-z, 0-9, "_", "-")',
+    message:
+      'a model id is etfs/{TICKER}, stocks/universal, universal/{name}, ensembles/{name} or experimental/{name} (name: a-z, 0-9, "_", "-")',
   });
 
 /** A version folder name: v1.2.0, 2026-11-27, rc_3 … */
 export const VersionSchema = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$/, 'a version is 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$/,
+    'a version is 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+  )
   .refine((v) => !v.includes('..'), 'a version may not contain ".."');
 
 export const Stage = { PRODUCTION: 'PRODUCTION', STAGING: 'STAGING' } as const;
@@ -85,7 +92,10 @@ export function isExperimentalModel(id: string): boolean {
  */
 export function assertStageAllowed(model: string, stage: Stage): void {
   if (stage === Stage.PRODUCTION && isExperimentalModel(model)) {
-    throw new BadUserInputError(`${model} is an experimental model: it may be promoted to staging, never to production`, { model, stage });
+    throw new BadUserInputError(
+      `${model} is an experimental model: it may be promoted to staging, never to production`,
+      { model, stage },
+    );
   }
 }
 
@@ -103,8 +113,11 @@ export const SharedPrefixSchema = z
 function parseWith<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
-    const shown = typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : typeof value;
-    throw new BadUserInputError(`Invalid ${what} ${shown}: ${result.error.issues[0]?.message ?? 'invalid'}`, { argument: what });
+    const shown =
+      typeof value === 'string' ? JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value) : typeof value;
+    throw new BadUserInputError(`Invalid ${what} ${shown}: ${result.error.issues[0]?.message ?? 'invalid'}`, {
+      argument: what,
+    });
   }
   return result.data;
 }

@@ -6,7 +6,13 @@ import { retryCompareAndSwap } from './compareAndSwap';
 import type { DeploymentListener, DeploymentResult } from './deployments';
 import { modelTypeOf, Stage, type ModelType } from './identifiers';
 import type { Registry } from './registry';
-import { DeploymentRecordSchema, parseJsonDocument, StagePointerSchema, type DeploymentRecord, type StagePointer } from './versionMetadata';
+import {
+  DeploymentRecordSchema,
+  parseJsonDocument,
+  StagePointerSchema,
+  type DeploymentRecord,
+  type StagePointer,
+} from './versionMetadata';
 
 /**
  * Keeps two bucket-wide documents in step with the stage pointers (which stay
@@ -51,7 +57,10 @@ const ModelRegistryDocumentSchema = z.looseObject({
 });
 export type ModelRegistryDocument = z.infer<typeof ModelRegistryDocumentSchema>;
 
-const FeedRecordSchema = DeploymentRecordSchema.refine((r) => modelTypeOf(r.model) !== undefined, { message: 'not a model id', path: ['model'] });
+const FeedRecordSchema = DeploymentRecordSchema.refine((r) => modelTypeOf(r.model) !== undefined, {
+  message: 'not a model id',
+  path: ['model'],
+});
 
 const DeploymentHistoryDocumentSchema = z.looseObject({
   deployments: z.array(z.unknown()),
@@ -73,26 +82,41 @@ export interface ModelRegistryFeedOptions {
  */
 export function modelRegistryFeed(registry: Registry, opts: ModelRegistryFeedOptions = {}): DeploymentListener {
   return async (result) => {
-    const outcomes = await Promise.allSettled([updateModelRegistry(registry, result, opts), appendDeploymentHistory(registry.store, result.record, opts)]);
+    const outcomes = await Promise.allSettled([
+      updateModelRegistry(registry, result, opts),
+      appendDeploymentHistory(registry.store, result.record, opts),
+    ]);
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
   };
 }
 
 /** Records one pointer move in model_registry.json. Answers whether it wrote (false: it already held that generation or a newer one). */
-export async function updateModelRegistry(registry: Registry, result: DeploymentResult, opts: ModelRegistryFeedOptions = {}): Promise<boolean> {
+export async function updateModelRegistry(
+  registry: Registry,
+  result: DeploymentResult,
+  opts: ModelRegistryFeedOptions = {},
+): Promise<boolean> {
   const now = opts.now ?? (() => new Date());
   return compareAndSwap(registry.store, MODEL_REGISTRY_KEY, opts, async (body) => {
     const stored = readModelRegistryForUpdate(body);
     if (!stored.rebuild) return applyToModelRegistry(stored.doc, result, now());
     // The rebuilt models may already hold this move (the pointers were read after it): written either way.
-    const rebuilt: ModelRegistryDocument = { ...stored.doc, models: await currentModelStages(registry, result.record.model), last_updated: now().toISOString() };
+    const rebuilt: ModelRegistryDocument = {
+      ...stored.doc,
+      models: await currentModelStages(registry, result.record.model),
+      last_updated: now().toISOString(),
+    };
     return applyToModelRegistry(rebuilt, result, now()) ?? rebuilt;
   });
 }
 
 /** Appends one deployment to deployment_history.json. Answers whether it wrote (false: the record was there already). */
-export async function appendDeploymentHistory(store: ObjectStore, record: DeploymentRecord, opts: ModelRegistryFeedOptions = {}): Promise<boolean> {
+export async function appendDeploymentHistory(
+  store: ObjectStore,
+  record: DeploymentRecord,
+  opts: ModelRegistryFeedOptions = {},
+): Promise<boolean> {
   return compareAndSwap(store, DEPLOYMENT_HISTORY_KEY, opts, async (body) => {
     const doc = readDeploymentHistoryForUpdate(body);
     return applyToDeploymentHistory(doc, record, (opts.now ?? (() => new Date()))());
@@ -103,7 +127,11 @@ export async function appendDeploymentHistory(store: ObjectStore, record: Deploy
  * model_registry.json with one pointer move applied (pure), or null when it
  * changes nothing: the stored stage already has this generation or a newer one.
  */
-export function applyToModelRegistry(doc: ModelRegistryDocument, result: DeploymentResult, now: Date): ModelRegistryDocument | null {
+export function applyToModelRegistry(
+  doc: ModelRegistryDocument,
+  result: DeploymentResult,
+  now: Date,
+): ModelRegistryDocument | null {
   const { model, stage } = result.record;
   const field = stage === Stage.PRODUCTION ? 'production' : 'staging';
   const incoming = stageEntryOf(result.pointer);
@@ -128,7 +156,11 @@ export function applyToModelRegistry(doc: ModelRegistryDocument, result: Deploym
  * with its id is there already. Kept oldest first (by `at`), the newest
  * DEPLOYMENT_HISTORY_MAX; entries that are not deployment records are dropped.
  */
-export function applyToDeploymentHistory(doc: DeploymentHistoryDocument, record: DeploymentRecord, now: Date): DeploymentHistoryDocument | null {
+export function applyToDeploymentHistory(
+  doc: DeploymentHistoryDocument,
+  record: DeploymentRecord,
+  now: Date,
+): DeploymentHistoryDocument | null {
   const entries = doc.deployments.filter((d) => FeedRecordSchema.safeParse(d).success) as DeploymentRecord[];
   if (entries.some((d) => d.id === record.id)) return null;
   entries.push(record);
@@ -137,7 +169,12 @@ export function applyToDeploymentHistory(doc: DeploymentHistoryDocument, record:
 }
 
 function stageEntryOf(pointer: StagePointer): RegistryStageEntry {
-  return { version: pointer.version, generation: pointer.generation, promoted_at: pointer.promoted_at, promoted_by: pointer.promoted_by };
+  return {
+    version: pointer.version,
+    generation: pointer.generation,
+    promoted_at: pointer.promoted_at,
+    promoted_by: pointer.promoted_by,
+  };
 }
 
 /**
@@ -218,7 +255,11 @@ async function compareAndSwap<T>(
       });
       return true;
     },
-    () => new ConflictError(`${key} kept changing (${maxAttempts} attempts); it was not updated — the stage pointers are unaffected`, { key }),
+    () =>
+      new ConflictError(
+        `${key} kept changing (${maxAttempts} attempts); it was not updated — the stage pointers are unaffected`,
+        { key },
+      ),
   );
 }
 
@@ -260,9 +301,12 @@ export async function readModelRegistry(store: ObjectStore): Promise<ModelRegist
     const type = modelTypeOf(model);
     const entry = ModelRegistryEntrySchema.safeParse(value);
     if (!type || !entry.success) {
-      throw new InvalidModelError(`${MODEL_REGISTRY_KEY} is malformed: models.${model}: ${type ? 'not a registry entry' : 'not a model id'}`, {
-        key: MODEL_REGISTRY_KEY,
-      });
+      throw new InvalidModelError(
+        `${MODEL_REGISTRY_KEY} is malformed: models.${model}: ${type ? 'not a registry entry' : 'not a model id'}`,
+        {
+          key: MODEL_REGISTRY_KEY,
+        },
+      );
     }
     out.push({ model, type, production: entry.data.production ?? null, staging: entry.data.staging ?? null });
   }
@@ -273,6 +317,10 @@ export async function readModelRegistry(store: ObjectStore): Promise<ModelRegist
 export async function readDeploymentHistory(store: ObjectStore): Promise<DeploymentRecord[]> {
   const got = await store.getIfExists(DEPLOYMENT_HISTORY_KEY);
   if (!got) return [];
-  const doc = parseJsonDocument(z.looseObject({ deployments: z.array(FeedRecordSchema) }), got.body, DEPLOYMENT_HISTORY_KEY);
+  const doc = parseJsonDocument(
+    z.looseObject({ deployments: z.array(FeedRecordSchema) }),
+    got.body,
+    DEPLOYMENT_HISTORY_KEY,
+  );
   return [...doc.deployments].sort((a, b) => (a.at === b.at ? b.generation - a.generation : b.at < a.at ? -1 : 1));
 }

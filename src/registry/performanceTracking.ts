@@ -97,10 +97,13 @@ export async function validateOutcomeBatch(
   const batchId = parseArguments(BatchIdSchema, raw.batchId, 'batchId');
   if (!Array.isArray(raw.outcomes) || raw.outcomes.length === 0 || raw.outcomes.length > MAX_OUTCOMES_PER_BATCH) {
     const n = Array.isArray(raw.outcomes) ? raw.outcomes.length : 0;
-    throw new BadUserInputError(`A batch holds 1 to ${MAX_OUTCOMES_PER_BATCH.toLocaleString('en')} outcomes, not ${n}; split it into several batches`, {
-      argument: 'outcomes',
-      maxOutcomes: MAX_OUTCOMES_PER_BATCH,
-    });
+    throw new BadUserInputError(
+      `A batch holds 1 to ${MAX_OUTCOMES_PER_BATCH.toLocaleString('en')} outcomes, not ${n}; split it into several batches`,
+      {
+        argument: 'outcomes',
+        maxOutcomes: MAX_OUTCOMES_PER_BATCH,
+      },
+    );
   }
   const latest = now.getTime() + MAX_FUTURE_SKEW_MS;
   const metadata = new Map<string, Promise<VersionMetadata>>();
@@ -109,11 +112,15 @@ export async function validateOutcomeBatch(
     const where = `outcomes[${i}]`;
     const o = parseArguments(OutcomeInputSchema, item, where);
     const at = o.at == null ? now : new Date(o.at);
-    if (Number.isNaN(at.getTime())) throw new BadUserInputError(`Invalid ${where}.at: not a date-time`, { argument: `${where}.at` });
+    if (Number.isNaN(at.getTime()))
+      throw new BadUserInputError(`Invalid ${where}.at: not a date-time`, { argument: `${where}.at` });
     if (at.getTime() < EARLIEST_OUTCOME.getTime() || at.getTime() > latest) {
-      throw new BadUserInputError(`Invalid ${where}.at ${at.toISOString()}: an outcome is realised after 2000-01-01 and at most 5 minutes in the future`, {
-        argument: `${where}.at`,
-      });
+      throw new BadUserInputError(
+        `Invalid ${where}.at ${at.toISOString()}: an outcome is realised after 2000-01-01 and at most 5 minutes in the future`,
+        {
+          argument: `${where}.at`,
+        },
+      );
     }
     const asset = await atIndex(where, 'ticker', () => registry.resolveTicker(o.ticker));
     const model = o.model ?? asset.modelId;
@@ -121,15 +128,21 @@ export async function validateOutcomeBatch(
     if (!metadata.has(key)) metadata.set(key, registry.versionMetadata(model, o.version));
     const { strategies } = await atIndex(where, 'version', () => metadata.get(key)!);
     if (!strategies) {
-      throw new BadUserInputError(`Invalid ${where}.version: ${key} has no class labels (a regressor); outcomes are recorded for classifiers`, {
-        argument: `${where}.version`,
-      });
+      throw new BadUserInputError(
+        `Invalid ${where}.version: ${key} has no class labels (a regressor); outcomes are recorded for classifiers`,
+        {
+          argument: `${where}.version`,
+        },
+      );
     }
     for (const field of ['predicted', 'realized'] as const) {
       if (!strategies.includes(o[field])) {
-        throw new BadUserInputError(`Invalid ${where}.${field}: "${o[field]}" is not a label of ${key} (labels: ${strategies.join(', ')})`, {
-          argument: `${where}.${field}`,
-        });
+        throw new BadUserInputError(
+          `Invalid ${where}.${field}: "${o[field]}" is not a label of ${key} (labels: ${strategies.join(', ')})`,
+          {
+            argument: `${where}.${field}`,
+          },
+        );
       }
     }
     outcomes.push({ ticker: o.ticker, model, version: o.version, predicted: o.predicted, realized: o.realized, at });
@@ -235,7 +248,11 @@ export interface RecordOutcomesResult {
  * backoff, at most `maxAttempts` times, then CONFLICT. A batch id found in the
  * document is a retry: nothing is written and the answer says `duplicate`.
  */
-export async function recordOutcomes(registry: Registry, batch: OutcomeBatchRequest, opts: RecordOutcomesOptions = {}): Promise<RecordOutcomesResult> {
+export async function recordOutcomes(
+  registry: Registry,
+  batch: OutcomeBatchRequest,
+  opts: RecordOutcomesOptions = {},
+): Promise<RecordOutcomesResult> {
   const maxAttempts = opts.maxAttempts ?? 10;
   const store = registry.store;
   const touched = touchedSeries(batch.outcomes);
@@ -245,7 +262,14 @@ export async function recordOutcomes(registry: Registry, batch: OutcomeBatchRequ
       const current = await readPerformance(store);
       const doc = current?.value ?? emptyDocument();
       if (doc.batches.includes(batch.batchId)) {
-        return { batchId: batch.batchId, duplicate: true, recorded: 0, correct: 0, series: seriesOf(doc, touched), attempts: 0 };
+        return {
+          batchId: batch.batchId,
+          duplicate: true,
+          recorded: 0,
+          correct: 0,
+          series: seriesOf(doc, touched),
+          attempts: 0,
+        };
       }
       const next = applyOutcomes(doc, batch, (opts.now ?? (() => new Date()))());
       const body = JSON.stringify(next, null, 2);
@@ -282,7 +306,8 @@ interface SeriesKey {
 
 function touchedSeries(outcomes: Outcome[]): SeriesKey[] {
   const keys = new Map<string, SeriesKey>();
-  for (const o of outcomes) keys.set(`${o.ticker}|${o.model}|${o.version}`, { ticker: o.ticker, model: o.model, version: o.version });
+  for (const o of outcomes)
+    keys.set(`${o.ticker}|${o.model}|${o.version}`, { ticker: o.ticker, model: o.model, version: o.version });
   return [...keys.values()].sort(compareSeries);
 }
 
@@ -330,7 +355,11 @@ export interface SeriesFilter {
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export function accuracyOf(c: { predictions: number; correct: number }): AccuracyCounts {
-  return { predictions: c.predictions, correct: c.correct, accuracy: c.predictions > 0 ? c.correct / c.predictions : null };
+  return {
+    predictions: c.predictions,
+    correct: c.correct,
+    accuracy: c.predictions > 0 ? c.correct / c.predictions : null,
+  };
 }
 
 /**
@@ -350,15 +379,29 @@ export function listSeries(doc: PerformanceDocument, filter: SeriesFilter): Perf
         .filter(([date]) => DAY.test(date) && (!from || date >= from) && (!to || date <= to))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([date, c]) => ({ date, ...accuracyOf(c) }));
-      const period = daily.reduce((s, d) => ({ predictions: s.predictions + d.predictions, correct: s.correct + d.correct }), { predictions: 0, correct: 0 });
-      out.push({ ticker: filter.ticker, model, version, total: accuracyOf(entry.total), period: accuracyOf(period), daily });
+      const period = daily.reduce(
+        (s, d) => ({ predictions: s.predictions + d.predictions, correct: s.correct + d.correct }),
+        { predictions: 0, correct: 0 },
+      );
+      out.push({
+        ticker: filter.ticker,
+        model,
+        version,
+        total: accuracyOf(entry.total),
+        period: accuracyOf(period),
+        daily,
+      });
     }
   }
   return out.sort(compareSeries);
 }
 
 function compareSeries(a: SeriesKey, b: SeriesKey): number {
-  return a.ticker.localeCompare(b.ticker, 'en') || a.model.localeCompare(b.model, 'en') || a.version.localeCompare(b.version, 'en', { numeric: true });
+  return (
+    a.ticker.localeCompare(b.ticker, 'en') ||
+    a.model.localeCompare(b.model, 'en') ||
+    a.version.localeCompare(b.version, 'en', { numeric: true })
+  );
 }
 
 /** Whether the document holds any outcome of this ticker (even if the asset is no longer registered). */

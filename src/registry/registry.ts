@@ -3,9 +3,23 @@ import { InvalidModelError, ModelNotFoundError, UnknownAssetError, VersionNotFou
 import { NOT_MODIFIED, type ObjectStore } from '../storage/objectStore';
 import { ObjectNotFoundError } from '../storage/errors';
 import { listAssets, parseAssetRegistry, type Asset, type AssetRegistryDocument } from './assetRegistry';
-import { ASSET_REGISTRY_KEY, FEATURE_NAMES_FILE, METADATA_FILE, archiveKey, archivePrefix, stagePointerKey } from './bucketLayout';
+import {
+  ASSET_REGISTRY_KEY,
+  FEATURE_NAMES_FILE,
+  METADATA_FILE,
+  archiveKey,
+  archivePrefix,
+  stagePointerKey,
+} from './bucketLayout';
 import { MODEL_FAMILIES, modelTypeOf, type ModelType, type Stage } from './identifiers';
-import { FeatureNamesSchema, parseJsonDocument, StagePointerSchema, VersionMetadataSchema, type StagePointer, type VersionMetadata } from './versionMetadata';
+import {
+  FeatureNamesSchema,
+  parseJsonDocument,
+  StagePointerSchema,
+  VersionMetadataSchema,
+  type StagePointer,
+  type VersionMetadata,
+} from './versionMetadata';
 
 export interface RegistryOptions {
   /** How long a stage pointer or the asset registry is trusted before it is revalidated (If-None-Match). */
@@ -71,7 +85,10 @@ export class Registry {
     });
   }
 
-  private async fetchDocument(key: string, stale: CachedDocument<unknown> | undefined): Promise<CachedDocument<unknown>> {
+  private async fetchDocument(
+    key: string,
+    stale: CachedDocument<unknown> | undefined,
+  ): Promise<CachedDocument<unknown>> {
     this.revalidationsSince.set(key, Date.now());
     try {
       return await this.readDocument(key, stale);
@@ -80,9 +97,13 @@ export class Registry {
     }
   }
 
-  private async readDocument(key: string, stale: CachedDocument<unknown> | undefined): Promise<CachedDocument<unknown>> {
+  private async readDocument(
+    key: string,
+    stale: CachedDocument<unknown> | undefined,
+  ): Promise<CachedDocument<unknown>> {
     // A body that is not JSON (damaged, or hand-edited) is a typed INVALID_MODEL error like any other bad document.
-    const parse = (body: Buffer): unknown => (key === ASSET_REGISTRY_KEY ? parseAssetRegistry(body) : parseJsonDocument(StagePointerSchema, body, key));
+    const parse = (body: Buffer): unknown =>
+      key === ASSET_REGISTRY_KEY ? parseAssetRegistry(body) : parseJsonDocument(StagePointerSchema, body, key);
     try {
       const got = await this.store.getIfChanged(key, stale?.doc?.etag);
       if (got === NOT_MODIFIED) return { doc: stale!.doc, verifiedAt: Date.now() };
@@ -105,7 +126,10 @@ export class Registry {
     // A slow revalidation (S3 stalling: up to attempts × request timeout) does not
     // hold requests that have a copy verified within maxStaleMs: after a short wait
     // they get that copy, and the revalidation carries on for the requests after them.
-    const last = status.fetch === 'stale' || status.fetch === 'inflight' ? this.documents.peek(key, { allowStale: true }) : undefined;
+    const last =
+      status.fetch === 'stale' || status.fetch === 'inflight'
+        ? this.documents.peek(key, { allowStale: true })
+        : undefined;
     let entry: CachedDocument<unknown> | undefined;
     if (last && Date.now() - last.verifiedAt <= this.opts.maxStaleMs) {
       const since = this.revalidationsSince.get(key) ?? Date.now();
@@ -206,7 +230,9 @@ export class Registry {
   /** The model ids that have a folder in the bucket (reads no asset registry). */
   async modelFolderIds(): Promise<string[]> {
     const folders = await Promise.all(MODEL_FAMILIES.map((f) => this.store.listFolders(`${f}/`)));
-    return MODEL_FAMILIES.flatMap((family, i) => folders[i].map((name) => `${family}/${name}`)).filter((id) => modelTypeOf(id) !== undefined);
+    return MODEL_FAMILIES.flatMap((family, i) => folders[i].map((name) => `${family}/${name}`)).filter(
+      (id) => modelTypeOf(id) !== undefined,
+    );
   }
 
   /** Every model in the bucket (by folder), plus models the asset registry names. */

@@ -10,7 +10,8 @@ export type VersionFiles = Record<string, Buffer>;
 /** The sha256 and size of every file, by name in name order: metadata.json's `artifacts`. */
 export function artifactsOf(files: VersionFiles): VersionMetadata['artifacts'] {
   const artifacts: VersionMetadata['artifacts'] = {};
-  for (const name of Object.keys(files).sort()) artifacts[name] = { sha256: sha256(files[name]), size: files[name].byteLength };
+  for (const name of Object.keys(files).sort())
+    artifacts[name] = { sha256: sha256(files[name]), size: files[name].byteLength };
   return artifacts;
 }
 
@@ -72,46 +73,79 @@ function fail(where: string, message: string): never {
  * (equal if both are given), the sha256 and size of every file. Says nothing
  * about whether the model runs; see validateVersion (src/inference).
  */
-export function describeVersion(model: string, version: string, files: VersionFiles, description: unknown, now = new Date()): DescribedVersion {
+export function describeVersion(
+  model: string,
+  version: string,
+  files: VersionFiles,
+  description: unknown,
+  now = new Date(),
+): DescribedVersion {
   const where = `${model}@${version}`;
   const names = Object.keys(files);
   const unexpected = names.filter((n) => !ARTIFACT_FILES.includes(n));
   if (unexpected.length) {
-    fail(where, `unexpected file${unexpected.length > 1 ? 's' : ''} ${unexpected.join(', ')} (a version holds ${ARTIFACT_FILES.join(', ')} and metadata.json)`);
+    fail(
+      where,
+      `unexpected file${unexpected.length > 1 ? 's' : ''} ${unexpected.join(', ')} (a version holds ${ARTIFACT_FILES.join(', ')} and metadata.json)`,
+    );
   }
   const modelFiles = names.filter((n) => MODEL_FILES.includes(n));
   if (modelFiles.length === 0) fail(where, `no model file: add ${MODEL_FILES.join(', or ')}`);
   if (modelFiles.length > 1) fail(where, `several model files (${modelFiles.join(', ')}): keep exactly one`);
   const modelFile = modelFiles[0];
   if (files[modelFile].byteLength === 0) fail(where, `${modelFile} is empty`);
-  if (!files[FEATURE_NAMES_FILE]) fail(where, `${FEATURE_NAMES_FILE} is missing (a JSON array of the input feature names, in column order)`);
-  const featureNames = parseJsonDocument(FeatureNamesSchema, files[FEATURE_NAMES_FILE], `${where}: ${FEATURE_NAMES_FILE}`);
+  if (!files[FEATURE_NAMES_FILE])
+    fail(where, `${FEATURE_NAMES_FILE} is missing (a JSON array of the input feature names, in column order)`);
+  const featureNames = parseJsonDocument(
+    FeatureNamesSchema,
+    files[FEATURE_NAMES_FILE],
+    `${where}: ${FEATURE_NAMES_FILE}`,
+  );
 
   const parsed = VersionDescriptionSchema.safeParse(description ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    fail(where, `${METADATA_FILE}: ${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'}`);
+    fail(
+      where,
+      `${METADATA_FILE}: ${issue?.path.length ? `${issue.path.join('.')}: ` : ''}${issue?.message ?? 'invalid'}`,
+    );
   }
   const desc = parsed.data;
   if (desc.version !== undefined && desc.version !== version) {
     fail(where, `${METADATA_FILE} says version "${desc.version}" but the version being published is "${version}"`);
   }
   if (desc.task === 'regression') {
-    if (!desc.targets) fail(where, `a regressor (task "regression") needs "targets" in ${METADATA_FILE}: the names of its outputs, in column order`);
-    if (desc.strategies || files[LABELS_FILE]) fail(where, `a regressor has targets, not labels: remove "strategies" / ${LABELS_FILE}`);
+    if (!desc.targets)
+      fail(
+        where,
+        `a regressor (task "regression") needs "targets" in ${METADATA_FILE}: the names of its outputs, in column order`,
+      );
+    if (desc.strategies || files[LABELS_FILE])
+      fail(where, `a regressor has targets, not labels: remove "strategies" / ${LABELS_FILE}`);
   } else if (desc.targets) {
     fail(where, `"targets" describe a regressor: add "task": "regression" to ${METADATA_FILE}, or remove them`);
   }
-  const fileLabels = files[LABELS_FILE] ? parseJsonDocument(Labels, files[LABELS_FILE], `${where}: ${LABELS_FILE}`) : undefined;
+  const fileLabels = files[LABELS_FILE]
+    ? parseJsonDocument(Labels, files[LABELS_FILE], `${where}: ${LABELS_FILE}`)
+    : undefined;
   if (fileLabels && desc.strategies && JSON.stringify(fileLabels) !== JSON.stringify(desc.strategies)) {
-    fail(where, `${LABELS_FILE} and ${METADATA_FILE} "strategies" disagree; give the labels once, in probabilities column order`);
+    fail(
+      where,
+      `${LABELS_FILE} and ${METADATA_FILE} "strategies" disagree; give the labels once, in probabilities column order`,
+    );
   }
   const strategies = desc.strategies ?? fileLabels;
   if (!strategies && desc.task !== 'regression') {
-    fail(where, `no labels: ${METADATA_FILE} needs "strategies" (the class labels in the order of the model's probabilities columns), or add ${LABELS_FILE}`);
+    fail(
+      where,
+      `no labels: ${METADATA_FILE} needs "strategies" (the class labels in the order of the model's probabilities columns), or add ${LABELS_FILE}`,
+    );
   }
   if (desc.features !== undefined && desc.features !== featureNames.length) {
-    fail(where, `${METADATA_FILE} says ${desc.features} features but ${FEATURE_NAMES_FILE} names ${featureNames.length}`);
+    fail(
+      where,
+      `${METADATA_FILE} says ${desc.features} features but ${FEATURE_NAMES_FILE} names ${featureNames.length}`,
+    );
   }
 
   const artifacts = artifactsOf(files);
@@ -120,7 +154,10 @@ export function describeVersion(model: string, version: string, files: VersionFi
       const actual = artifacts[name];
       if (!actual) fail(where, `${METADATA_FILE} lists artifact ${name}, which is not in the folder`);
       if (actual.sha256 !== claimed.sha256 || actual.size !== claimed.size) {
-        fail(where, `${name} does not match the sha256/size ${METADATA_FILE} records for it (corrupted or replaced file?)`);
+        fail(
+          where,
+          `${name} does not match the sha256/size ${METADATA_FILE} records for it (corrupted or replaced file?)`,
+        );
       }
     }
   }

@@ -46,12 +46,29 @@ const VersionMetadataFields = {
 };
 
 /** A classifier needs `strategies`, a regressor `targets` (and no `ensemble`). */
-function checkTask(meta: { task?: string; strategies?: string[]; targets?: string[]; ensemble?: unknown }, ctx: z.core.$RefinementCtx): void {
+function checkTask(
+  meta: { task?: string; strategies?: string[]; targets?: string[]; ensemble?: unknown },
+  ctx: z.core.$RefinementCtx,
+): void {
   if (meta.task === 'regression') {
-    if (!meta.targets) ctx.addIssue({ code: 'custom', path: ['targets'], message: 'a regressor (task "regression") names its outputs in "targets"' });
-    if (meta.ensemble) ctx.addIssue({ code: 'custom', path: ['ensemble'], message: 'an ensemble votes over classifiers; it cannot be a regressor' });
+    if (!meta.targets)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets'],
+        message: 'a regressor (task "regression") names its outputs in "targets"',
+      });
+    if (meta.ensemble)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ensemble'],
+        message: 'an ensemble votes over classifiers; it cannot be a regressor',
+      });
   } else if (!meta.strategies) {
-    ctx.addIssue({ code: 'custom', path: ['strategies'], message: 'a classifier names its class labels in "strategies"' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['strategies'],
+      message: 'a classifier names its class labels in "strategies"',
+    });
   }
 }
 
@@ -118,17 +135,17 @@ export type DeploymentRecord = z.infer<typeof DeploymentRecordSchema>;
 export const StagePointerSchema = z
   .looseObject({
     ...VersionMetadataFields,
-  stage: z.enum(['PRODUCTION', 'STAGING']),
-  source: z.string(),
-  generation: z.number().int().positive(),
-  promoted_at: z.string(),
-  promoted_by: z.string(),
-  /** The newest deployments of this stage (oldest first); older ones are in history_archives. */
-  history: z.array(DeploymentRecordSchema),
-  /** Keys of write-once files holding older deployments, oldest first (see Deployments). */
-  history_archives: z.array(z.string()).optional(),
-  /** Shadow and canary traffic of this stage (production only); absent = neither. */
-  traffic: TrafficSchema.optional(),
+    stage: z.enum(['PRODUCTION', 'STAGING']),
+    source: z.string(),
+    generation: z.number().int().positive(),
+    promoted_at: z.string(),
+    promoted_by: z.string(),
+    /** The newest deployments of this stage (oldest first); older ones are in history_archives. */
+    history: z.array(DeploymentRecordSchema),
+    /** Keys of write-once files holding older deployments, oldest first (see Deployments). */
+    history_archives: z.array(z.string()).optional(),
+    /** Shadow and canary traffic of this stage (production only); absent = neither. */
+    traffic: TrafficSchema.optional(),
   })
   .superRefine(checkTask);
 export type StagePointer = z.infer<typeof StagePointerSchema>;
@@ -143,7 +160,9 @@ export function parseJsonDocument<T>(schema: z.ZodType<T>, body: Buffer, key: st
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new InvalidModelError(`${key} is malformed: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, { key });
+    throw new InvalidModelError(`${key} is malformed: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`, {
+      key,
+    });
   }
   return result.data;
 }

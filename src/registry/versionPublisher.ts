@@ -60,7 +60,10 @@ export async function publishVersion(
   const metadataBody = JSON.stringify(stored, null, 2);
 
   if (await store.head(metadataKey)) {
-    throw new ConflictError(`${model} already has a version ${version}; versions are immutable — choose a new version name`, { model, version });
+    throw new ConflictError(
+      `${model} already has a version ${version}; versions are immutable — choose a new version name`,
+      { model, version },
+    );
   }
   const written: string[] = [];
   let step: 'artifacts' | 'metadata' = 'artifacts';
@@ -116,7 +119,10 @@ export async function publishVersion(
  */
 export async function putArtifactOnce(store: ObjectStore, key: string, bytes: Buffer): Promise<void> {
   try {
-    await store.put(key, bytes, { ifNoneMatch: '*', contentType: key.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+    await store.put(key, bytes, {
+      ifNoneMatch: '*',
+      contentType: key.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+    });
   } catch (err) {
     if (!(await isOwnCopy(store, key, bytes, err))) throw err;
   }
@@ -131,7 +137,9 @@ async function isOwnCopy(store: ObjectStore, key: string, bytes: Buffer, err: un
 async function landed(store: ObjectStore, key: string, body: string | Buffer): Promise<'yes' | 'no' | 'unknown'> {
   try {
     const got = await store.getIfExists(key);
-    return got !== undefined && got.body.equals(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8')) ? 'yes' : 'no';
+    return got !== undefined && got.body.equals(Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8'))
+      ? 'yes'
+      : 'no';
   } catch {
     return 'unknown';
   }
@@ -151,7 +159,11 @@ export interface UploadedMetadata {
  * checksums is the uploader's description, a valid version metadata means the
  * version is registered already (CONFLICT: versions are immutable).
  */
-export async function readUploadedMetadata(store: ObjectStore, model: string, version: string): Promise<UploadedMetadata> {
+export async function readUploadedMetadata(
+  store: ObjectStore,
+  model: string,
+  version: string,
+): Promise<UploadedMetadata> {
   const key = archiveKey(model, version, METADATA_FILE);
   const existing = await store.getIfExists(key);
   if (!existing) return { fields: {} };
@@ -161,8 +173,10 @@ export async function readUploadedMetadata(store: ObjectStore, model: string, ve
   } catch {
     throw new InvalidModelError(`${key} is not valid JSON`, { model, version });
   }
-  if (VersionMetadataSchema.safeParse(raw).success) throw new ConflictError(`${model}@${version} is already registered; versions are immutable`, { model, version });
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InvalidModelError(`${key} is not a JSON object`, { model, version });
+  if (VersionMetadataSchema.safeParse(raw).success)
+    throw new ConflictError(`${model}@${version} is already registered; versions are immutable`, { model, version });
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new InvalidModelError(`${key} is not a JSON object`, { model, version });
   return { fields: raw as Record<string, unknown>, etag: existing.etag };
 }
 
@@ -172,7 +186,13 @@ export async function readUploadedMetadata(store: ObjectStore, model: string, ve
  * then fails its own precondition) is recognised by the stored bytes; anything
  * else is CONFLICT and changes nothing.
  */
-export async function writeRegisteredMetadata(store: ObjectStore, model: string, version: string, metadata: VersionMetadata, uploaded: UploadedMetadata): Promise<void> {
+export async function writeRegisteredMetadata(
+  store: ObjectStore,
+  model: string,
+  version: string,
+  metadata: VersionMetadata,
+  uploaded: UploadedMetadata,
+): Promise<void> {
   const key = archiveKey(model, version, METADATA_FILE);
   const body = JSON.stringify(metadata, null, 2);
   try {
@@ -180,6 +200,10 @@ export async function writeRegisteredMetadata(store: ObjectStore, model: string,
   } catch (err) {
     if (!(err instanceof PreconditionFailedError || err instanceof ObjectNotFoundError)) throw err;
     if ((await landed(store, key, body)) === 'yes') return;
-    throw new ConflictError(`${key} changed while ${model}@${version} was being registered (registered concurrently?); nothing was changed`, { model, version }, { cause: err });
+    throw new ConflictError(
+      `${key} changed while ${model}@${version} was being registered (registered concurrently?); nothing was changed`,
+      { model, version },
+      { cause: err },
+    );
   }
 }

@@ -40,10 +40,13 @@ export async function pushVersion(
   const described = describeVersion(req.model, req.version, req.files, req.description);
   // Fail fast on an existing version before spending a session on validation (publishVersion checks again, atomically).
   if (await deps.store.head(archiveKey(req.model, req.version, METADATA_FILE))) {
-    throw new ConflictError(`${req.model} already has a version ${req.version}; versions are immutable — choose a new version name`, {
-      model: req.model,
-      version: req.version,
-    });
+    throw new ConflictError(
+      `${req.model} already has a version ${req.version}; versions are immutable — choose a new version name`,
+      {
+        model: req.model,
+        version: req.version,
+      },
+    );
   }
   const validation = await validateVersion(req.model, described, req.files, sessionSettings(deps.config));
   const metadata = await publishVersion(

@@ -1,11 +1,27 @@
 import * as z from 'zod';
 import { ErrorCode, InvalidModelError, ModelgraphError, ModelNotDeployedError } from '../errors';
-import { ENSEMBLE_WEIGHTS_FILE, FEATURE_NAMES_FILE, VOTING_STRATEGY_FILE, versionPrefix } from '../registry/bucketLayout';
+import {
+  ENSEMBLE_WEIGHTS_FILE,
+  FEATURE_NAMES_FILE,
+  VOTING_STRATEGY_FILE,
+  versionPrefix,
+} from '../registry/bucketLayout';
 import { modelTypeOf, ModelIdSchema, parseArguments, VersionSchema } from '../registry/identifiers';
 import type { Registry } from '../registry/registry';
 import { artifactsOf } from '../registry/versionDescription';
-import { FeatureNamesSchema, parseJsonDocument, VotingMethodSchema, type EnsembleMember, type VersionMetadata } from '../registry/versionMetadata';
-import { publishVersion, putArtifactOnce, readUploadedMetadata, writeRegisteredMetadata } from '../registry/versionPublisher';
+import {
+  FeatureNamesSchema,
+  parseJsonDocument,
+  VotingMethodSchema,
+  type EnsembleMember,
+  type VersionMetadata,
+} from '../registry/versionMetadata';
+import {
+  publishVersion,
+  putArtifactOnce,
+  readUploadedMetadata,
+  writeRegisteredMetadata,
+} from '../registry/versionPublisher';
 
 export { ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE };
 export const MAX_ENSEMBLE_MEMBERS = 16;
@@ -48,7 +64,11 @@ export function parseEnsembleRegistration(raw: unknown): EnsembleRegistration {
  * the ensemble's labels are its first member's, in that order. Written once
  * (If-None-Match), like every version.
  */
-export async function registerEnsemble(registry: Registry, reg: EnsembleRegistration, by?: string): Promise<VersionMetadata> {
+export async function registerEnsemble(
+  registry: Registry,
+  reg: EnsembleRegistration,
+  by?: string,
+): Promise<VersionMetadata> {
   const plan = await planEnsemble(registry, reg);
   const weights = Object.fromEntries(plan.members.map((m) => [m.model, m.weight]));
   const files = {
@@ -56,7 +76,9 @@ export async function registerEnsemble(registry: Registry, reg: EnsembleRegistra
     [VOTING_STRATEGY_FILE]: Buffer.from(JSON.stringify({ method: reg.voting, tie_break: 'label_order' }, null, 2)),
     [FEATURE_NAMES_FILE]: Buffer.from(JSON.stringify(plan.featureNames, null, 2)),
   };
-  return publishVersion(registry.store, reg.model, reg.version, files, ensembleDescription(plan, reg, by), { onFailure: 'keep' });
+  return publishVersion(registry.store, reg.model, reg.version, files, ensembleDescription(plan, reg, by), {
+    onFailure: 'keep',
+  });
 }
 
 interface EnsemblePlan {
@@ -78,9 +100,12 @@ async function planEnsemble(registry: Registry, reg: EnsembleRegistration): Prom
   for (const m of reg.members) {
     const type = modelTypeOf(m.model);
     if (type === 'ENSEMBLE' || type === 'EXPERIMENTAL') {
-      throw new InvalidModelError(`${where}: member ${m.model} is ${type === 'ENSEMBLE' ? 'an ensemble (ensembles do not nest)' : 'experimental (never served)'}`, {
-        member: m.model,
-      });
+      throw new InvalidModelError(
+        `${where}: member ${m.model} is ${type === 'ENSEMBLE' ? 'an ensemble (ensembles do not nest)' : 'experimental (never served)'}`,
+        {
+          member: m.model,
+        },
+      );
     }
     await registry.requireModel(m.model);
     let version = m.version ?? null;
@@ -91,9 +116,18 @@ async function planEnsemble(registry: Registry, reg: EnsembleRegistration): Prom
     }
     const metadata = await registry.versionMetadata(m.model, version);
     if (metadata.task === 'regression') {
-      throw new InvalidModelError(`${where}: member ${m.model}@${version} is a regressor; an ensemble votes over classifiers`, { member: m.model });
+      throw new InvalidModelError(
+        `${where}: member ${m.model}@${version} is a regressor; an ensemble votes over classifiers`,
+        { member: m.model },
+      );
     }
-    members.push({ model: m.model, version, weight: m.weight, metadata, featureNames: await registry.featureNames(m.model, metadata) });
+    members.push({
+      model: m.model,
+      version,
+      weight: m.weight,
+      metadata,
+      featureNames: await registry.featureNames(m.model, metadata),
+    });
   }
 
   const labels = members[0].metadata.strategies ?? [];
@@ -102,7 +136,9 @@ async function planEnsemble(registry: Registry, reg: EnsembleRegistration): Prom
     const missing = labels.filter((l) => !own.includes(l));
     const extra = own.filter((l) => !labels.includes(l));
     if (missing.length === 0 && extra.length === 0) return [];
-    return [`${m.model}@${m.version}${missing.length ? ` lacks ${missing.slice(0, 5).join(', ')}` : ''}${extra.length ? ` adds ${extra.slice(0, 5).join(', ')}` : ''}`];
+    return [
+      `${m.model}@${m.version}${missing.length ? ` lacks ${missing.slice(0, 5).join(', ')}` : ''}${extra.length ? ` adds ${extra.slice(0, 5).join(', ')}` : ''}`,
+    ];
   });
   if (mismatches.length) {
     throw new InvalidModelError(
@@ -121,7 +157,10 @@ function ensembleDescription(plan: EnsemblePlan, reg: EnsembleRegistration, by: 
     strategies: plan.labels,
     model_type: 'ensemble',
     ...(reg.description ? { description: reg.description } : {}),
-    ensemble: { voting: reg.voting, members: plan.members.map(({ model, version, weight }) => ({ model, version, weight })) },
+    ensemble: {
+      voting: reg.voting,
+      members: plan.members.map(({ model, version, weight }) => ({ model, version, weight })),
+    },
     ...(by ? { registered_by: by } : {}),
   };
 }
@@ -137,7 +176,12 @@ const UploadedWeightsSchema = z.record(z.string(), z.number());
 /** `voting_strategy.json`: `{ "method": "soft" }` (also `voting`, `strategy`, `voting_method`), or just `"hard"`. */
 const UploadedVotingSchema = z.union([
   z.string(),
-  z.looseObject({ method: z.string().optional(), voting: z.string().optional(), strategy: z.string().optional(), voting_method: z.string().optional() }),
+  z.looseObject({
+    method: z.string().optional(),
+    voting: z.string().optional(),
+    strategy: z.string().optional(),
+    voting_method: z.string().optional(),
+  }),
 ]);
 
 /**
@@ -157,11 +201,20 @@ export async function registerUploadedEnsemble(
   const prefix = versionPrefix(req.model, req.version);
   const where = `${req.model}@${req.version}`;
   const read = async (file: string) => store.getIfExists(`${prefix}${file}`);
-  const [weightsFile, votingFile, namesFile] = await Promise.all([ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, FEATURE_NAMES_FILE].map(read));
+  const [weightsFile, votingFile, namesFile] = await Promise.all(
+    [ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, FEATURE_NAMES_FILE].map(read),
+  );
   if (!weightsFile) {
     const any = await store.hasKeysUnder(prefix);
-    if (!any) throw new ModelgraphError(ErrorCode.VERSION_NOT_FOUND, `Nothing is uploaded under ${prefix}: upload ${ENSEMBLE_WEIGHTS_FILE} and ${VOTING_STRATEGY_FILE} there first`, { model: req.model, version: req.version });
-    throw new InvalidModelError(`${where}: ${ENSEMBLE_WEIGHTS_FILE} is missing (member model id → weight)`, { model: req.model });
+    if (!any)
+      throw new ModelgraphError(
+        ErrorCode.VERSION_NOT_FOUND,
+        `Nothing is uploaded under ${prefix}: upload ${ENSEMBLE_WEIGHTS_FILE} and ${VOTING_STRATEGY_FILE} there first`,
+        { model: req.model, version: req.version },
+      );
+    throw new InvalidModelError(`${where}: ${ENSEMBLE_WEIGHTS_FILE} is missing (member model id → weight)`, {
+      model: req.model,
+    });
   }
   const uploadedMetadata = await readUploadedMetadata(store, req.model, req.version);
   const uploaded = uploadedMetadata.fields;
@@ -172,7 +225,10 @@ export async function registerUploadedEnsemble(
     const v = parseJsonDocument(UploadedVotingSchema, votingFile.body, `${prefix}${VOTING_STRATEGY_FILE}`);
     voting ??= typeof v === 'string' ? v : (v.method ?? v.voting ?? v.strategy ?? v.voting_method);
   }
-  if (typeof voting !== 'string') throw new InvalidModelError(`${where}: ${VOTING_STRATEGY_FILE} must name the voting method ("soft" or "hard")`, { model: req.model });
+  if (typeof voting !== 'string')
+    throw new InvalidModelError(`${where}: ${VOTING_STRATEGY_FILE} must name the voting method ("soft" or "hard")`, {
+      model: req.model,
+    });
   const reg = parseEnsembleRegistration({
     model: req.model,
     version: req.version,
@@ -187,7 +243,11 @@ export async function registerUploadedEnsemble(
   if (namesFile) {
     const names = parseJsonDocument(FeatureNamesSchema, namesFile.body, `${prefix}${FEATURE_NAMES_FILE}`);
     const missing = plan.featureNames.filter((n) => !names.includes(n));
-    if (missing.length) throw new InvalidModelError(`${where}: ${FEATURE_NAMES_FILE} lacks features its members read: ${missing.slice(0, 10).join(', ')}`, { model: req.model });
+    if (missing.length)
+      throw new InvalidModelError(
+        `${where}: ${FEATURE_NAMES_FILE} lacks features its members read: ${missing.slice(0, 10).join(', ')}`,
+        { model: req.model },
+      );
     plan.featureNames = names;
     files[FEATURE_NAMES_FILE] = namesFile.body;
   } else {

@@ -41,7 +41,11 @@ export interface RegisterVersionResult {
  * or If-None-Match: * when there was none — so registration happens once.
  */
 export async function registerVersion(
-  deps: { store: ObjectStore; registry: Registry; config: Pick<Config, 'ORT_INTRA_OP_THREADS' | 'ORT_GRAPH_OPTIMIZATION'> },
+  deps: {
+    store: ObjectStore;
+    registry: Registry;
+    config: Pick<Config, 'ORT_INTRA_OP_THREADS' | 'ORT_GRAPH_OPTIMIZATION'>;
+  },
   req: RegisterVersionRequest,
 ): Promise<RegisterVersionResult> {
   const { store } = deps;
@@ -52,16 +56,26 @@ export async function registerVersion(
     const weights = metadata.artifacts[ENSEMBLE_WEIGHTS_FILE];
     return {
       metadata,
-      validation: { modelFile: ENSEMBLE_WEIGHTS_FILE, modelBytes: weights.size, features: metadata.features ?? 0, labels: metadata.strategies?.length ?? 0, labelsCheckedAgainst: 'ensemble-members' },
+      validation: {
+        modelFile: ENSEMBLE_WEIGHTS_FILE,
+        modelBytes: weights.size,
+        features: metadata.features ?? 0,
+        labels: metadata.strategies?.length ?? 0,
+        labelsCheckedAgainst: 'ensemble-members',
+      },
     };
   }
   const prefix = versionPrefix(model, version);
   const keys = await store.listKeys(prefix);
   if (keys.length === 0) {
-    throw new ModelgraphError(ErrorCode.VERSION_NOT_FOUND, `Nothing is uploaded under ${prefix}: upload the version's files there first (or push the folder)`, {
-      model,
-      version,
-    });
+    throw new ModelgraphError(
+      ErrorCode.VERSION_NOT_FOUND,
+      `Nothing is uploaded under ${prefix}: upload the version's files there first (or push the folder)`,
+      {
+        model,
+        version,
+      },
+    );
   }
 
   const metadataKey = `${prefix}${METADATA_FILE}`;
@@ -73,7 +87,11 @@ export async function registerVersion(
   for (const key of keys) {
     if (key === metadataKey) continue;
     const name = key.slice(prefix.length);
-    if (name.includes('/')) throw new InvalidModelError(`${model}@${version}: unexpected nested object ${key}; a version folder is flat`, { model, version });
+    if (name.includes('/'))
+      throw new InvalidModelError(`${model}@${version}: unexpected nested object ${key}; a version folder is flat`, {
+        model,
+        version,
+      });
     const got = await store.get(key);
     files[name] = got.body;
     etags[name] = got.etag;
@@ -86,7 +104,11 @@ export async function registerVersion(
   // refuse if one was replaced while we validated it.
   for (const [name, etag] of Object.entries(etags)) {
     const now = await store.head(`${prefix}${name}`);
-    if (now?.etag !== etag) throw new ConflictError(`${prefix}${name} changed while it was being registered; nothing was registered`, { model, version });
+    if (now?.etag !== etag)
+      throw new ConflictError(`${prefix}${name} changed while it was being registered; nothing was registered`, {
+        model,
+        version,
+      });
   }
   const metadata: VersionMetadata = {
     ...described.metadata,

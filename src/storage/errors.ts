@@ -2,7 +2,10 @@ import { StorageUnavailableError } from '../errors';
 
 /** The key does not exist (S3 404 NoSuchKey / NotFound). */
 export class ObjectNotFoundError extends Error {
-  constructor(readonly key: string, options?: ErrorOptions) {
+  constructor(
+    readonly key: string,
+    options?: ErrorOptions,
+  ) {
     super(`No object at "${key}"`, options);
     this.name = 'ObjectNotFoundError';
   }
@@ -14,7 +17,11 @@ export class ObjectNotFoundError extends Error {
  * conditional write to the same key was in flight).
  */
 export class PreconditionFailedError extends Error {
-  constructor(readonly key: string, readonly status: number, options?: ErrorOptions) {
+  constructor(
+    readonly key: string,
+    readonly status: number,
+    options?: ErrorOptions,
+  ) {
     super(`Conditional write to "${key}" failed (HTTP ${status})`, options);
     this.name = 'PreconditionFailedError';
   }

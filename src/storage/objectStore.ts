@@ -121,7 +121,9 @@ export class ObjectStore {
       try {
         const { body, sha256 } = await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
         if (out.ContentLength !== undefined && out.ContentLength !== body.byteLength) {
-          throw new StorageUnavailableError(`S3 returned ${body.byteLength} of ${out.ContentLength} bytes for "${key}"`);
+          throw new StorageUnavailableError(
+            `S3 returned ${body.byteLength} of ${out.ContentLength} bytes for "${key}"`,
+          );
         }
         this.counters.bytesIn += body.byteLength;
         return { body, etag: out.ETag ?? '', sha256 };
@@ -210,7 +212,13 @@ export class ObjectStore {
           const part = body.subarray(index * partSize, Math.min(body.byteLength, (index + 1) * partSize));
           this.counters.puts++;
           const out = await this.client.send(
-            new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: index + 1, Body: part }),
+            new UploadPartCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: index + 1,
+              Body: part,
+            }),
           );
           etags[index] = out.ETag ?? '';
           sent += part.byteLength;
@@ -233,7 +241,9 @@ export class ObjectStore {
       return { etag: done.ETag ?? '' };
     } catch (err) {
       if (uploadId) {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+          .catch(() => undefined);
       }
       throw translate(err, key);
     }
@@ -271,7 +281,10 @@ export class ObjectStore {
       this.counters.deletes++;
       try {
         const out = await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
+          new DeleteObjectsCommand({
+            Bucket: this.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
         );
         for (const e of out.Errors ?? []) if (e.Key) failed.push(e.Key);
       } catch (err) {
@@ -317,7 +330,8 @@ export class ObjectStore {
           }),
         );
         for (const o of out.Contents ?? []) {
-          if (o.Key && objects.length < limit) objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null });
+          if (o.Key && objects.length < limit)
+            objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null });
         }
         token = out.IsTruncated && objects.length < limit ? out.NextContinuationToken : undefined;
       } catch (err) {
@@ -349,13 +363,17 @@ export class ObjectStore {
  * so a 30 MB model is copied once) and hashes it while it arrives: the sha256
  * every artifact is checked against costs no extra pass over the bytes.
  */
-async function readBody(stream: AsyncIterable<Uint8Array>, length: number | undefined): Promise<{ body: Buffer; sha256: string }> {
+async function readBody(
+  stream: AsyncIterable<Uint8Array>,
+  length: number | undefined,
+): Promise<{ body: Buffer; sha256: string }> {
   const hash = createHash('sha256');
   if (length !== undefined) {
     const body = Buffer.allocUnsafe(length);
     let offset = 0;
     for await (const chunk of stream) {
-      if (offset + chunk.byteLength > length) throw new StorageUnavailableError(`S3 sent more than the announced ${length} bytes`);
+      if (offset + chunk.byteLength > length)
+        throw new StorageUnavailableError(`S3 sent more than the announced ${length} bytes`);
       body.set(chunk, offset);
       offset += chunk.byteLength;
       hash.update(chunk);

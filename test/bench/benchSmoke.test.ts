@@ -13,7 +13,8 @@ function numbersIn(value: unknown, path = '$'): Array<{ path: string; value: num
   if (value === null) return [{ path, value: null }];
   if (typeof value === 'number') return [{ path, value }];
   if (Array.isArray(value)) return value.flatMap((v, i) => numbersIn(v, `${path}[${i}]`));
-  if (typeof value === 'object') return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => numbersIn(v, `${path}.${k}`));
+  if (typeof value === 'object')
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => numbersIn(v, `${path}.${k}`));
   return [];
 }
 
@@ -54,7 +55,18 @@ describe('npm run bench:smoke', () => {
 
   it('reports every section with finite numbers', () => {
     // Assess
-    for (const section of ['meta', 'coldStart', 'warm', 'portfolio', 'throughput', 'memory', 'http', 'features', 'goals']) expect(results, section).toHaveProperty(section);
+    for (const section of [
+      'meta',
+      'coldStart',
+      'warm',
+      'portfolio',
+      'throughput',
+      'memory',
+      'http',
+      'features',
+      'goals',
+    ])
+      expect(results, section).toHaveProperty(section);
     expect(results.coldStart.scenarios.length).toBeGreaterThan(0);
     expect(results.coldStart.parts.imports.length).toBeGreaterThan(0);
     expect(results.coldStart.parts.fetches.length).toBeGreaterThan(0);
@@ -134,6 +146,7 @@ describe('npm run bench:smoke', () => {
     const { bounded } = results.memory;
     expect(bounded.evictions).toBeGreaterThan(0);
     const modelMB = results.memory.versionModelMB;
-    for (const s of bounded.samples) expect(s.loadedMB).toBeLessThanOrEqual(Math.max(bounded.cacheBoundMB, modelMB) + 1e-6);
+    for (const s of bounded.samples)
+      expect(s.loadedMB).toBeLessThanOrEqual(Math.max(bounded.cacheBoundMB, modelMB) + 1e-6);
   });
 });

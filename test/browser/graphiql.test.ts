@@ -34,7 +34,11 @@ interface RunningServer {
 
 async function startServer(): Promise<RunningServer> {
   const stack = await startTestStack();
-  return { url: stack.server.url.replace(/\/$/, '').replace('localhost', '127.0.0.1'), stack, close: () => stack.close() };
+  return {
+    url: stack.server.url.replace(/\/$/, '').replace('localhost', '127.0.0.1'),
+    stack,
+    close: () => stack.close(),
+  };
 }
 
 /** A real predict operation for SPY's demo model, written as GraphQL literal syntax. */
@@ -82,7 +86,10 @@ async function editorText(page: Page, container: string): Promise<string> {
       .sort((a, b) => a.top - b.top)
       .map((l) => l.text),
   );
-  return lines.join('\n').replace(/\u00a0/g, ' ').trim();
+  return lines
+    .join('\n')
+    .replace(/\u00a0/g, ' ')
+    .trim();
 }
 
 describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromium', () => {
@@ -203,9 +210,15 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       const docs = page.locator('.graphiql-doc-explorer');
       await docs.waitFor({ state: 'visible' });
       await expect.poll(() => docs.innerText()).toContain('Modelgraph serves the option-strategy models');
-      await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: /^Query$/ }).first().click();
+      await docs
+        .locator('a.graphiql-doc-explorer-type-name', { hasText: /^Query$/ })
+        .first()
+        .click();
       await expect.poll(() => docs.innerText()).toContain('Predicts the option strategy for one ticker');
-      await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: /^Prediction$/ }).first().click();
+      await docs
+        .locator('a.graphiql-doc-explorer-type-name', { hasText: /^Prediction$/ })
+        .first()
+        .click();
       await expect.poll(() => docs.innerText()).toContain("A model's answer for one ticker");
       await expect.poll(() => docs.innerText()).toContain('The most probable label: the recommended option strategy');
 
@@ -217,7 +230,10 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       await page.keyboard.press('ControlOrMeta+A');
       await page.keyboard.press('Backspace');
       await page.keyboard.insertText('{ predict(ticker: "SPY", features: {}) { noSuchField } }');
-      await page.locator('.graphiql-query-editor .squiggly-error').first().waitFor({ state: 'attached', timeout: 15_000 });
+      await page
+        .locator('.graphiql-query-editor .squiggly-error')
+        .first()
+        .waitFor({ state: 'attached', timeout: 15_000 });
 
       // 7. Nothing left the machine, everything came from our server, the
       //    Monaco workers were same-origin files, and the CSP held.
@@ -226,7 +242,9 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       expect(requests.some((u) => u.endsWith('/graphiql/app.js'))).toBe(true);
       expect(requests.some((u) => u.endsWith('/graphiql/graphql.worker.js'))).toBe(true);
       expect(requests.some((u) => u.endsWith('/graphql'))).toBe(true);
-      const violations = await page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
+      const violations = await page.evaluate(
+        () => (window as unknown as { __cspViolations: string[] }).__cspViolations,
+      );
       expect(violations).toEqual([]);
       expect(pageErrors).toEqual([]);
       expect(consoleErrors).toEqual([]);
@@ -254,34 +272,59 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
       await expect.poll(() => editorText(page, '.graphiql-query-editor')).toBe(operation);
       const expected = await server.stack.gql(operation);
       expect(expected.errors).toBeUndefined();
-      const members = expected.data!.predict.ensemble.members as Array<{ model: { id: string }; version: string; weight: number }>;
-      expect(members.map((m) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(DEMO_ENSEMBLE_MEMBERS);
+      const members = expected.data!.predict.ensemble.members as Array<{
+        model: { id: string };
+        version: string;
+        weight: number;
+      }>;
+      expect(members.map((m) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(
+        DEMO_ENSEMBLE_MEMBERS,
+      );
       await page.locator('.graphiql-execute-button').click();
       // The result pane shows the vote's members, pinned to their versions: the API's own answer.
-      await expect.poll(() => editorText(page, '.graphiql-response'), { timeout: 15_000 }).toContain(DEMO_UNIVERSAL_MODEL);
+      await expect
+        .poll(() => editorText(page, '.graphiql-response'), { timeout: 15_000 })
+        .toContain(DEMO_UNIVERSAL_MODEL);
       const shown = await editorText(page, '.graphiql-response');
       for (const m of DEMO_ENSEMBLE_MEMBERS) expect(shown).toContain(`"id": "${m.model}"`);
       expect(JSON.parse(shown)).toEqual({ data: expected.data });
 
       // 2. The doc explorer documents the new types: Prediction → EnsembleVote, NamedValue; Model → Traffic.
       const docs = page.locator('.graphiql-doc-explorer');
-      if (!(await docs.isVisible())) await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
+      if (!(await docs.isVisible()))
+        await page.locator('.graphiql-sidebar button[aria-label="Show Documentation Explorer"]').click();
       await docs.waitFor({ state: 'visible' });
       const back = docs.locator('.graphiql-doc-explorer-back');
       while (await back.isVisible()) await back.click(); // to the root, wherever the last visit left it
       const open = async (type: string, ...texts: string[]) => {
-        await docs.locator('a.graphiql-doc-explorer-type-name', { hasText: new RegExp(`^${type}$`) }).first().click();
+        await docs
+          .locator('a.graphiql-doc-explorer-type-name', { hasText: new RegExp(`^${type}$`) })
+          .first()
+          .click();
         await expect.poll(() => docs.locator('.graphiql-doc-explorer-title').innerText()).toBe(type);
         for (const text of texts) await expect.poll(() => docs.innerText()).toContain(text);
       };
       await open('Query');
-      await open('Prediction', 'When an ensemble answered: how it voted and each member', "A regressor's values, in its targets order"); // (code spans render without backticks)
-      await open('EnsembleVote', 'How an ensemble reached its answer.', "Each member's answer, in the ensemble's member order.", 'MemberVote');
+      await open(
+        'Prediction',
+        'When an ensemble answered: how it voted and each member',
+        "A regressor's values, in its targets order",
+      ); // (code spans render without backticks)
+      await open(
+        'EnsembleVote',
+        'How an ensemble reached its answer.',
+        "Each member's answer, in the ensemble's member order.",
+        'MemberVote',
+      );
       await back.click();
       await open('NamedValue', 'One named number a regressor answers', "The output's name, from the version's");
       await back.click();
       await open('Model');
-      await open('Traffic', 'Shadow and canary traffic of a model', 'Canary: this percentage (0–100) of tickers is served by the staging version');
+      await open(
+        'Traffic',
+        'Shadow and canary traffic of a model',
+        'Canary: this percentage (0–100) of tickers is served by the staging version',
+      );
 
       expect(pageErrors).toEqual([]);
       expect(consoleErrors).toEqual([]);
@@ -305,7 +348,9 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('GraphiQL page in Chromi
     const css = await get('/graphiql/app.css');
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
 
-    const meta = JSON.parse(readFileSync(join(ROOT, 'dist/graphiql/build-meta.json'), 'utf8')) as { outputs: Record<string, number> };
+    const meta = JSON.parse(readFileSync(join(ROOT, 'dist/graphiql/build-meta.json'), 'utf8')) as {
+      outputs: Record<string, number>;
+    };
     const chunk = Object.keys(meta.outputs).find((f) => f.startsWith('chunks/') && f.endsWith('.js'));
     expect(chunk).toBeTruthy();
     const chunkRes = await get(`/graphiql/${chunk}`);
@@ -356,7 +401,11 @@ describe('GraphiQL handler without a browser', () => {
   }
 
   it('explains how to build when dist/graphiql is missing, and leaves other routes alone', async () => {
-    const handler = createGraphiqlHandler({ distDir: join(ROOT, 'dist/does-not-exist'), endpoint: '/graphql', defaultQuery: '' });
+    const handler = createGraphiqlHandler({
+      distDir: join(ROOT, 'dist/does-not-exist'),
+      endpoint: '/graphql',
+      defaultQuery: '',
+    });
     await withHandler(handler, async (base) => {
       const page = await fetch(`${base}/`);
       expect(page.status).toBe(503);
@@ -381,7 +430,11 @@ describe('GraphiQL handler without a browser', () => {
       expect(html).toContain('<title>&#60;b&#62;Modelgraph&#60;/b&#62;</title>');
       const block = /<script id="modelgraph-config" type="application\/json">([^<]*)<\/script>/.exec(html);
       expect(block).not.toBeNull();
-      expect(JSON.parse(block![1]!)).toEqual({ endpoint: '/graphql', defaultQuery: hostile, title: '<b>Modelgraph</b>' });
+      expect(JSON.parse(block![1]!)).toEqual({
+        endpoint: '/graphql',
+        defaultQuery: hostile,
+        title: '<b>Modelgraph</b>',
+      });
     });
     expect(jsonForScript('\u2028</script>')).toBe('"\\u2028\\u003c/script\\u003e"');
   });
@@ -389,7 +442,21 @@ describe('GraphiQL handler without a browser', () => {
   it('accepts only plain relative asset paths', () => {
     expect(safeAssetPath('app.js')).toBe('app.js');
     expect(safeAssetPath('chunks/chunk-ABC.js')).toBe('chunks/chunk-ABC.js');
-    for (const bad of ['', '../x', 'a/../../x', '%2e%2e/x', '/etc/passwd', '%2Fetc', 'C:/x', 'a\\b', 'a%5cb', '.hidden', 'a//b', 'x%00', '%E0%A4%A']) {
+    for (const bad of [
+      '',
+      '../x',
+      'a/../../x',
+      '%2e%2e/x',
+      '/etc/passwd',
+      '%2Fetc',
+      'C:/x',
+      'a\\b',
+      'a%5cb',
+      '.hidden',
+      'a//b',
+      'x%00',
+      '%E0%A4%A',
+    ]) {
       expect(safeAssetPath(bad), bad).toBeNull();
     }
   });

@@ -27,7 +27,12 @@ const PROMOTE = `mutation($model: ID!, $version: String!) { promote(model: $mode
 type Probabilities = Array<{ label: string; probability: number }>;
 
 /** A member's own probabilities for a row, by label (asked directly, as that model). */
-async function memberProbabilities(stack: TestStack, ticker: string, features: Record<string, number>, model?: string): Promise<Map<string, number>> {
+async function memberProbabilities(
+  stack: TestStack,
+  ticker: string,
+  features: Record<string, number>,
+  model?: string,
+): Promise<Map<string, number>> {
   const r = await stack.gql(PREDICT, { ticker, features, model });
   expect(r.errors).toBeUndefined();
   return new Map((r.data!.predict.probabilities as Probabilities).map((p) => [p.label, p.probability]));
@@ -46,12 +51,33 @@ describe('ensembles', () => {
       'model.onnx': Buffer.from(buildTreeEnsembleClassifier({ featureNames, labels, trees: 6, depth: 4, seed })),
       'feature_names.json': Buffer.from(JSON.stringify(featureNames)),
     });
-    await publishVersion(store, 'universal/reordered', 'v1', classifier(SUBSET, REVERSED, 71), { strategies: REVERSED });
+    await publishVersion(store, 'universal/reordered', 'v1', classifier(SUBSET, REVERSED, 71), {
+      strategies: REVERSED,
+    });
     await deployments.promote({ model: 'universal/reordered', version: 'v1', stage: 'PRODUCTION', by: 'test' });
-    await publishVersion(store, 'universal/other_labels', 'v1', classifier(DEMO_FEATURE_NAMES, ['UP', 'DOWN', 'FLAT'], 72), { strategies: ['UP', 'DOWN', 'FLAT'] });
+    await publishVersion(
+      store,
+      'universal/other_labels',
+      'v1',
+      classifier(DEMO_FEATURE_NAMES, ['UP', 'DOWN', 'FLAT'], 72),
+      { strategies: ['UP', 'DOWN', 'FLAT'] },
+    );
     await deployments.promote({ model: 'universal/other_labels', version: 'v1', stage: 'PRODUCTION', by: 'test' });
-    const regressor = buildTreeEnsembleRegressor({ featureNames: DEMO_FEATURE_NAMES, targets: ['x'], baseValues: [0], trees: 2, depth: 2, seed: 3 });
-    await publishVersion(store, 'universal/a_regressor', 'v1', { 'model.onnx': Buffer.from(regressor), 'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)) }, { task: 'regression', targets: ['x'] });
+    const regressor = buildTreeEnsembleRegressor({
+      featureNames: DEMO_FEATURE_NAMES,
+      targets: ['x'],
+      baseValues: [0],
+      trees: 2,
+      depth: 2,
+      seed: 3,
+    });
+    await publishVersion(
+      store,
+      'universal/a_regressor',
+      'v1',
+      { 'model.onnx': Buffer.from(regressor), 'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)) },
+      { task: 'regression', targets: ['x'] },
+    );
     await deployments.promote({ model: 'universal/a_regressor', version: 'v1', stage: 'PRODUCTION', by: 'test' });
   });
   afterAll(() => stack?.close());
@@ -64,9 +90,13 @@ describe('ensembles', () => {
     expect(p.model).toEqual({ id: DEMO_ENSEMBLE, type: 'ENSEMBLE' });
     expect(p.modelType).toBe('ENSEMBLE');
     expect(p.ensemble.voting).toBe('SOFT');
-    expect(p.ensemble.members.map((m: { model: { id: string }; version: string; weight: number }) => [m.model.id, m.version, m.weight])).toEqual(
-      DEMO_ENSEMBLE_MEMBERS.map((m) => [m.model, m.version, m.weight]),
-    );
+    expect(
+      p.ensemble.members.map((m: { model: { id: string }; version: string; weight: number }) => [
+        m.model.id,
+        m.version,
+        m.weight,
+      ]),
+    ).toEqual(DEMO_ENSEMBLE_MEMBERS.map((m) => [m.model, m.version, m.weight]));
 
     // Each member asked on its own: SPY's model, the stock model (via a stock), the all-assets model.
     const own = [
@@ -76,7 +106,9 @@ describe('ensembles', () => {
     ];
     const weights = DEMO_ENSEMBLE_MEMBERS.map((m) => m.weight);
     const total = weights.reduce((a, b) => a + b, 0);
-    const expected = OPTION_STRATEGIES.map((label) => own.reduce((s, probs, i) => s + (weights[i] * probs.get(label)!) / total, 0));
+    const expected = OPTION_STRATEGIES.map((label) =>
+      own.reduce((s, probs, i) => s + (weights[i] * probs.get(label)!) / total, 0),
+    );
     const got = (p.probabilities as Probabilities).map((x) => x.probability);
     got.forEach((value, c) => expect(value).toBeCloseTo(expected[c], 6));
     const best = expected.indexOf(Math.max(...expected));
@@ -133,7 +165,13 @@ describe('ensembles', () => {
       labels: OPTION_STRATEGIES,
       featureNames: DEMO_FEATURE_NAMES,
       modelFile: 'ensemble_weights.json',
-      ensemble: { voting: 'SOFT', members: [{ model: { id: 'etfs/QQQ' }, version: 'v1.0.0', weight: 2 }, { model: { id: 'universal/reordered' }, version: 'v1', weight: 1 }] },
+      ensemble: {
+        voting: 'SOFT',
+        members: [
+          { model: { id: 'etfs/QQQ' }, version: 'v1.0.0', weight: 2 },
+          { model: { id: 'universal/reordered' }, version: 'v1', weight: 1 },
+        ],
+      },
     });
     expect((await stack.gqlAsWriter(PROMOTE, { model: 'ensembles/mixed', version: 'v1' })).errors).toBeUndefined();
 
@@ -143,7 +181,13 @@ describe('ensembles', () => {
     const ort = await import('onnxruntime-node');
     const bytes = buildTreeEnsembleClassifier({ featureNames: SUBSET, labels: REVERSED, trees: 6, depth: 4, seed: 71 });
     const session = await ort.InferenceSession.create(Buffer.from(bytes));
-    const out = await session.run({ X: new ort.Tensor('float32', Float32Array.from(SUBSET, (n) => features[n]), [1, SUBSET.length]) });
+    const out = await session.run({
+      X: new ort.Tensor(
+        'float32',
+        Float32Array.from(SUBSET, (n) => features[n]),
+        [1, SUBSET.length],
+      ),
+    });
     const reordered = new Map(REVERSED.map((label, c) => [label, (out.probabilities.data as Float32Array)[c]]));
     await session.release();
 
@@ -163,12 +207,19 @@ describe('ensembles', () => {
       { model: 'etfs/IWM', weight: 1.5 },
       { model: 'universal/all_assets_classifier', weight: 0.5 },
     ];
-    expect((await stack.gqlAsWriter(REGISTER, { model: 'ensembles/hard', version: 'v1', members, voting: 'HARD' })).errors).toBeUndefined();
+    expect(
+      (await stack.gqlAsWriter(REGISTER, { model: 'ensembles/hard', version: 'v1', members, voting: 'HARD' })).errors,
+    ).toBeUndefined();
     expect((await stack.gqlAsWriter(PROMOTE, { model: 'ensembles/hard', version: 'v1' })).errors).toBeUndefined();
     for (const i of [11, 12, 13, 14, 15]) {
       const features = featuresFor(DEMO_FEATURE_NAMES, i);
       const votes = new Map<string, number>();
-      for (const [ticker, model, weight] of [['SPY', undefined, 1], ['QQQ', undefined, 1], ['IWM', undefined, 1.5], ['SPY', 'universal/all_assets_classifier', 0.5]] as const) {
+      for (const [ticker, model, weight] of [
+        ['SPY', undefined, 1],
+        ['QQQ', undefined, 1],
+        ['IWM', undefined, 1.5],
+        ['SPY', 'universal/all_assets_classifier', 0.5],
+      ] as const) {
         const own = await memberProbabilities(stack, ticker, features, model);
         const top = [...own].sort((a, b) => b[1] - a[1])[0][0];
         votes.set(top, (votes.get(top) ?? 0) + weight);
@@ -180,7 +231,9 @@ describe('ensembles', () => {
       expect(r.errors).toBeUndefined();
       expect(r.data!.predict.strategy).toBe(winner);
       expect(r.data!.predict.confidence).toBeCloseTo(most, 9);
-      expect((r.data!.predict.probabilities as Probabilities).map((p) => p.probability)).toEqual(shares.map((s) => expect.closeTo(s, 9)));
+      expect((r.data!.predict.probabilities as Probabilities).map((p) => p.probability)).toEqual(
+        shares.map((s) => expect.closeTo(s, 9)),
+      );
     }
   });
 
@@ -201,7 +254,8 @@ describe('ensembles', () => {
   });
 
   it('refuses regressors, nested ensembles, experimental and unknown members, bad weights and a second registration of a version', async () => {
-    const attempt = (members: unknown[], model = 'ensembles/refused', version = 'v1') => stack.gqlAsWriter(REGISTER, { model, version, members, voting: 'SOFT' });
+    const attempt = (members: unknown[], model = 'ensembles/refused', version = 'v1') =>
+      stack.gqlAsWriter(REGISTER, { model, version, members, voting: 'SOFT' });
     const cases: Array<[unknown[], string, RegExp]> = [
       [[{ model: 'universal/a_regressor', weight: 1 }], 'INVALID_MODEL', /regressor/],
       [[{ model: DEMO_ENSEMBLE, weight: 1 }], 'INVALID_MODEL', /do not nest/],
@@ -209,7 +263,14 @@ describe('ensembles', () => {
       [[{ model: 'universal/nope', weight: 1 }], 'MODEL_NOT_FOUND', /universal\/nope/],
       [[{ model: 'etfs/SPY', version: 'v9', weight: 1 }], 'VERSION_NOT_FOUND', /v9/],
       [[{ model: 'etfs/SPY', weight: 0 }], 'BAD_USER_INPUT', /positive/],
-      [[{ model: 'etfs/SPY', weight: 1 }, { model: 'etfs/SPY', weight: 2 }], 'BAD_USER_INPUT', /once/],
+      [
+        [
+          { model: 'etfs/SPY', weight: 1 },
+          { model: 'etfs/SPY', weight: 2 },
+        ],
+        'BAD_USER_INPUT',
+        /once/,
+      ],
       [[], 'BAD_USER_INPUT', /at least one member/],
       [[{ model: 'etfs/../x', weight: 1 }], 'BAD_USER_INPUT', /model id/],
     ];
@@ -218,13 +279,25 @@ describe('ensembles', () => {
       expect(r.errors?.[0].extensions?.code, JSON.stringify(members)).toBe(code);
       expect(r.errors?.[0].message).toMatch(message);
     }
-    expect((await attempt([{ model: 'etfs/SPY', weight: 1 }], 'etfs/SPY')).errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect((await attempt([{ model: 'etfs/SPY', weight: 1 }], 'etfs/SPY')).errors?.[0].extensions?.code).toBe(
+      'BAD_USER_INPUT',
+    );
     expect(await stack.server.runtime.store.listKeys('ensembles/refused/')).toEqual([]);
     // Versions are immutable.
-    const again = await stack.gqlAsWriter(REGISTER, { model: DEMO_ENSEMBLE, version: 'v1.0.0', members: [{ model: 'etfs/SPY', weight: 1 }], voting: 'HARD' });
+    const again = await stack.gqlAsWriter(REGISTER, {
+      model: DEMO_ENSEMBLE,
+      version: 'v1.0.0',
+      members: [{ model: 'etfs/SPY', weight: 1 }],
+      voting: 'HARD',
+    });
     expect(again.errors?.[0].extensions?.code).toBe('CONFLICT');
     // And registering needs write permission.
-    const anonymous = await stack.gql(REGISTER, { model: 'ensembles/anon', version: 'v1', members: [{ model: 'etfs/SPY', weight: 1 }], voting: 'SOFT' });
+    const anonymous = await stack.gql(REGISTER, {
+      model: 'ensembles/anon',
+      version: 'v1',
+      members: [{ model: 'etfs/SPY', weight: 1 }],
+      voting: 'SOFT',
+    });
     expect(anonymous.errors?.[0].extensions?.code).toBe('UNAUTHENTICATED');
     expect(await stack.server.runtime.store.listKeys('ensembles/anon/')).toEqual([]);
   });
@@ -246,7 +319,9 @@ describe('ensembles', () => {
     const after = (await stack.gql(PREDICT, { ticker: 'DIA', features })).data!.predict;
     expect(after.version).toBe('v2.0.0');
     expect(after.ensemble.voting).toBe('HARD');
-    expect(after.ensemble.members.map((m: { model: { id: string }; version: string }) => `${m.model.id}@${m.version}`)).toEqual(['etfs/SPY@v1.0.0', 'etfs/QQQ@v1.0.0']);
+    expect(
+      after.ensemble.members.map((m: { model: { id: string }; version: string }) => `${m.model.id}@${m.version}`),
+    ).toEqual(['etfs/SPY@v1.0.0', 'etfs/QQQ@v1.0.0']);
     const back = await stack.gqlAsWriter(`mutation { rollback(model: "${DEMO_ENSEMBLE}") { toVersion } }`);
     expect(back.data?.rollback.toVersion).toBe('v1.0.0');
     const rolledBack = (await stack.gql(PREDICT, { ticker: 'DIA', features })).data!.predict;
@@ -258,7 +333,10 @@ describe('ensembles', () => {
     const prefix = 'ensembles/uploaded/archive/v1/';
     const weights = Buffer.from('{"etfs/SPY": 0.6, "universal/all_assets_classifier@v1.0.0": 0.4}\n');
     await store.put(`${prefix}ensemble_weights.json`, weights);
-    await store.put(`${prefix}voting_strategy.json`, '{"voting_method": "SOFT", "notes": "from the training pipeline"}');
+    await store.put(
+      `${prefix}voting_strategy.json`,
+      '{"voting_method": "SOFT", "notes": "from the training pipeline"}',
+    );
     await store.put(`${prefix}metadata.json`, '{"description": "blend from the pipeline", "accuracy": 0.64}');
     const REGISTER_VERSION = `mutation($m: ID!, $v: String!) { registerVersion(model: $m, version: $v) { version labels featureNames accuracy modelFile ensemble { voting members { model { id } version weight } } } }`;
     const r = await stack.gqlAsWriter(REGISTER_VERSION, { m: 'ensembles/uploaded', v: 'v1' });
@@ -269,15 +347,27 @@ describe('ensembles', () => {
       featureNames: DEMO_FEATURE_NAMES,
       accuracy: 0.64,
       modelFile: 'ensemble_weights.json',
-      ensemble: { voting: 'SOFT', members: [{ model: { id: 'etfs/SPY' }, version: 'v1.1.0', weight: 0.6 }, { model: { id: 'universal/all_assets_classifier' }, version: 'v1.0.0', weight: 0.4 }] },
+      ensemble: {
+        voting: 'SOFT',
+        members: [
+          { model: { id: 'etfs/SPY' }, version: 'v1.1.0', weight: 0.6 },
+          { model: { id: 'universal/all_assets_classifier' }, version: 'v1.0.0', weight: 0.4 },
+        ],
+      },
     });
     expect((await store.get(`${prefix}ensemble_weights.json`)).body).toEqual(weights);
     expect(JSON.parse((await store.get(`${prefix}feature_names.json`)).body.toString())).toEqual(DEMO_FEATURE_NAMES);
     expect((await stack.gqlAsWriter(PROMOTE, { model: 'ensembles/uploaded', version: 'v1' })).errors).toBeUndefined();
-    const p = await stack.gql(PREDICT, { ticker: 'QQQ', features: featuresFor(DEMO_FEATURE_NAMES, 2), model: 'ensembles/uploaded' });
+    const p = await stack.gql(PREDICT, {
+      ticker: 'QQQ',
+      features: featuresFor(DEMO_FEATURE_NAMES, 2),
+      model: 'ensembles/uploaded',
+    });
     expect(p.data!.predict.ensemble.members).toHaveLength(2);
     // Registered once.
-    expect((await stack.gqlAsWriter(REGISTER_VERSION, { m: 'ensembles/uploaded', v: 'v1' })).errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(
+      (await stack.gqlAsWriter(REGISTER_VERSION, { m: 'ensembles/uploaded', v: 'v1' })).errors?.[0].extensions?.code,
+    ).toBe('CONFLICT');
 
     // A folder naming a member with another label set is refused; nothing is added to it.
     const bad = 'ensembles/uploaded/archive/v2/';
@@ -301,16 +391,23 @@ describe('ensembles', () => {
   });
 
   it('an ensemble without a staging version is MODEL_NOT_DEPLOYED for STAGING; predictMatrix answers what predictMany answers, one run per member', async () => {
-    const staging = await stack.gql(`query($f: JSONObject!) { predict(ticker: "DIA", features: $f, stage: STAGING) { strategy } }`, { f: featuresFor(DEMO_FEATURE_NAMES, 1) });
+    const staging = await stack.gql(
+      `query($f: JSONObject!) { predict(ticker: "DIA", features: $f, stage: STAGING) { strategy } }`,
+      { f: featuresFor(DEMO_FEATURE_NAMES, 1) },
+    );
     expect(staging.errors?.[0].extensions?.code).toBe('MODEL_NOT_DEPLOYED');
     const rows = [31, 32, 33, 34].map((i) => featuresFor(DEMO_FEATURE_NAMES, i));
-    const many = (await stack.gql(PREDICT_MANY, { requests: rows.map((features) => ({ ticker: 'DIA', features })) })).data!.predictMany;
+    const many = (await stack.gql(PREDICT_MANY, { requests: rows.map((features) => ({ ticker: 'DIA', features })) }))
+      .data!.predictMany;
     const { runtime } = stack.server;
     const runs = runtime.models.counters.sessionRuns;
-    const matrix = await stack.gql(`query($n: [String!]!, $rows: JSON!) { predictMatrix(ticker: "DIA", featureNames: $n, rows: $rows) { model { id } version labels strategies confidences } }`, {
-      n: DEMO_FEATURE_NAMES,
-      rows: rows.map((r) => DEMO_FEATURE_NAMES.map((n) => r[n])),
-    });
+    const matrix = await stack.gql(
+      `query($n: [String!]!, $rows: JSON!) { predictMatrix(ticker: "DIA", featureNames: $n, rows: $rows) { model { id } version labels strategies confidences } }`,
+      {
+        n: DEMO_FEATURE_NAMES,
+        rows: rows.map((r) => DEMO_FEATURE_NAMES.map((n) => r[n])),
+      },
+    );
     expect(matrix.errors).toBeUndefined();
     expect(runtime.models.counters.sessionRuns - runs).toBe(3);
     const m = matrix.data!.predictMatrix;
@@ -320,12 +417,13 @@ describe('ensembles', () => {
     m.confidences.forEach((c: number, i: number) => expect(c).toBeCloseTo(many[i].confidence, 6));
   });
 
-
   it('WARM_MODELS may name an ensemble: its pinned members are loaded', async () => {
     const { runtime } = stack.server;
     runtime.models.clear();
     const [warm] = await warmModels(runtime.predictor, [DEMO_ENSEMBLE]);
     expect(warm).toMatchObject({ model: DEMO_ENSEMBLE, ok: true, version: 'v1.0.0' });
-    expect(runtime.models.loadedKeys.sort()).toEqual(DEMO_ENSEMBLE_MEMBERS.map((m) => `${m.model}@${m.version}`).sort());
+    expect(runtime.models.loadedKeys.sort()).toEqual(
+      DEMO_ENSEMBLE_MEMBERS.map((m) => `${m.model}@${m.version}`).sort(),
+    );
   });
 });

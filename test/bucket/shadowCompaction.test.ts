@@ -41,7 +41,9 @@ describe('shadow agreement compaction', () => {
   const clients: S3Client[] = [];
   const warnings: string[] = [];
 
-  const store = <T extends ObjectStore = ObjectStore>(Kind: new (c: S3Client, b: string) => T = ObjectStore as never): T => {
+  const store = <T extends ObjectStore = ObjectStore>(
+    Kind: new (c: S3Client, b: string) => T = ObjectStore as never,
+  ): T => {
     const client = new S3Client(embeddedS3ClientConfig(s3.endpoint));
     clients.push(client);
     return new Kind(client, BUCKET);
@@ -83,7 +85,9 @@ describe('shadow agreement compaction', () => {
       await writer.flush();
       // Assess: another instance reads the exact total after every flush, compacted or not
       expect(await fresh(model)).toEqual([{ productionVersion: 'v1', stagingVersion: 'v2', rows, agreements }]);
-      expect(await writer.agreement(model)).toEqual([{ productionVersion: 'v1', stagingVersion: 'v2', rows, agreements }]);
+      expect(await writer.agreement(model)).toEqual([
+        { productionVersion: 'v1', stagingVersion: 'v2', rows, agreements },
+      ]);
     }
     writer.record(model, 'v1', 'v3', 7, 7);
     await writer.flush();
@@ -124,7 +128,9 @@ describe('shadow agreement compaction', () => {
     // Assess: the summary holds the six files, which are all still there and named in `absorbed`
     expect(writer.counters.compactions).toBe(2);
     // Flushes 3 to 6 each tried to delete (3 and 6 after compacting, 4 and 5 the leftovers) and warned.
-    expect(warnings.splice(0)).toEqual(Array(4).fill('compacted shadow count files could not be deleted; the next compaction tries again'));
+    expect(warnings.splice(0)).toEqual(
+      Array(4).fill('compacted shadow count files could not be deleted; the next compaction tries again'),
+    );
     const left = (await filesOf(model, 'v1', 'v2')).filter((f) => f !== SHADOW_SUMMARY_FILE);
     expect(left).toHaveLength(6);
     const summary = await summaryOf(model, 'v1', 'v2');
@@ -168,7 +174,9 @@ describe('shadow agreement compaction', () => {
     const readerStore = store(HookedStore);
     const reader = instance(1_000, readerStore);
     // The reader has read (and cached) the three files once.
-    expect(await reader.agreement(model)).toEqual([{ productionVersion: 'v1', stagingVersion: 'v2', rows, agreements: 0 }]);
+    expect(await reader.agreement(model)).toEqual([
+      { productionVersion: 'v1', stagingVersion: 'v2', rows, agreements: 0 },
+    ]);
 
     // Act: right after the reader's next listing, the writer compacts twice (files 8 and 9–12)
     readerStore.hook = async () => {
@@ -236,7 +244,9 @@ describe('shadow agreement compaction', () => {
     expect(writer.counters.compactions).toBeGreaterThanOrEqual(5);
     // Once the files stop moving, the sum is exact.
     readerStore.hook = undefined;
-    expect(await reader.agreement(model)).toEqual([{ productionVersion: 'v1', stagingVersion: 'v2', rows: recorded, agreements: recorded }]);
+    expect(await reader.agreement(model)).toEqual([
+      { productionVersion: 'v1', stagingVersion: 'v2', rows: recorded, agreements: recorded },
+    ]);
   });
 
   it('instances flushing and compacting one pair at once while others read: no count lost or doubled', async () => {
@@ -248,7 +258,11 @@ describe('shadow agreement compaction', () => {
     const readers = Array.from({ length: 2 }, () => instance(1_000));
     const totals = { startedRows: 0, startedAgreements: 0, flushedRows: 0, flushedAgreements: 0 };
     let writing = true;
-    const observations: Array<{ lower: { rows: number; agreements: number }; seen: ShadowAgreement[]; upper: { rows: number; agreements: number } }> = [];
+    const observations: Array<{
+      lower: { rows: number; agreements: number };
+      seen: ShadowAgreement[];
+      upper: { rows: number; agreements: number };
+    }> = [];
 
     // Act
     const write = async (w: ShadowTracker, k: number) => {
@@ -286,13 +300,17 @@ describe('shadow agreement compaction', () => {
       expect(got.agreements).toBeLessThanOrEqual(o.upper.agreements);
     }
     // The end: exact, for a fresh reader and for every instance; compactions happened and the files left are few.
-    const exact = [{ productionVersion: 'v1', stagingVersion: 'v2', rows: totals.flushedRows, agreements: totals.flushedAgreements }];
+    const exact = [
+      { productionVersion: 'v1', stagingVersion: 'v2', rows: totals.flushedRows, agreements: totals.flushedAgreements },
+    ];
     expect(await fresh(model)).toEqual(exact);
     for (const w of [...writers, ...readers]) expect(await w.agreement(model)).toEqual(exact);
     const compactions = writers.reduce((s, w) => s + w.counters.compactions, 0);
     expect(compactions).toBeGreaterThan(0);
     const summary = await summaryOf(model, 'v1', 'v2');
-    const left = (await filesOf(model, 'v1', 'v2')).filter((f) => f !== SHADOW_SUMMARY_FILE && !summary.absorbed.includes(f));
+    const left = (await filesOf(model, 'v1', 'v2')).filter(
+      (f) => f !== SHADOW_SUMMARY_FILE && !summary.absorbed.includes(f),
+    );
     expect(summary.files + left.length).toBe(INSTANCES * FLUSHES);
     expect(warnings).toEqual([]);
     console.log(
@@ -308,7 +326,9 @@ describe('shadow agreement compaction', () => {
       const { store, deployments } = stack.server.runtime;
       await publishVersion(store, 'etfs/SPY', 'v1.2.0', demoVersionFiles(777), { strategies: [...OPTION_STRATEGIES] });
       await deployments.promote({ model: 'etfs/SPY', version: 'v1.2.0', stage: 'STAGING', by: 'test' });
-      const set = await stack.gqlAsWriter(`mutation { configureTraffic(model: "etfs/SPY", shadow: true, reason: "compaction") { generation } }`);
+      const set = await stack.gqlAsWriter(
+        `mutation { configureTraffic(model: "etfs/SPY", shadow: true, reason: "compaction") { generation } }`,
+      );
       expect(set.errors).toBeUndefined();
       const { runtime } = stack.server;
       // Act: ten requests of two rows each, each followed by its flush
@@ -326,8 +346,12 @@ describe('shadow agreement compaction', () => {
       // Assess
       // One file per request (each flush awaited): compacted at the 3rd, 6th and 9th.
       expect(runtime.shadows.counters).toMatchObject({ compactions: 3, filesCompacted: 9 });
-      const t = await stack.gql(`{ model(id: "etfs/SPY") { shadowAgreement { productionVersion stagingVersion rows agreements } } }`);
-      expect(t.data!.model.shadowAgreement).toEqual([{ productionVersion: 'v1.1.0', stagingVersion: 'v1.2.0', rows: 20, agreements }]);
+      const t = await stack.gql(
+        `{ model(id: "etfs/SPY") { shadowAgreement { productionVersion stagingVersion rows agreements } } }`,
+      );
+      expect(t.data!.model.shadowAgreement).toEqual([
+        { productionVersion: 'v1.1.0', stagingVersion: 'v1.2.0', rows: 20, agreements },
+      ]);
       const folder = shadowPairPrefix('etfs/SPY', 'v1.1.0', 'v1.2.0');
       const keys = await runtime.store.listKeys(folder);
       expect(keys).toContain(folder + SHADOW_SUMMARY_FILE);

@@ -25,7 +25,8 @@ const TRAFFIC = `query($id: ID!) { model(id: $id) { traffic { shadow canaryPerce
 describe('shadow mode and canary traffic', () => {
   let stack: TestStack;
   let other: Runtime;
-  const rows = (ticker: string, n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ ticker, features: featuresFor(DEMO_FEATURE_NAMES, from + i) }));
+  const rows = (ticker: string, n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({ ticker, features: featuresFor(DEMO_FEATURE_NAMES, from + i) }));
 
   beforeAll(async () => {
     stack = await startTestStack({ env: { SHADOW_FLUSH_SECONDS: '3600' } });
@@ -33,7 +34,9 @@ describe('shadow mode and canary traffic', () => {
     // Candidates in staging: SPY v1.2.0 and stocks/universal v1.2.0 (other seeds: other answers).
     await publishVersion(store, 'etfs/SPY', 'v1.2.0', demoVersionFiles(777), { strategies: [...OPTION_STRATEGIES] });
     await deployments.promote({ model: 'etfs/SPY', version: 'v1.2.0', stage: 'STAGING', by: 'test' });
-    await publishVersion(store, 'stocks/universal', 'v1.2.0', demoVersionFiles(778), { strategies: [...OPTION_STRATEGIES] });
+    await publishVersion(store, 'stocks/universal', 'v1.2.0', demoVersionFiles(778), {
+      strategies: [...OPTION_STRATEGIES],
+    });
     await deployments.promote({ model: 'stocks/universal', version: 'v1.2.0', stage: 'STAGING', by: 'test' });
     // QQQ's candidate reads other features than production: it cannot shadow.
     const narrow = ['iv_rank', 'rsi_14'];
@@ -41,11 +44,20 @@ describe('shadow mode and canary traffic', () => {
       store,
       'etfs/QQQ',
       'v2',
-      { 'model.onnx': Buffer.from(buildTreeEnsembleClassifier({ featureNames: narrow, labels: OPTION_STRATEGIES, trees: 2, depth: 2, seed: 5 })), 'feature_names.json': Buffer.from(JSON.stringify(narrow)) },
+      {
+        'model.onnx': Buffer.from(
+          buildTreeEnsembleClassifier({ featureNames: narrow, labels: OPTION_STRATEGIES, trees: 2, depth: 2, seed: 5 }),
+        ),
+        'feature_names.json': Buffer.from(JSON.stringify(narrow)),
+      },
       { strategies: [...OPTION_STRATEGIES] },
     );
     await deployments.promote({ model: 'etfs/QQQ', version: 'v2', stage: 'STAGING', by: 'test' });
-    const config = loadConfig({ MODEL_BUCKET: stack.server.runtime.bucket, S3_ENDPOINT: stack.server.s3!.endpoint, POINTER_TTL_SECONDS: '0' });
+    const config = loadConfig({
+      MODEL_BUCKET: stack.server.runtime.bucket,
+      S3_ENDPOINT: stack.server.s3!.endpoint,
+      POINTER_TTL_SECONDS: '0',
+    });
     other = createRuntime(config, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   });
   afterAll(async () => {
@@ -100,7 +112,12 @@ describe('shadow mode and canary traffic', () => {
     answers.forEach((p: any, i: number) => {
       // Production's answer is unchanged by the shadow.
       expect({ ...p, shadow: null }).toEqual(alone[i]);
-      expect(p.shadow).toEqual({ version: 'v1.2.0', strategy: staged[i].strategy, confidence: staged[i].confidence, agrees: staged[i].strategy === p.strategy });
+      expect(p.shadow).toEqual({
+        version: 'v1.2.0',
+        strategy: staged[i].strategy,
+        confidence: staged[i].confidence,
+        agrees: staged[i].strategy === p.strategy,
+      });
       if (p.shadow.agrees) agreements++;
     });
     // Different seeds: some rows agree and some do not, so both branches are exercised.
@@ -112,12 +129,16 @@ describe('shadow mode and canary traffic', () => {
 
     const t = await stack.gql(TRAFFIC, { id: 'etfs/SPY' });
     expect(t.data!.model.traffic).toEqual({ shadow: true, canaryPercent: 0 });
-    expect(t.data!.model.shadowAgreement).toEqual([{ productionVersion: 'v1.1.0', stagingVersion: 'v1.2.0', rows: 25, agreements, rate: agreements / 25 }]);
+    expect(t.data!.model.shadowAgreement).toEqual([
+      { productionVersion: 'v1.1.0', stagingVersion: 'v1.2.0', rows: 25, agreements, rate: agreements / 25 },
+    ]);
 
     // Another instance reads the counts once they are flushed to the bucket.
     expect(await other.shadows.agreement('etfs/SPY')).toEqual([]);
     await runtime.shadows.flush();
-    expect(await other.shadows.agreement('etfs/SPY')).toEqual([{ productionVersion: 'v1.1.0', stagingVersion: 'v1.2.0', rows: 25, agreements }]);
+    expect(await other.shadows.agreement('etfs/SPY')).toEqual([
+      { productionVersion: 'v1.1.0', stagingVersion: 'v1.2.0', rows: 25, agreements },
+    ]);
     // Its own shadow rows add to the total.
     const answered = await other.predictor.predictBatch(requests.slice(0, 5));
     expect(answered.every((a) => !(a instanceof Error) && (a as Prediction).shadow?.version === 'v1.2.0')).toBe(true);
@@ -147,7 +168,14 @@ describe('shadow mode and canary traffic', () => {
     try {
       const damaged = await stack.gql(PREDICT_MANY, { requests: rows('QQQ', 2) });
       expect(damaged.errors).toBeUndefined();
-      expect(damaged.data!.predictMany.map((p: { version: string; stage: string; canary: boolean; shadow: unknown }) => [p.version, p.stage, p.canary, p.shadow])).toEqual([
+      expect(
+        damaged.data!.predictMany.map((p: { version: string; stage: string; canary: boolean; shadow: unknown }) => [
+          p.version,
+          p.stage,
+          p.canary,
+          p.shadow,
+        ]),
+      ).toEqual([
         ['v1.0.0', 'PRODUCTION', false, null],
         ['v1.0.0', 'PRODUCTION', false, null],
       ]);
@@ -185,9 +213,16 @@ describe('shadow mode and canary traffic', () => {
     // An explicit STAGING request is not a canary.
     expect(staging.every((p: { canary: boolean; stage: string }) => !p.canary && p.stage === 'STAGING')).toBe(true);
     // Once staging's version is promoted there is nothing to try: production answers every ticker.
-    await stack.server.runtime.deployments.promote({ model: 'stocks/universal', version: 'v1.2.0', stage: 'PRODUCTION', by: 'test' });
+    await stack.server.runtime.deployments.promote({
+      model: 'stocks/universal',
+      version: 'v1.2.0',
+      stage: 'PRODUCTION',
+      by: 'test',
+    });
     const promoted = (await stack.gql(PREDICT_MANY, { requests })).data!.predictMany;
-    expect(promoted.map((p: { canary: boolean; stage: string; version: string }) => [p.canary, p.stage, p.version])).toEqual(tickers.map(() => [false, 'PRODUCTION', 'v1.2.0']));
+    expect(
+      promoted.map((p: { canary: boolean; stage: string; version: string }) => [p.canary, p.stage, p.version]),
+    ).toEqual(tickers.map(() => [false, 'PRODUCTION', 'v1.2.0']));
   });
 
   it('traffic settings survive promotions, and rollback skips TRAFFIC entries to the previous version', async () => {
@@ -202,12 +237,26 @@ describe('shadow mode and canary traffic', () => {
     await stack.gqlAsWriter(CONFIGURE, { model: 'etfs/SPY', shadow: false, reason: 'done' });
     const back = await stack.gqlAsWriter(`mutation { rollback(model: "etfs/SPY") { fromVersion toVersion } }`);
     expect(back.data!.rollback).toEqual({ fromVersion: 'v1.2.0', toVersion: 'v1.1.0' });
-    const history = await stack.gql(`{ deployments(model: "etfs/SPY", first: 4) { action stage fromVersion toVersion traffic { shadow canaryPercent } } }`);
+    const history = await stack.gql(
+      `{ deployments(model: "etfs/SPY", first: 4) { action stage fromVersion toVersion traffic { shadow canaryPercent } } }`,
+    );
     expect(history.data!.deployments).toEqual([
       { action: 'ROLLBACK', stage: 'PRODUCTION', fromVersion: 'v1.2.0', toVersion: 'v1.1.0', traffic: null },
-      { action: 'TRAFFIC', stage: 'PRODUCTION', fromVersion: 'v1.2.0', toVersion: 'v1.2.0', traffic: { shadow: false, canaryPercent: 0 } },
+      {
+        action: 'TRAFFIC',
+        stage: 'PRODUCTION',
+        fromVersion: 'v1.2.0',
+        toVersion: 'v1.2.0',
+        traffic: { shadow: false, canaryPercent: 0 },
+      },
       { action: 'PROMOTE', stage: 'PRODUCTION', fromVersion: 'v1.1.0', toVersion: 'v1.2.0', traffic: null },
-      { action: 'TRAFFIC', stage: 'PRODUCTION', fromVersion: 'v1.1.0', toVersion: 'v1.1.0', traffic: { shadow: true, canaryPercent: 0 } },
+      {
+        action: 'TRAFFIC',
+        stage: 'PRODUCTION',
+        fromVersion: 'v1.1.0',
+        toVersion: 'v1.1.0',
+        traffic: { shadow: true, canaryPercent: 0 },
+      },
     ]);
   });
 });

@@ -98,7 +98,16 @@ describe('demo vocabulary', () => {
     expect(features).toHaveLength(84);
     expect(new Set(features).size).toBe(84);
     for (const name of features) expect(name).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)*$/);
-    for (const name of ['iv_rank', 'iv_percentile', 'hv_20', 'rsi_14', 'delta_skew', 'put_call_ratio', 'vix_level', 'term_structure_slope']) {
+    for (const name of [
+      'iv_rank',
+      'iv_percentile',
+      'hv_20',
+      'rsi_14',
+      'delta_skew',
+      'put_call_ratio',
+      'vix_level',
+      'term_structure_slope',
+    ]) {
       expect(features).toContain(name);
     }
   });
@@ -235,7 +244,13 @@ describe('buildTreeEnsembleClassifier', () => {
     expect(attrs.get('classlabels_strings')!.strings.map((b) => decoder.decode(b))).toEqual([...OPTION_STRATEGIES]);
     expect(decoder.decode(attrs.get('post_transform')!.s!)).toBe('SOFTMAX');
     const nodesPerTree = 2 ** 4 - 1;
-    for (const name of ['nodes_treeids', 'nodes_nodeids', 'nodes_featureids', 'nodes_truenodeids', 'nodes_falsenodeids']) {
+    for (const name of [
+      'nodes_treeids',
+      'nodes_nodeids',
+      'nodes_featureids',
+      'nodes_truenodeids',
+      'nodes_falsenodeids',
+    ]) {
       expect(attrs.get(name)!.ints).toHaveLength(5 * nodesPerTree);
     }
     expect(attrs.get('nodes_values')!.floats).toHaveLength(5 * nodesPerTree);
@@ -324,7 +339,13 @@ describe('buildTreeEnsembleClassifier', () => {
 
   it('works with any feature and label vocabulary', async () => {
     // Prepare
-    const spec: TreeEnsembleSpec = { featureNames: ['a', 'b', 'c'], labels: ['UP', 'DOWN'], trees: 4, depth: 3, seed: 99 };
+    const spec: TreeEnsembleSpec = {
+      featureNames: ['a', 'b', 'c'],
+      labels: ['UP', 'DOWN'],
+      trees: 4,
+      depth: 3,
+      seed: 99,
+    };
 
     // Act
     const s = await session(buildTreeEnsembleClassifier(spec));

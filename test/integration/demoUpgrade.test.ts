@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO_FEATURE_NAMES } from '../../src/demo/strategies';
-import { DEMO_ENSEMBLE, DEMO_RISK_MODEL, DEMO_VOLATILITY_MODEL, demoAssetRegistry, demoDescription, demoVersionFiles } from '../../src/local/demoSeed';
+import {
+  DEMO_ENSEMBLE,
+  DEMO_RISK_MODEL,
+  DEMO_VOLATILITY_MODEL,
+  demoAssetRegistry,
+  demoDescription,
+  demoVersionFiles,
+} from '../../src/local/demoSeed';
 import { ASSET_REGISTRY_KEY } from '../../src/registry/bucketLayout';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { featuresFor, startTestStack } from '../support/stack';
@@ -49,7 +56,9 @@ describe('restarting on a bucket seeded by an earlier release', () => {
     // Nothing left to add: the next start writes nothing.
     stack = await startTestStack({ dataDir });
     expect(stack.server.upgraded).toBe(false);
-    const writes = stack.server.s3!.requests().filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'DELETE');
+    const writes = stack.server
+      .s3!.requests()
+      .filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'DELETE');
     expect(writes).toEqual([]);
     await stack.close();
   });
@@ -59,9 +68,18 @@ describe('restarting on a bucket seeded by an earlier release', () => {
     dirs.push(dataDir);
     let stack = await startTestStack({ dataDir, seed: false });
     const { store, deployments } = stack.server.runtime;
-    await publishVersion(store, 'etfs/SPY', 'v1', demoVersionFiles(1), demoDescription({ accuracy: 0.6, created: '2026-01-01T00:00:00Z' }));
+    await publishVersion(
+      store,
+      'etfs/SPY',
+      'v1',
+      demoVersionFiles(1),
+      demoDescription({ accuracy: 0.6, created: '2026-01-01T00:00:00Z' }),
+    );
     await deployments.promote({ model: 'etfs/SPY', version: 'v1', stage: 'PRODUCTION', by: 'ml-team' });
-    await store.put(ASSET_REGISTRY_KEY, JSON.stringify({ etfs: { SPY: { status: 'active' } }, stocks: { supported_tickers: {} } }));
+    await store.put(
+      ASSET_REGISTRY_KEY,
+      JSON.stringify({ etfs: { SPY: { status: 'active' } }, stocks: { supported_tickers: {} } }),
+    );
     await stack.close();
 
     stack = await startTestStack({ dataDir });

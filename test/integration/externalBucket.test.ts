@@ -22,7 +22,13 @@ describe('MODEL_BUCKET: the same server reads a bucket it does not host', () => 
     reader = await startLocalServer({
       port: 0,
       dataDir: readerDir,
-      env: { MODEL_BUCKET: LOCAL_BUCKET, S3_ENDPOINT: host.server.s3!.endpoint, AWS_REGION: 'us-east-1', NODE_ENV: 'test', MODELGRAPH_WRITE_TOKEN: 'reader-token-0123456789' },
+      env: {
+        MODEL_BUCKET: LOCAL_BUCKET,
+        S3_ENDPOINT: host.server.s3!.endpoint,
+        AWS_REGION: 'us-east-1',
+        NODE_ENV: 'test',
+        MODELGRAPH_WRITE_TOKEN: 'reader-token-0123456789',
+      },
     });
   });
   afterAll(async () => {
@@ -39,7 +45,8 @@ describe('MODEL_BUCKET: the same server reads a bucket it does not host', () => 
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        query: 'query($f: JSONObject!) { about { bucket } predict(ticker: "XLF", features: $f) { model { id } version strategy } }',
+        query:
+          'query($f: JSONObject!) { about { bucket } predict(ticker: "XLF", features: $f) { model { id } version strategy } }',
         variables: { f: featuresFor(DEMO_FEATURE_NAMES, 4) },
       }),
     });

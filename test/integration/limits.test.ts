@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../support/stack';
 
-async function post(stack: TestStack, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+async function post(
+  stack: TestStack,
+  body: string,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
   const res = await fetch(stack.server.graphqlUrl, { method: 'POST', headers, body });
   const text = await res.text();
   let json: any;
@@ -57,13 +61,18 @@ describe('hostile queries are refused before they run', () => {
   });
 
   it('refuses batched HTTP operations', async () => {
-    const res = await post(stack, JSON.stringify([{ query: '{ about { version } }' }, { query: '{ about { bucket } }' }]));
+    const res = await post(
+      stack,
+      JSON.stringify([{ query: '{ about { version } }' }, { query: '{ about { bucket } }' }]),
+    );
     expect(res.status).toBe(400);
   });
 
   it('bounds predictMany batch size', async () => {
     const requests = Array.from({ length: 21 }, () => ({ ticker: 'SPY', features: {} }));
-    const res = await stack.gql(`query($r: [PredictionRequest!]!) { predictMany(requests: $r) { strategy } }`, { r: requests });
+    const res = await stack.gql(`query($r: [PredictionRequest!]!) { predictMany(requests: $r) { strategy } }`, {
+      r: requests,
+    });
     expect(res.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(res.errors?.[0].message).toContain('at most 20');
   });
@@ -85,7 +94,9 @@ describe('hostile queries are refused before they run', () => {
 
   it('does not run mutations over GET', async () => {
     const q = encodeURIComponent('mutation { rollback(model: "etfs/SPY") { toVersion } }');
-    const res = await fetch(`${stack.server.graphqlUrl}?query=${q}`, { headers: { 'apollo-require-preflight': 'true', authorization: `Bearer ${stack.server.writeToken}` } });
+    const res = await fetch(`${stack.server.graphqlUrl}?query=${q}`, {
+      headers: { 'apollo-require-preflight': 'true', authorization: `Bearer ${stack.server.writeToken}` },
+    });
     expect(res.status).toBe(405);
   });
 });

@@ -32,7 +32,13 @@ describe('predictMatrix: columnar bulk scoring', () => {
     expect(matrix.errors).toBeUndefined();
     expect(stack.server.runtime.models.counters.sessionRuns - runsBefore).toBe(1);
     const m = matrix.data!.predictMatrix;
-    expect(m).toMatchObject({ ticker: 'NVDA', model: { id: 'stocks/universal' }, modelType: 'STOCK_UNIVERSAL', version: 'v1.1.0', stage: 'PRODUCTION' });
+    expect(m).toMatchObject({
+      ticker: 'NVDA',
+      model: { id: 'stocks/universal' },
+      modelType: 'STOCK_UNIVERSAL',
+      version: 'v1.1.0',
+      stage: 'PRODUCTION',
+    });
     expect(m.featureNames).toEqual(names);
     expect(m.labels).toEqual(OPTION_STRATEGIES);
     const many = await stack.gql(MANY, { requests: objects.map((features) => ({ ticker: 'NVDA', features })) });
@@ -48,8 +54,16 @@ describe('predictMatrix: columnar bulk scoring', () => {
     const reordered = await stack.gql(MATRIX, { ticker: 'SPY', featureNames: swapped, rows: [rows[0]] });
     expect(reordered.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(reordered.errors?.[0].message).toMatch(/order/);
-    const renamed = await stack.gql(MATRIX, { ticker: 'SPY', featureNames: [...names.slice(1), 'moon_phase'], rows: [rows[0]] });
-    expect(renamed.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', missingFeatures: [names[0]], unknownFeatures: ['moon_phase'] });
+    const renamed = await stack.gql(MATRIX, {
+      ticker: 'SPY',
+      featureNames: [...names.slice(1), 'moon_phase'],
+      rows: [rows[0]],
+    });
+    expect(renamed.errors?.[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      missingFeatures: [names[0]],
+      unknownFeatures: ['moon_phase'],
+    });
   });
 
   it.each([
@@ -65,7 +79,11 @@ describe('predictMatrix: columnar bulk scoring', () => {
   });
 
   it('refuses more rows than MAX_PREDICT_BATCH and an unknown ticker', async () => {
-    const many = await stack.gql(MATRIX, { ticker: 'SPY', featureNames: names, rows: Array.from({ length: 10_001 }, () => [0]) });
+    const many = await stack.gql(MATRIX, {
+      ticker: 'SPY',
+      featureNames: names,
+      rows: Array.from({ length: 10_001 }, () => [0]),
+    });
     expect(many.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(many.errors?.[0].message).toContain('at most 10000 rows');
     const unknown = await stack.gql(MATRIX, { ticker: 'NOPE', featureNames: names, rows: [rows[0]] });

@@ -21,15 +21,32 @@ describe('read path: tickers → models → predictions', () => {
     // Prepare: a registry that also exercises uses_model and an undeployed ETF.
     const { store, deployments, registry } = stack.server.runtime;
     const doc = demoAssetRegistry();
-    doc.etfs.DIA = { name: 'SPDR Dow Jones ETF', sector: 'Broad Market', status: 'active', uses_model: 'universal/all_assets_classifier' };
-    doc.etfs.XLE = { name: 'Energy Select Sector SPDR', sector: 'Energy', status: 'active', model_path: 'etfs/XLE/production/' };
+    doc.etfs.DIA = {
+      name: 'SPDR Dow Jones ETF',
+      sector: 'Broad Market',
+      status: 'active',
+      uses_model: 'universal/all_assets_classifier',
+    };
+    doc.etfs.XLE = {
+      name: 'Energy Select Sector SPDR',
+      sector: 'Energy',
+      status: 'active',
+      model_path: 'etfs/XLE/production/',
+    };
     doc.stocks.supported_tickers.BRK = { name: 'Berkshire (served by SPY model)', uses_model: 'etfs/SPY' };
     await store.put(ASSET_REGISTRY_KEY, JSON.stringify(doc));
     // etfs/XLE has a version but nothing deployed; etfs/ZIP has a ZipMap model in production.
-    const files = (bytes: Uint8Array) => ({ 'model.onnx': Buffer.from(bytes), 'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)) });
+    const files = (bytes: Uint8Array) => ({
+      'model.onnx': Buffer.from(bytes),
+      'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)),
+    });
     const spec = { featureNames: DEMO_FEATURE_NAMES, labels: OPTION_STRATEGIES, trees: 4, depth: 3, seed: 9 };
-    await publishVersion(store, 'etfs/XLE', 'v1', files(buildTreeEnsembleClassifier(spec)), { strategies: [...OPTION_STRATEGIES] });
-    await publishVersion(store, 'etfs/ZIP', 'v1', files(buildTreeEnsembleClassifier({ ...spec, zipMap: true })), { strategies: [...OPTION_STRATEGIES] });
+    await publishVersion(store, 'etfs/XLE', 'v1', files(buildTreeEnsembleClassifier(spec)), {
+      strategies: [...OPTION_STRATEGIES],
+    });
+    await publishVersion(store, 'etfs/ZIP', 'v1', files(buildTreeEnsembleClassifier({ ...spec, zipMap: true })), {
+      strategies: [...OPTION_STRATEGIES],
+    });
     await deployments.promote({ model: 'etfs/ZIP', version: 'v1', stage: 'PRODUCTION', by: 'test' });
     doc.etfs.ZIP = { name: 'ZipMap test', status: 'active' };
     await store.put(ASSET_REGISTRY_KEY, JSON.stringify(doc));
@@ -40,7 +57,9 @@ describe('read path: tickers → models → predictions', () => {
   it('routes an ETF to its own model, a stock to the universal model, and honours uses_model', async () => {
     // Act
     const answers = await Promise.all(
-      ['SPY', 'aapl', 'DIA', 'BRK'].map((ticker, i) => stack.gql(PREDICT, { ticker, features: featuresFor(DEMO_FEATURE_NAMES, i) })),
+      ['SPY', 'aapl', 'DIA', 'BRK'].map((ticker, i) =>
+        stack.gql(PREDICT, { ticker, features: featuresFor(DEMO_FEATURE_NAMES, i) }),
+      ),
     );
     // Assess
     const routed = answers.map((a) => [a.data?.predict.ticker, a.data?.predict.model.id, a.data?.predict.modelType]);
@@ -65,7 +84,10 @@ describe('read path: tickers → models → predictions', () => {
   });
 
   it('gives predictions that vary with the features', async () => {
-    const rows = Array.from({ length: 40 }, (_, i) => ({ ticker: 'SPY', features: featuresFor(DEMO_FEATURE_NAMES, i * 7) }));
+    const rows = Array.from({ length: 40 }, (_, i) => ({
+      ticker: 'SPY',
+      features: featuresFor(DEMO_FEATURE_NAMES, i * 7),
+    }));
     const { data } = await stack.gql(PREDICT_MANY, { requests: rows });
     const strategies = new Set(data!.predictMany.map((p: { strategy: string }) => p.strategy));
     expect(strategies.size).toBeGreaterThan(2);
@@ -95,8 +117,15 @@ describe('read path: tickers → models → predictions', () => {
     features.moon_phase = 0.5;
     features.rsi_14 = 'high';
     // Act: 1e999 is valid JSON that parses to Infinity.
-    const body = JSON.stringify({ query: PREDICT, variables: { ticker: 'SPY', features } }).replace('"hv_20":', '"hv_20":1e999,"_x":');
-    const res = await fetch(stack.server.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const body = JSON.stringify({ query: PREDICT, variables: { ticker: 'SPY', features } }).replace(
+      '"hv_20":',
+      '"hv_20":1e999,"_x":',
+    );
+    const res = await fetch(stack.server.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     const json = (await res.json()) as any;
     // Assess
     const ext = json.errors[0].extensions;
@@ -204,7 +233,9 @@ describe('concurrent loads of one model', () => {
     const { runtime, s3 } = stack.server;
     s3!.resetRequests();
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => stack.gql(PREDICT, { ticker: 'IWM', features: featuresFor(DEMO_FEATURE_NAMES, i) })),
+      Array.from({ length: 20 }, (_, i) =>
+        stack.gql(PREDICT, { ticker: 'IWM', features: featuresFor(DEMO_FEATURE_NAMES, i) }),
+      ),
     );
     expect(results.every((r) => r.data?.predict.model.id === 'etfs/IWM')).toBe(true);
     expect(s3!.count({ method: 'GET', keySuffix: 'etfs/IWM/archive/v1.0.0/model.onnx' })).toBe(1);

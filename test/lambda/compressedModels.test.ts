@@ -25,17 +25,38 @@ beforeAll(async () => {
   runtime = fx.runtime({ DISK_CACHE_DIR: join(fx.dir, 'disk-cache') });
   const { 'model.onnx': onnx, 'feature_names.json': names } = demoVersionFiles(151, { trees: 40 });
   const description = demoDescription({ accuracy: 0.67, created: '2026-10-15T00:00:00Z' });
-  await publishVersion(runtime.store, MODEL, 'v2.0.0', { 'model.onnx': onnx, 'feature_names.json': names }, description);
-  await publishVersion(runtime.store, MODEL, 'v2.0.0-gz', { 'model.onnx.gz': gzipSync(onnx, { level: 9 }), 'feature_names.json': names }, description);
+  await publishVersion(
+    runtime.store,
+    MODEL,
+    'v2.0.0',
+    { 'model.onnx': onnx, 'feature_names.json': names },
+    description,
+  );
+  await publishVersion(
+    runtime.store,
+    MODEL,
+    'v2.0.0-gz',
+    { 'model.onnx.gz': gzipSync(onnx, { level: 9 }), 'feature_names.json': names },
+    description,
+  );
   await publishVersion(
     runtime.store,
     MODEL,
     'v2.0.0-br',
-    { 'model.onnx.br': brotliCompressSync(onnx, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }), 'feature_names.json': names },
+    {
+      'model.onnx.br': brotliCompressSync(onnx, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }),
+      'feature_names.json': names,
+    },
     description,
   );
   // Says gzip, is not: must be refused as an invalid model, not crash or be served.
-  await publishVersion(runtime.store, MODEL, 'v2.0.0-badgz', { 'model.onnx.gz': onnx, 'feature_names.json': names }, description);
+  await publishVersion(
+    runtime.store,
+    MODEL,
+    'v2.0.0-badgz',
+    { 'model.onnx.gz': onnx, 'feature_names.json': names },
+    description,
+  );
 });
 
 afterAll(async () => {
@@ -69,7 +90,9 @@ describe('compressed model artifacts', () => {
     expect(new Set(plain.answers.map((a) => a.strategy)).size).toBeGreaterThan(1);
     for (const other of [gz, br]) {
       expect(other.answers.map((a) => a.strategy)).toEqual(plain.answers.map((a) => a.strategy));
-      expect(other.answers.map((a) => Array.from(a.probabilities))).toEqual(plain.answers.map((a) => Array.from(a.probabilities)));
+      expect(other.answers.map((a) => Array.from(a.probabilities))).toEqual(
+        plain.answers.map((a) => Array.from(a.probabilities)),
+      );
     }
   });
 

@@ -146,7 +146,11 @@ describe('DiskArtifactCache', () => {
     await mkdir(base, { recursive: true });
     await writeFile(join(base, 'file-not-dir'), 'x');
     const warnings: Array<{ message: string; details: Record<string, unknown> }> = [];
-    const cache = new DiskArtifactCache({ dir: join(base, 'file-not-dir', 'cache'), maxBytes: 1 << 20, onWarning: (message, details) => warnings.push({ message, details }) });
+    const cache = new DiskArtifactCache({
+      dir: join(base, 'file-not-dir', 'cache'),
+      maxBytes: 1 << 20,
+      onWarning: (message, details) => warnings.push({ message, details }),
+    });
     const bytes = randomBytes(10);
     // Act
     await expect(cache.write(sha(bytes), bytes)).resolves.toBeUndefined();
@@ -159,7 +163,8 @@ describe('DiskArtifactCache', () => {
 
 describe('the disk cache in the runtime (embedded S3, real sessions)', () => {
   const features = featuresFor(DEMO_FEATURE_NAMES, 7);
-  const predictSpy = async (runtime: Runtime) => (await runtime.predictor.predictBatch([{ ticker: 'SPY', features }]))[0];
+  const predictSpy = async (runtime: Runtime) =>
+    (await runtime.predictor.predictBatch([{ ticker: 'SPY', features }]))[0];
   const ok = (p: Prediction | Error): Prediction => {
     if (p instanceof Error) throw p;
     return p;
@@ -233,7 +238,10 @@ describe('the disk cache in the runtime (embedded S3, real sessions)', () => {
     await mkdir(base, { recursive: true });
     await writeFile(join(base, 'file-not-dir'), 'x');
     const warnings: Array<Record<string, unknown>> = [];
-    const runtime = fx.runtime({ DISK_CACHE_DIR: join(base, 'file-not-dir', 'cache') }, { onWarning: (_m, details) => warnings.push(details) });
+    const runtime = fx.runtime(
+      { DISK_CACHE_DIR: join(base, 'file-not-dir', 'cache') },
+      { onWarning: (_m, details) => warnings.push(details) },
+    );
     // Act
     const answer = ok(await predictSpy(runtime));
     // Assess

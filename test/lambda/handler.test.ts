@@ -64,36 +64,49 @@ let warmed: Run;
 /** Runs events through the handler in one fresh process whose only code is the built bundle and layer. */
 async function invoke(name: string, events: string[], env: Record<string, string>): Promise<Run> {
   const cacheDir = join(sandbox, `${name}-disk-cache`);
-  const child = spawn(process.execPath, [join(sandbox, 'invoke.mjs'), join(sandbox, 'task', `${handlerModule}.mjs`), handlerExport, ...events.map((e) => join(EVENTS, `${e}.json`))], {
-    cwd: join(sandbox, 'task'),
-    // A clean environment, like Lambda's: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS, nothing from this process.
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: sandbox,
-      TZ: 'UTC',
-      NODE_PATH: join(sandbox, 'opt/nodejs/node_modules'),
-      LAMBDA_TASK_ROOT: join(sandbox, 'task'),
-      AWS_LAMBDA_FUNCTION_NAME: 'modelgraph-graphql',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
-      AWS_LAMBDA_FUNCTION_VERSION: '1',
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      NODE_ENV: 'production',
-      MODEL_BUCKET: TEST_BUCKET,
-      S3_ENDPOINT: fx.s3.endpoint,
-      DISK_CACHE_DIR: cacheDir,
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [
+      join(sandbox, 'invoke.mjs'),
+      join(sandbox, 'task', `${handlerModule}.mjs`),
+      handlerExport,
+      ...events.map((e) => join(EVENTS, `${e}.json`)),
+    ],
+    {
+      cwd: join(sandbox, 'task'),
+      // A clean environment, like Lambda's: no NODE_OPTIONS, no NODE_EXTRA_CA_CERTS, nothing from this process.
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: sandbox,
+        TZ: 'UTC',
+        NODE_PATH: join(sandbox, 'opt/nodejs/node_modules'),
+        LAMBDA_TASK_ROOT: join(sandbox, 'task'),
+        AWS_LAMBDA_FUNCTION_NAME: 'modelgraph-graphql',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+        AWS_LAMBDA_FUNCTION_VERSION: '1',
+        AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        NODE_ENV: 'production',
+        MODEL_BUCKET: TEST_BUCKET,
+        S3_ENDPOINT: fx.s3.endpoint,
+        DISK_CACHE_DIR: cacheDir,
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-  });
+  );
   const collect = (stream: NodeJS.ReadableStream | null) => {
     const chunks: Buffer[] = [];
     stream?.on('data', (c: Buffer) => chunks.push(c));
     return () => Buffer.concat(chunks).toString('utf8');
   };
-  const [stdout, stderr, fd3] = [collect(child.stdout), collect(child.stderr), collect(child.stdio[3] as NodeJS.ReadableStream)];
+  const [stdout, stderr, fd3] = [
+    collect(child.stdout),
+    collect(child.stderr),
+    collect(child.stdio[3] as NodeJS.ReadableStream),
+  ];
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const lines = fd3()
     .split('\n')
@@ -106,7 +119,15 @@ async function invoke(name: string, events: string[], env: Record<string, string
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
   if (!lines[0]) throw new Error(`the runner did not start:\n${stderr()}`);
-  return { code, stdout: stdout(), stderr: stderr(), init: lines[0], results: new Map(order.map((r) => [r.event, r])), order, records };
+  return {
+    code,
+    stdout: stdout(),
+    stderr: stderr(),
+    init: lines[0],
+    results: new Map(order.map((r) => [r.event, r])),
+    order,
+    records,
+  };
 }
 
 function response(run: Run, event: string) {
@@ -114,7 +135,13 @@ function response(run: Run, event: string) {
   if (!r) throw new Error(`no result for ${event}`);
   if (r.kind === 'crash') throw new Error(`${event} crashed the handler: ${r.error}`);
   const body = r.result.body;
-  return { status: r.result.statusCode, headers: r.result.headers, body, json: JSON.parse(body) as { data?: any; errors?: any[] }, record: r };
+  return {
+    status: r.result.statusCode,
+    headers: r.result.headers,
+    body,
+    json: JSON.parse(body) as { data?: any; errors?: any[] },
+    record: r,
+  };
 }
 
 /** The "graphql request" log line of one invocation. */
@@ -176,7 +203,10 @@ beforeAll(async () => {
     // Invalid configuration: the module must still load and answer cleanly.
     invoke('broken', ['http-api-predict', 'rest-api-about'], { S3_ENDPOINT: 'not a url' }),
     // Provisioned concurrency: WARM_MODELS load during init, so the first request is warm.
-    invoke('warmed', ['http-api-predict'], { AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency', WARM_MODELS: 'etfs/SPY, universal/not_there' }),
+    invoke('warmed', ['http-api-predict'], {
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency',
+      WARM_MODELS: 'etfs/SPY, universal/not_there',
+    }),
   ]);
   const first = main.order[0];
   console.log(
@@ -197,25 +227,40 @@ describe('the build', () => {
     expect(build.stdout).toMatch(/function .* MB/);
     expect(existsSync(join(ROOT, String(fnProps.CodeUri), `${handlerModule}.mjs`))).toBe(true);
     expect(main.init.exportType).toBe('function');
-    expect(existsSync(join(ROOT, String(layerProps.ContentUri), 'nodejs/node_modules/onnxruntime-node/package.json'))).toBe(true);
-    expect(existsSync(join(ROOT, String(layerProps.ContentUri), 'nodejs/node_modules/onnxruntime-common/package.json'))).toBe(true);
+    expect(
+      existsSync(join(ROOT, String(layerProps.ContentUri), 'nodejs/node_modules/onnxruntime-node/package.json')),
+    ).toBe(true);
+    expect(
+      existsSync(join(ROOT, String(layerProps.ContentUri), 'nodejs/node_modules/onnxruntime-common/package.json')),
+    ).toBe(true);
   });
 
   it('keeps the bundle self-contained: only onnxruntime-node comes from the layer', () => {
     expect(main.init.resolves['@apollo/server']).toBeNull();
     expect(main.init.resolves['@aws-sdk/client-s3']).toBeNull();
-    expect(main.init.resolves['onnxruntime-node']).toBe(join(sandbox, 'opt/nodejs/node_modules/onnxruntime-node/dist/index.js'));
+    expect(main.init.resolves['onnxruntime-node']).toBe(
+      join(sandbox, 'opt/nodejs/node_modules/onnxruntime-node/dist/index.js'),
+    );
     const bundle = readFileSync(join(ROOT, 'dist/lambda/function/index.mjs'), 'utf8');
     expect(bundle).toContain('Predicts the option strategy for one ticker.'); // the SDL is inlined
-    expect(readdirSync(join(ROOT, 'dist/lambda/function')).sort()).toEqual(['Makefile', 'chunks', 'index.mjs', 'index.mjs.LEGAL.txt']);
+    expect(readdirSync(join(ROOT, 'dist/lambda/function')).sort()).toEqual([
+      'Makefile',
+      'chunks',
+      'index.mjs',
+      'index.mjs.LEGAL.txt',
+    ]);
     // Code splitting: only .mjs chunks (source maps are kept out of the deployed folder).
-    expect(readdirSync(join(ROOT, 'dist/lambda/function/chunks')).filter((f) => !/\.mjs(\.LEGAL\.txt)?$/.test(f))).toEqual([]);
+    expect(
+      readdirSync(join(ROOT, 'dist/lambda/function/chunks')).filter((f) => !/\.mjs(\.LEGAL\.txt)?$/.test(f)),
+    ).toEqual([]);
   });
 
   it('prunes the layer to linux/x64 (the template default) and stays far below Lambda limits', () => {
     const sizes = JSON.parse(readFileSync(join(ROOT, 'dist/lambda/sizes.json'), 'utf8'));
     const bin = join(ROOT, 'dist/lambda/layer/nodejs/node_modules/onnxruntime-node/bin');
-    const platforms = readdirSync(bin).flatMap((napi) => readdirSync(join(bin, napi)).flatMap((os) => readdirSync(join(bin, napi, os)).map((arch) => `${os}/${arch}`)));
+    const platforms = readdirSync(bin).flatMap((napi) =>
+      readdirSync(join(bin, napi)).flatMap((os) => readdirSync(join(bin, napi, os)).map((arch) => `${os}/${arch}`)),
+    );
     expect(platforms).toEqual(['linux/x64']);
     expect(sizes.lambdaArchitecture).toBe((template.Parameters!.Architecture as JsonObject).Default);
     expect(sizes.totalBytes).toBe(sizes.functionBytes + sizes.layerBytes);
@@ -231,7 +276,10 @@ describe('the build', () => {
     ] as const) {
       const artifacts = join(sandbox, `sam-artifacts-${id}`);
       mkdirSync(artifacts, { recursive: true });
-      const make = spawnSync('make', [`build-${id}`, `ARTIFACTS_DIR=${artifacts}`], { cwd: join(ROOT, dir), encoding: 'utf8' });
+      const make = spawnSync('make', [`build-${id}`, `ARTIFACTS_DIR=${artifacts}`], {
+        cwd: join(ROOT, dir),
+        encoding: 'utf8',
+      });
       expect(make.status, make.stderr).toBe(0);
       expect(readdirSync(artifacts).sort()).toEqual([...expected]);
     }
@@ -259,7 +307,11 @@ describe('the built handler with API Gateway events', () => {
   it('a second predict in the same process is served from the warm caches (no S3 request, no model load)', () => {
     const { json } = response(main, 'http-api-predict-warm');
     expect(json.data.predict.version).toBe('v1.1.0');
-    expect(requestLog(main, 'http-api-predict').counters).toMatchObject({ modelCacheMisses: 1, modelLoads: 1, artifactFetches: 2 });
+    expect(requestLog(main, 'http-api-predict').counters).toMatchObject({
+      modelCacheMisses: 1,
+      modelLoads: 1,
+      artifactFetches: 2,
+    });
     expect(requestLog(main, 'http-api-predict-warm').counters).toEqual({
       modelCacheHits: 1,
       modelCacheMisses: 0,
@@ -282,13 +334,25 @@ describe('the built handler with API Gateway events', () => {
   it('predictMany over ETFs and stocks: each ETF its own model, every stock the universal one', () => {
     const { json } = response(main, 'http-api-predict-many');
     expect(json.errors).toBeUndefined();
-    const answers = json.data.predictMany as Array<{ ticker: string; modelType: string; model: { id: string }; version: string; strategy: string }>;
+    const answers = json.data.predictMany as Array<{
+      ticker: string;
+      modelType: string;
+      model: { id: string };
+      version: string;
+      strategy: string;
+    }>;
     expect(answers.map((a) => a.ticker)).toEqual(['SPY', 'QQQ', 'SMH', 'XLF', 'AAPL', 'MSFT', 'NVDA', 'TSLA']);
-    for (const a of answers.slice(0, 4)) expect(a).toMatchObject({ modelType: 'ETF_SPECIFIC', model: { id: `etfs/${a.ticker}` } });
-    for (const a of answers.slice(4)) expect(a).toMatchObject({ modelType: 'STOCK_UNIVERSAL', model: { id: 'stocks/universal' }, version: 'v1.1.0' });
+    for (const a of answers.slice(0, 4))
+      expect(a).toMatchObject({ modelType: 'ETF_SPECIFIC', model: { id: `etfs/${a.ticker}` } });
+    for (const a of answers.slice(4))
+      expect(a).toMatchObject({ modelType: 'STOCK_UNIVERSAL', model: { id: 'stocks/universal' }, version: 'v1.1.0' });
     for (const a of answers) expect(OPTION_STRATEGIES).toContain(a.strategy);
     // SPY was warm; QQQ, SMH, XLF and stocks/universal loaded once each, the four stocks in one batch.
-    expect(requestLog(main, 'http-api-predict-many').counters).toMatchObject({ modelCacheHits: 1, modelLoads: 4, rowsPredicted: 8 });
+    expect(requestLog(main, 'http-api-predict-many').counters).toMatchObject({
+      modelCacheHits: 1,
+      modelLoads: 4,
+      rowsPredicted: 8,
+    });
   });
 
   it('a mutation without authorizer claims is UNAUTHENTICATED, whatever Authorization header it sends', () => {
@@ -305,7 +369,13 @@ describe('the built handler with API Gateway events', () => {
   it('claims with scope models:write may roll back: the pointer moves, in S3 and in this process at once', async () => {
     const { json } = response(main, 'http-api-mutation-authorized');
     expect(json.errors).toBeUndefined();
-    expect(json.data.rollback).toEqual({ action: 'ROLLBACK', fromVersion: 'v1.1.0', toVersion: 'v1.0.0', by: 'ml-engineer-42', stage: 'PRODUCTION' });
+    expect(json.data.rollback).toEqual({
+      action: 'ROLLBACK',
+      fromVersion: 'v1.1.0',
+      toVersion: 'v1.0.0',
+      by: 'ml-engineer-42',
+      stage: 'PRODUCTION',
+    });
     const stored = await fx.runtime().registry.stagePointer('etfs/SPY', 'PRODUCTION');
     expect(stored?.value.version).toBe('v1.0.0');
     expect(response(main, 'http-api-predict-after-rollback').json.data.predict.version).toBe('v1.0.0');
@@ -356,10 +426,19 @@ describe('the built handler with API Gateway events', () => {
     expect(status).toBe(200);
     expect(json.errors).toBeUndefined();
     const { dia, spy } = json.data;
-    expect(dia).toMatchObject({ ticker: 'DIA', task: 'CLASSIFICATION', version: 'v1.0.0', stage: 'PRODUCTION', modelType: 'ENSEMBLE', model: { id: DEMO_ENSEMBLE } });
+    expect(dia).toMatchObject({
+      ticker: 'DIA',
+      task: 'CLASSIFICATION',
+      version: 'v1.0.0',
+      stage: 'PRODUCTION',
+      modelType: 'ENSEMBLE',
+      model: { id: DEMO_ENSEMBLE },
+    });
     expect(dia.ensemble.voting).toBe('SOFT');
     // Pinned: SPY's production was rolled back to v1.0.0 by an earlier event, the ensemble still asks v1.1.0.
-    expect(dia.ensemble.members.map((m: any) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(DEMO_ENSEMBLE_MEMBERS);
+    expect(dia.ensemble.members.map((m: any) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(
+      DEMO_ENSEMBLE_MEMBERS,
+    );
     for (const m of dia.ensemble.members) {
       expect(OPTION_STRATEGIES).toContain(m.strategy);
       expect(m.confidence).toBeGreaterThan(0);
@@ -372,12 +451,26 @@ describe('the built handler with API Gateway events', () => {
       expect(p.label).toBe(expected.probabilities[i].label);
       expect(p.probability).toBeCloseTo(expected.probabilities[i].probability, 6);
     });
-    expect(dia.ensemble.members.map((m: any) => [m.strategy, m.confidence])).toEqual(expected.ensemble!.members.map((m) => [m.strategy, expect.closeTo(m.confidence, 6)]));
+    expect(dia.ensemble.members.map((m: any) => [m.strategy, m.confidence])).toEqual(
+      expected.ensemble!.members.map((m) => [m.strategy, expect.closeTo(m.confidence, 6)]),
+    );
     // SPY asking the ensemble by id gets the very same vote for the same features.
-    expect(spy).toMatchObject({ ticker: 'SPY', version: 'v1.0.0', modelType: 'ENSEMBLE', model: { id: DEMO_ENSEMBLE }, strategy: dia.strategy, probabilities: dia.probabilities });
-    expect(spy.ensemble.members).toEqual(dia.ensemble.members.map((m: any) => ({ model: m.model, version: m.version })));
+    expect(spy).toMatchObject({
+      ticker: 'SPY',
+      version: 'v1.0.0',
+      modelType: 'ENSEMBLE',
+      model: { id: DEMO_ENSEMBLE },
+      strategy: dia.strategy,
+      probabilities: dia.probabilities,
+    });
+    expect(spy.ensemble.members).toEqual(
+      dia.ensemble.members.map((m: any) => ({ model: m.model, version: m.version })),
+    );
     // Both rows, in one batch: each member model ran once for both.
-    expect(requestLog(main, 'http-api-predict-ensemble').counters).toMatchObject({ rowsPredicted: 2 * DEMO_ENSEMBLE_MEMBERS.length, predictionBatches: 1 });
+    expect(requestLog(main, 'http-api-predict-ensemble').counters).toMatchObject({
+      rowsPredicted: 2 * DEMO_ENSEMBLE_MEMBERS.length,
+      predictionBatches: 1,
+    });
   });
 
   it('a regressor through the model override: task REGRESSION with named outputs, no strategy', async () => {
@@ -430,7 +523,11 @@ describe('the built handler with API Gateway events', () => {
     });
     // In S3: one conditional write of the production pointer carrying the settings and exactly one new history entry.
     const stored = await fx.runtime().deployments.currentPointer('etfs/QQQ', 'PRODUCTION');
-    expect(stored!.value).toMatchObject({ version: 'v1.0.0', generation: 2, traffic: { shadow: true, canary_percent: 25 } });
+    expect(stored!.value).toMatchObject({
+      version: 'v1.0.0',
+      generation: 2,
+      traffic: { shadow: true, canary_percent: 25 },
+    });
     expect(stored!.value.history.map((r) => [r.action, r.by, r.traffic ?? null])).toEqual([
       ['PROMOTE', 'demo-seed', null],
       ['TRAFFIC', 'ml-engineer-42', { shadow: true, canary_percent: 25 }],
@@ -469,10 +566,13 @@ describe('observability', () => {
 
   it('publishes EMF metrics per invocation: ModelLoadTime, cache hits/misses, S3 fetches, prediction latency, cold start', () => {
     const docs = main.records.filter((r) => r._aws);
-    const metricNames = (d: Record<string, any>) => d._aws.CloudWatchMetrics.flatMap((m: any) => m.Metrics.map((x: any) => x.Name));
+    const metricNames = (d: Record<string, any>) =>
+      d._aws.CloudWatchMetrics.flatMap((m: any) => m.Metrics.map((x: any) => x.Name));
     for (const d of docs) expect(d._aws.CloudWatchMetrics[0].Namespace).toBe('Modelgraph');
     const first = emf(main, 'http-api-predict')!;
-    expect(metricNames(first)).toEqual(expect.arrayContaining(['ModelLoadTime', 'ModelCacheHit', 'ModelCacheMiss', 'S3Fetches', 'PredictionLatency']));
+    expect(metricNames(first)).toEqual(
+      expect.arrayContaining(['ModelLoadTime', 'ModelCacheHit', 'ModelCacheMiss', 'S3Fetches', 'PredictionLatency']),
+    );
     // The asset registry was fetched during init; the first invocation GETs pointer, feature names and model.
     expect(first).toMatchObject({ service: 'modelgraph', ModelCacheMiss: 1, S3Fetches: 3 });
     expect(first.ModelLoadTime).toBeGreaterThan(0);
@@ -510,6 +610,10 @@ describe('start-up', () => {
     ]);
     const { json } = response(warmed, 'http-api-predict');
     expect(json.data.predict.version).toBe('v1.1.0');
-    expect(requestLog(warmed, 'http-api-predict').counters).toMatchObject({ modelCacheHits: 1, modelCacheMisses: 0, modelLoads: 0 });
+    expect(requestLog(warmed, 'http-api-predict').counters).toMatchObject({
+      modelCacheHits: 1,
+      modelCacheMisses: 0,
+      modelLoads: 0,
+    });
   });
 });

@@ -10,7 +10,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema, loadConfig } from '../../src/config';
-import { ASSET_REGISTRY_KEY, DEPLOYMENT_HISTORY_KEY, MODEL_REGISTRY_KEY, PERFORMANCE_TRACKING_KEY, archiveKey, shadowStatsKey, stageHistoryArchiveKey, stagePointerKey } from '../../src/registry/bucketLayout';
+import {
+  ASSET_REGISTRY_KEY,
+  DEPLOYMENT_HISTORY_KEY,
+  MODEL_REGISTRY_KEY,
+  PERFORMANCE_TRACKING_KEY,
+  archiveKey,
+  shadowStatsKey,
+  stageHistoryArchiveKey,
+  stagePointerKey,
+} from '../../src/registry/bucketLayout';
 import { ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE } from '../../src/release/registerEnsemble';
 import {
   activeResources,
@@ -64,7 +73,10 @@ function asList(v: Json | undefined): string[] {
 /** Whether the function's policy lets it PutObject `key` (and with which conditional header). */
 function putAllowed(key: string, bucket = '<ModelBucket>'): JsonObject[] {
   return policyStatements().filter(
-    (s) => s.Effect === 'Allow' && asList(s.Action).includes('s3:PutObject') && asList(s.Resource).some((r) => iamPatternMatches(r, `arn:aws:s3:::${bucket}/${key}`)),
+    (s) =>
+      s.Effect === 'Allow' &&
+      asList(s.Action).includes('s3:PutObject') &&
+      asList(s.Resource).some((r) => iamPatternMatches(r, `arn:aws:s3:::${bucket}/${key}`)),
   );
 }
 
@@ -88,12 +100,19 @@ Resources:
     expect(props.LogGroupName).toEqual({ 'Fn::Sub': ['/x/${N}', { N: { Ref: 'AWS::StackName' } }] });
     expect(props.Scalar).toEqual({ 'Fn::GetAtt': ['B', 'Arn'] });
     expect(props.Seq).toEqual({
-      'Fn::If': ['C', { 'Fn::Join': ['', ['a', { 'Fn::Select': [0, { 'Fn::Split': [',', 'x,y'] }] }]] }, { 'Fn::Base64': 'abc' }],
+      'Fn::If': [
+        'C',
+        { 'Fn::Join': ['', ['a', { 'Fn::Select': [0, { 'Fn::Split': [',', 'x,y'] }] }]] },
+        { 'Fn::Base64': 'abc' },
+      ],
     });
     expect(props.Map).toEqual({ 'Fn::FindInMap': { Mappings: 'x' } });
     expect(props.Import).toEqual({ 'Fn::ImportValue': 'other-stack-Output' });
     expect(props.Cond).toEqual({
-      'Fn::And': [{ Condition: 'C' }, { 'Fn::Or': [{ 'Fn::Equals': [1, 1] }, { 'Fn::Not': [{ 'Fn::Equals': [1, 2] }] }] }],
+      'Fn::And': [
+        { Condition: 'C' },
+        { 'Fn::Or': [{ 'Fn::Equals': [1, 1] }, { 'Fn::Not': [{ 'Fn::Equals': [1, 2] }] }] },
+      ],
     });
   });
 
@@ -107,7 +126,9 @@ Resources:
     const broken = structuredClone(template) as Template;
     delete (broken.Resources.AdminGraphQLRoute.Properties as JsonObject).RouteKey;
     delete (broken.Resources.OnnxRuntimeLayer.Properties as JsonObject).ContentUri;
-    (broken.Resources.AdminGraphQLIntegration.Properties as JsonObject).IntegrationUri = { Ref: 'GraphQLFunktion.Alias' };
+    (broken.Resources.AdminGraphQLIntegration.Properties as JsonObject).IntegrationUri = {
+      Ref: 'GraphQLFunktion.Alias',
+    };
     (broken.Resources.ModelBucketPolicy.Properties as JsonObject).Bucket = { 'Fn::GetAtt': ['ModelBucket', 'Nope'] };
     broken.Resources.FunctionLogGroup.Condition = 'NoSuchCondition';
     (broken.Outputs!.GraphQLUrl as JsonObject).Value = { 'Fn::Sub': 'https://${HttpAPI}.execute-api/graphql' };
@@ -133,17 +154,30 @@ Resources:
     expect(fnProps.AutoPublishAlias).toBe('live');
     expect(fnProps.Architectures).toEqual([{ Ref: 'Architecture' }]);
     expect(template.Parameters!.Architecture).toMatchObject({ Default: 'x86_64', AllowedValues: ['x86_64', 'arm64'] });
-    expect(layer.Properties).toMatchObject({ ContentUri: 'dist/lambda/layer', CompatibleRuntimes: ['nodejs22.x'], CompatibleArchitectures: [{ Ref: 'Architecture' }] });
+    expect(layer.Properties).toMatchObject({
+      ContentUri: 'dist/lambda/layer',
+      CompatibleRuntimes: ['nodejs22.x'],
+      CompatibleArchitectures: [{ Ref: 'Architecture' }],
+    });
     // Prebuilt artifacts: `sam build` runs their generated Makefiles (copy only), never npm install.
     expect(fn.Metadata?.BuildMethod).toBe('makefile');
     expect(layer.Metadata?.BuildMethod).toBe('makefile');
-    for (const p of ['MemorySize', 'Timeout', 'ProvisionedConcurrency', 'LogRetentionDays', 'ExistingBucketName', 'JwtIssuer', 'JwtAudience']) {
+    for (const p of [
+      'MemorySize',
+      'Timeout',
+      'ProvisionedConcurrency',
+      'LogRetentionDays',
+      'ExistingBucketName',
+      'JwtIssuer',
+      'JwtAudience',
+    ]) {
       expect(template.Parameters, p).toHaveProperty(p);
     }
   });
 
   it('provisioned concurrency is off by default and on with a positive parameter', () => {
-    const config = (params: Record<string, string>) => resolveValue(template, fnProps.ProvisionedConcurrencyConfig, { ...defaults, ...params });
+    const config = (params: Record<string, string>) =>
+      resolveValue(template, fnProps.ProvisionedConcurrencyConfig, { ...defaults, ...params });
     expect(defaults.ProvisionedConcurrency).toBe('0');
     expect(config({})).toBeUndefined();
     expect(config({ ProvisionedConcurrency: '2' })).toEqual({ ProvisionedConcurrentExecutions: '2' });
@@ -159,10 +193,16 @@ Resources:
       expect(LAMBDA_RESERVED_ENV, `${name} is reserved by Lambda`).not.toContain(name);
     }
     // Assess: values, as deployed with the defaults and with an existing bucket
-    for (const params of [defaults, { ...defaults, ExistingBucketName: 'my-models', WarmModels: 'etfs/SPY,stocks/universal' }]) {
+    for (const params of [
+      defaults,
+      { ...defaults, ExistingBucketName: 'my-models', WarmModels: 'etfs/SPY,stocks/universal' },
+    ]) {
       const env = resolveValue(template, variables, params) as Record<string, string>;
       const bucket = params.ExistingBucketName || 'modelgraph-modelbucket-1a2b3c';
-      const config = loadConfig({ ...env, MODEL_BUCKET: env.MODEL_BUCKET === '<ModelBucket>' ? bucket : env.MODEL_BUCKET });
+      const config = loadConfig({
+        ...env,
+        MODEL_BUCKET: env.MODEL_BUCKET === '<ModelBucket>' ? bucket : env.MODEL_BUCKET,
+      });
       expect(config.NODE_ENV).toBe('production');
       expect(config.MODEL_BUCKET).toBe(bucket);
       expect(config.DISK_CACHE_DIR).toBe('/tmp/modelgraph-cache');
@@ -182,8 +222,15 @@ Resources:
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.UpdateReplacePolicy).toBe('Retain');
     expect(props.VersioningConfiguration).toEqual({ Status: 'Enabled' });
-    expect(props.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-    expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(props.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe(
+      'AES256',
+    );
     // Replaced pointers and compacted shadow-count files stay recoverable for 90 days; then their delete markers go too.
     expect(props.LifecycleConfiguration.Rules).toContainEqual({
       Id: 'ExpireReplacedObjectVersions',
@@ -194,9 +241,14 @@ Resources:
     expect(Object.keys(activeResources(template, defaults))).toContain('ModelBucket');
     const existing = { ...defaults, ExistingBucketName: 'my-models' };
     expect(Object.keys(activeResources(template, existing))).not.toContain('ModelBucket');
-    const env = resolveValue(template, (fnProps.Environment as JsonObject).Variables, existing) as Record<string, string>;
+    const env = resolveValue(template, (fnProps.Environment as JsonObject).Variables, existing) as Record<
+      string,
+      string
+    >;
     expect(env.MODEL_BUCKET).toBe('my-models');
-    expect(asList(policyStatements(existing).find((s) => s.Sid === 'ReadModelObjects')!.Resource)).toEqual(['arn:aws:s3:::my-models/*']);
+    expect(asList(policyStatements(existing).find((s) => s.Sid === 'ReadModelObjects')!.Resource)).toEqual([
+      'arn:aws:s3:::my-models/*',
+    ]);
   });
 
   describe('IAM: least privilege', () => {
@@ -204,19 +256,31 @@ Resources:
       const actions = new Set(policyStatements().flatMap((s) => asList(s.Action)));
       expect([...actions].sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
       const deletes = policyStatements().filter((s) => asList(s.Action).includes('s3:DeleteObject'));
-      expect(deletes.map((s) => ({ effect: s.Effect, actions: asList(s.Action), resources: asList(s.Resource) }))).toEqual([
+      expect(
+        deletes.map((s) => ({ effect: s.Effect, actions: asList(s.Action), resources: asList(s.Resource) })),
+      ).toEqual([
         { effect: 'Allow', actions: ['s3:DeleteObject'], resources: ['arn:aws:s3:::<ModelBucket>/metadata/shadow/*'] },
       ]);
-      const deleteAllowed = (key: string) => asList(deletes[0].Resource).some((r) => iamPatternMatches(r, `arn:aws:s3:::<ModelBucket>/${key}`));
-      expect(deleteAllowed(shadowStatsKey('etfs/SPY', 'v1.1.0', 'v1.2.0', '2026-11-27T18-00-00-000Z-0f8fad5b.json'))).toBe(true);
-      for (const key of [stagePointerKey('etfs/SPY', 'PRODUCTION'), archiveKey('etfs/SPY', 'v1.1.0', 'model.onnx'), MODEL_REGISTRY_KEY, 'metadata/shadow']) {
+      const deleteAllowed = (key: string) =>
+        asList(deletes[0].Resource).some((r) => iamPatternMatches(r, `arn:aws:s3:::<ModelBucket>/${key}`));
+      expect(
+        deleteAllowed(shadowStatsKey('etfs/SPY', 'v1.1.0', 'v1.2.0', '2026-11-27T18-00-00-000Z-0f8fad5b.json')),
+      ).toBe(true);
+      for (const key of [
+        stagePointerKey('etfs/SPY', 'PRODUCTION'),
+        archiveKey('etfs/SPY', 'v1.1.0', 'model.onnx'),
+        MODEL_REGISTRY_KEY,
+        'metadata/shadow',
+      ]) {
         expect(deleteAllowed(key), key).toBe(false);
       }
       for (const s of policyStatements()) {
         expect(s.Effect).toBe('Allow');
         for (const r of asList(s.Resource)) expect(r.startsWith('arn:aws:s3:::<ModelBucket>'), r).toBe(true);
       }
-      expect(asList(policyStatements().find((s) => s.Sid === 'ListModelBucket')!.Resource)).toEqual(['arn:aws:s3:::<ModelBucket>']);
+      expect(asList(policyStatements().find((s) => s.Sid === 'ListModelBucket')!.Resource)).toEqual([
+        'arn:aws:s3:::<ModelBucket>',
+      ]);
     });
 
     it('the bucket refuses writes of the function role that carry neither If-Match nor If-None-Match', () => {
@@ -229,12 +293,21 @@ Resources:
         // Both headers absent → denied (keys in one operator block are ANDed).
         Condition: { Null: { 's3:if-match': 'true', 's3:if-none-match': 'true' } },
       });
-      expect(policy.Statement.find((s: JsonObject) => s.Sid === 'DenyInsecureTransport')).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+      expect(policy.Statement.find((s: JsonObject) => s.Sid === 'DenyInsecureTransport')).toMatchObject({
+        Effect: 'Deny',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      });
     });
 
     it('allows writing exactly the keys the mutations, the registry feed and shadow mode write', () => {
       // The keys, built by the same code that writes them (src/registry/bucketLayout.ts).
-      const models = ['etfs/SPY', 'stocks/universal', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble', 'experimental/momentum_v2'];
+      const models = [
+        'etfs/SPY',
+        'stocks/universal',
+        'universal/all_assets_classifier',
+        'ensembles/multi_asset_ensemble',
+        'experimental/momentum_v2',
+      ];
       const written = [
         ...models.flatMap((m) => [stagePointerKey(m, 'PRODUCTION'), stagePointerKey(m, 'STAGING')]),
         ...models.map((m) => archiveKey(m, 'v1.2.0', 'metadata.json')),
@@ -245,7 +318,9 @@ Resources:
         DEPLOYMENT_HISTORY_KEY,
         PERFORMANCE_TRACKING_KEY,
         // registerEnsemble publishes an ensemble version: its (JSON) files, then metadata.json.
-        ...[ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, 'feature_names.json'].map((f) => archiveKey('ensembles/multi_asset_ensemble', 'v2', f)),
+        ...[ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, 'feature_names.json'].map((f) =>
+          archiveKey('ensembles/multi_asset_ensemble', 'v2', f),
+        ),
       ];
       for (const key of written) expect(putAllowed(key), key).not.toEqual([]);
 
@@ -275,21 +350,40 @@ Resources:
 
     it('adds the JWT-protected write route only when issuer and audience are set', () => {
       const withJwt = { ...defaults, JwtIssuer: 'https://issuer.example.com/', JwtAudience: 'client-a,client-b' };
-      const jwtResources = ['JwtAuthorizer', 'AdminGraphQLIntegration', 'AdminGraphQLRoute', 'AdminGraphQLInvokePermission'];
+      const jwtResources = [
+        'JwtAuthorizer',
+        'AdminGraphQLIntegration',
+        'AdminGraphQLRoute',
+        'AdminGraphQLInvokePermission',
+      ];
       for (const id of jwtResources) {
         expect(template.Resources[id].Condition).toBe('HasJwtAuthorizer');
         expect(Object.keys(activeResources(template, defaults))).not.toContain(id);
         expect(Object.keys(activeResources(template, withJwt))).toContain(id);
       }
-      expect(Object.keys(activeResources(template, { ...defaults, JwtIssuer: 'https://issuer.example.com/' }))).not.toContain('JwtAuthorizer');
+      expect(
+        Object.keys(activeResources(template, { ...defaults, JwtIssuer: 'https://issuer.example.com/' })),
+      ).not.toContain('JwtAuthorizer');
 
-      const authorizer = resolveValue(template, template.Resources.JwtAuthorizer.Properties, withJwt) as Record<string, any>;
+      const authorizer = resolveValue(template, template.Resources.JwtAuthorizer.Properties, withJwt) as Record<
+        string,
+        any
+      >;
       expect(authorizer).toMatchObject({ AuthorizerType: 'JWT', IdentitySource: ['$request.header.Authorization'] });
-      expect(authorizer.JwtConfiguration).toEqual({ Issuer: 'https://issuer.example.com/', Audience: ['client-a', 'client-b'] });
+      expect(authorizer.JwtConfiguration).toEqual({
+        Issuer: 'https://issuer.example.com/',
+        Audience: ['client-a', 'client-b'],
+      });
       const route = template.Resources.AdminGraphQLRoute.Properties as Record<string, any>;
-      expect(route).toMatchObject({ RouteKey: 'POST /admin/graphql', AuthorizationType: 'JWT', AuthorizerId: { Ref: 'JwtAuthorizer' } });
+      expect(route).toMatchObject({
+        RouteKey: 'POST /admin/graphql',
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: 'JwtAuthorizer' },
+      });
       // The write route invokes the same published alias as the open routes.
-      expect((template.Resources.AdminGraphQLIntegration.Properties as JsonObject).IntegrationUri).toEqual({ Ref: 'GraphQLFunction.Alias' });
+      expect((template.Resources.AdminGraphQLIntegration.Properties as JsonObject).IntegrationUri).toEqual({
+        Ref: 'GraphQLFunction.Alias',
+      });
     });
 
     it('outputs the GraphQL URL', () => {

@@ -19,7 +19,10 @@ describe('experimental/ models: listed and staged, never served to production', 
     await pushVersion(stack.server.runtime, {
       model: DEMO_EXPERIMENTAL_MODEL,
       version: 'v0.2.0',
-      files: { 'model.onnx': Buffer.from(smallModel({ seed: 77 })), 'feature_names.json': Buffer.from(JSON.stringify(FEATURES)) },
+      files: {
+        'model.onnx': Buffer.from(smallModel({ seed: 77 })),
+        'feature_names.json': Buffer.from(JSON.stringify(FEATURES)),
+      },
       description: { strategies: LABELS },
     });
   });
@@ -27,7 +30,13 @@ describe('experimental/ models: listed and staged, never served to production', 
 
   it('experimental/{name} is a model id of type EXPERIMENTAL with the family name rule', () => {
     expect(modelTypeOf('experimental/momentum_v2')).toBe('EXPERIMENTAL');
-    for (const bad of ['experimental/Momentum', 'experimental/a/b', 'experimental/', 'experimental/..', 'experimental/_x']) {
+    for (const bad of [
+      'experimental/Momentum',
+      'experimental/a/b',
+      'experimental/',
+      'experimental/..',
+      'experimental/_x',
+    ]) {
       expect(modelTypeOf(bad), bad).toBeUndefined();
     }
     expect(() => parseModelId('experimental/a b')).toThrow(/experimental\/\{name\}/);
@@ -43,20 +52,32 @@ describe('experimental/ models: listed and staged, never served to production', 
     // Assess
     expect(res.errors).toBeUndefined();
     expect(res.data!.models).toEqual([
-      { id: DEMO_EXPERIMENTAL_MODEL, type: 'EXPERIMENTAL', production: null, staging: { version: 'v0.1.0' }, versions: [{ version: 'v0.1.0' }, { version: 'v0.2.0' }] },
+      {
+        id: DEMO_EXPERIMENTAL_MODEL,
+        type: 'EXPERIMENTAL',
+        production: null,
+        staging: { version: 'v0.1.0' },
+        versions: [{ version: 'v0.1.0' }, { version: 'v0.2.0' }],
+      },
     ]);
     expect(res.data!.all.map((m: { id: string }) => m.id)).toContain(DEMO_EXPERIMENTAL_MODEL);
   });
 
   it('may be promoted to staging', async () => {
     // Act
-    const res = await stack.gqlAsWriter(`mutation { promote(model: "${DEMO_EXPERIMENTAL_MODEL}", version: "v0.2.0", stage: STAGING) { toVersion fromVersion stage } }`);
+    const res = await stack.gqlAsWriter(
+      `mutation { promote(model: "${DEMO_EXPERIMENTAL_MODEL}", version: "v0.2.0", stage: STAGING) { toVersion fromVersion stage } }`,
+    );
 
     // Assess
     expect(res.errors).toBeUndefined();
     expect(res.data!.promote).toEqual({ toVersion: 'v0.2.0', fromVersion: 'v0.1.0', stage: 'STAGING' });
     expect((await json(stagePointerKey(DEMO_EXPERIMENTAL_MODEL, 'STAGING'))).version).toBe('v0.2.0');
-    expect((await json(MODEL_REGISTRY_KEY)).models[DEMO_EXPERIMENTAL_MODEL]).toMatchObject({ type: 'EXPERIMENTAL', production: null, staging: { version: 'v0.2.0' } });
+    expect((await json(MODEL_REGISTRY_KEY)).models[DEMO_EXPERIMENTAL_MODEL]).toMatchObject({
+      type: 'EXPERIMENTAL',
+      production: null,
+      staging: { version: 'v0.2.0' },
+    });
   });
 
   it('refuses production promotion and rollback with BAD_USER_INPUT and writes nothing', async () => {
@@ -65,9 +86,18 @@ describe('experimental/ models: listed and staged, never served to production', 
     s3.resetRequests();
 
     // Act
-    const promoted = await stack.gqlAsWriter(`mutation { promote(model: "${DEMO_EXPERIMENTAL_MODEL}", version: "v0.2.0") { id } }`);
-    const rolledBack = await stack.gqlAsWriter(`mutation { rollback(model: "${DEMO_EXPERIMENTAL_MODEL}", to: "v0.1.0") { id } }`);
-    const direct = stack.server.runtime.deployments.promote({ model: DEMO_EXPERIMENTAL_MODEL, version: 'v0.1.0', stage: 'PRODUCTION', by: 'test' });
+    const promoted = await stack.gqlAsWriter(
+      `mutation { promote(model: "${DEMO_EXPERIMENTAL_MODEL}", version: "v0.2.0") { id } }`,
+    );
+    const rolledBack = await stack.gqlAsWriter(
+      `mutation { rollback(model: "${DEMO_EXPERIMENTAL_MODEL}", to: "v0.1.0") { id } }`,
+    );
+    const direct = stack.server.runtime.deployments.promote({
+      model: DEMO_EXPERIMENTAL_MODEL,
+      version: 'v0.1.0',
+      stage: 'PRODUCTION',
+      by: 'test',
+    });
 
     // Assess
     for (const res of [promoted, rolledBack]) {
@@ -76,7 +106,9 @@ describe('experimental/ models: listed and staged, never served to production', 
     }
     await expect(direct).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(s3.count({ method: 'PUT' })).toBe(0);
-    expect(await stack.server.runtime.store.head(stagePointerKey(DEMO_EXPERIMENTAL_MODEL, 'PRODUCTION'))).toBeUndefined();
+    expect(
+      await stack.server.runtime.store.head(stagePointerKey(DEMO_EXPERIMENTAL_MODEL, 'PRODUCTION')),
+    ).toBeUndefined();
     const model = await stack.gql(`{ model(id: "${DEMO_EXPERIMENTAL_MODEL}") { production { version } } }`);
     expect(model.data!.model).toEqual({ production: null });
   });
@@ -88,19 +120,25 @@ describe('experimental/ models: listed and staged, never served to production', 
     s3.resetRequests();
 
     // Act
-    const res = await stack.gqlAsWriter(`mutation { registerAsset(ticker: "MOMO", kind: STOCK, usesModel: "${DEMO_EXPERIMENTAL_MODEL}") { ticker } }`);
+    const res = await stack.gqlAsWriter(
+      `mutation { registerAsset(ticker: "MOMO", kind: STOCK, usesModel: "${DEMO_EXPERIMENTAL_MODEL}") { ticker } }`,
+    );
 
     // Assess
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'usesModel' });
     expect(res.errors?.[0].message).toMatch(/may not use an experimental model/);
     expect(s3.count({ method: 'PUT' })).toBe(0);
     expect((await stack.server.runtime.store.head(ASSET_REGISTRY_KEY))!.etag).toBe(before);
-    expect(() => parseAssetRegistration({ ticker: 'SPY', kind: 'ETF', usesModel: DEMO_EXPERIMENTAL_MODEL })).toThrow(/experimental/);
+    expect(() => parseAssetRegistration({ ticker: 'SPY', kind: 'ETF', usesModel: DEMO_EXPERIMENTAL_MODEL })).toThrow(
+      /experimental/,
+    );
 
     // A registry that names one, by uses_model or by model_path, is refused as a whole, like any bad model id.
     const viaUses = demoAssetRegistry();
     viaUses.stocks.supported_tickers.AAPL.uses_model = DEMO_EXPERIMENTAL_MODEL;
-    expect(() => listAssets(viaUses)).toThrow(expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringMatching(/AAPL.*experimental/) }));
+    expect(() => listAssets(viaUses)).toThrow(
+      expect.objectContaining({ code: 'INVALID_MODEL', message: expect.stringMatching(/AAPL.*experimental/) }),
+    );
     const viaPath = demoAssetRegistry();
     viaPath.etfs.SPY.model_path = `${DEMO_EXPERIMENTAL_MODEL}/production/`;
     expect(() => listAssets(viaPath)).toThrow(expect.objectContaining({ code: 'INVALID_MODEL' }));
@@ -132,7 +170,9 @@ describe('shared/: listed, not served', () => {
       expect(f.size).toBe((await stack.server.runtime.store.head(f.key))!.size);
       expect(Math.abs(Date.now() - Date.parse(f.lastModified))).toBeLessThan(10 * 60_000);
     }
-    const definitions = JSON.parse((await stack.server.runtime.store.get('shared/feature_definitions.json')).body.toString('utf8'));
+    const definitions = JSON.parse(
+      (await stack.server.runtime.store.get('shared/feature_definitions.json')).body.toString('utf8'),
+    );
     expect(definitions.features.map((f: { name: string }) => f.name)).toEqual(DEMO_FEATURE_NAMES);
     expect(narrowed.data!.sharedFiles.map((f: { key: string }) => f.key)).toEqual(['shared/feature_definitions.json']);
     expect(nothing.data!.sharedFiles).toEqual([]);

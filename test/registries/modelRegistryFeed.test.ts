@@ -13,11 +13,14 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
   let stack: TestStack;
   const processes = separateProcesses(() => stack);
   const json = async (key: string) => JSON.parse((await stack.server.runtime.store.get(key)).body.toString('utf8'));
-  const pointer = async (model: string, stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION'): Promise<StagePointer> => json(stagePointerKey(model, stage));
+  const pointer = async (model: string, stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION'): Promise<StagePointer> =>
+    json(stagePointerKey(model, stage));
 
   /** Registry and Deployments over their own S3 client: what another process would have. */
   function separateProcess(opts: { warnings?: string[] } = {}) {
-    return processes.open({ onWarning: (message, details) => opts.warnings?.push(`${message}: ${JSON.stringify(details)}`) });
+    return processes.open({
+      onWarning: (message, details) => opts.warnings?.push(`${message}: ${JSON.stringify(details)}`),
+    });
   }
 
   beforeAll(async () => {
@@ -27,7 +30,10 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
         await pushVersion(stack.server.runtime, {
           model,
           version,
-          files: { 'model.onnx': Buffer.from(smallModel({ seed: 500 + i, trees: 2, depth: 2 })), 'feature_names.json': Buffer.from(JSON.stringify(FEATURES)) },
+          files: {
+            'model.onnx': Buffer.from(smallModel({ seed: 500 + i, trees: 2, depth: 2 })),
+            'feature_names.json': Buffer.from(JSON.stringify(FEATURES)),
+          },
           description: { strategies: LABELS },
         });
       }
@@ -52,9 +58,16 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     expect(Array.isArray(doc.models)).toBe(false);
     expect(doc.models['etfs/SPY']).toMatchObject({ type: 'ETF_SPECIFIC', production: { promoted_by: 'demo-seed' } });
     expect(doc.models['stocks/universal']).toMatchObject({ type: 'STOCK_UNIVERSAL' });
-    expect(doc.models['experimental/momentum_v2']).toMatchObject({ type: 'EXPERIMENTAL', production: null, staging: { version: 'v0.1.0', generation: 1 } });
+    expect(doc.models['experimental/momentum_v2']).toMatchObject({
+      type: 'EXPERIMENTAL',
+      production: null,
+      staging: { version: 'v0.1.0', generation: 1 },
+    });
     for (const m of models) {
-      const [prod, staging] = await Promise.all([registry.stagePointer(m, 'PRODUCTION'), registry.stagePointer(m, 'STAGING')]);
+      const [prod, staging] = await Promise.all([
+        registry.stagePointer(m, 'PRODUCTION'),
+        registry.stagePointer(m, 'STAGING'),
+      ]);
       if (!prod && !staging) continue;
       expect(doc.models[m]?.production?.version ?? null, m).toBe(prod?.value.version ?? null);
       expect(doc.models[m]?.production?.generation ?? null, m).toBe(prod?.value.generation ?? null);
@@ -75,8 +88,12 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     expect(back).toBeTruthy();
 
     // Act
-    const promoted = await stack.gqlAsWriter(`mutation { promote(model: "etfs/QQQ", version: "v1.0.0", stage: STAGING, reason: "feed") { id generation } }`);
-    const rolledBack = await stack.gqlAsWriter(`mutation { rollback(model: "etfs/SPY", reason: "feed") { id toVersion generation } }`);
+    const promoted = await stack.gqlAsWriter(
+      `mutation { promote(model: "etfs/QQQ", version: "v1.0.0", stage: STAGING, reason: "feed") { id generation } }`,
+    );
+    const rolledBack = await stack.gqlAsWriter(
+      `mutation { rollback(model: "etfs/SPY", reason: "feed") { id toVersion generation } }`,
+    );
 
     // Assess: the mutations …
     expect(promoted.errors).toBeUndefined();
@@ -85,11 +102,23 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     // … the documents …
     const doc = await json(MODEL_REGISTRY_KEY);
     expect(doc.models['etfs/SPY'].production).toMatchObject({ version: back, generation: spyBefore.generation + 1 });
-    expect(doc.models['etfs/SPY'].staging).toMatchObject({ version: spyStaging.version, generation: spyStaging.generation });
+    expect(doc.models['etfs/SPY'].staging).toMatchObject({
+      version: spyStaging.version,
+      generation: spyStaging.generation,
+    });
     expect(doc.models['etfs/QQQ'].staging).toMatchObject({ version: 'v1.0.0', generation: 1 });
     const feed = await json(DEPLOYMENT_HISTORY_KEY);
-    expect(feed.deployments.slice(-2).map((d: DeploymentRecord) => d.id)).toEqual([promoted.data!.promote.id, rolledBack.data!.rollback.id]);
-    expect(feed.deployments.at(-1)).toMatchObject({ model: 'etfs/SPY', action: 'ROLLBACK', from: spyBefore.version, to: back, reason: 'feed' });
+    expect(feed.deployments.slice(-2).map((d: DeploymentRecord) => d.id)).toEqual([
+      promoted.data!.promote.id,
+      rolledBack.data!.rollback.id,
+    ]);
+    expect(feed.deployments.at(-1)).toMatchObject({
+      model: 'etfs/SPY',
+      action: 'ROLLBACK',
+      from: spyBefore.version,
+      to: back,
+      reason: 'feed',
+    });
     // … and GraphQL.
     const read = await stack.gql(`{
       recentDeployments(first: 2) { id action model { id type } stage fromVersion toVersion generation reason }
@@ -97,15 +126,41 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     }`);
     expect(read.errors).toBeUndefined();
     expect(read.data!.recentDeployments).toEqual([
-      { id: rolledBack.data!.rollback.id, action: 'ROLLBACK', model: { id: 'etfs/SPY', type: 'ETF_SPECIFIC' }, stage: 'PRODUCTION', fromVersion: spyBefore.version, toVersion: back, generation: spyBefore.generation + 1, reason: 'feed' },
-      { id: promoted.data!.promote.id, action: 'PROMOTE', model: { id: 'etfs/QQQ', type: 'ETF_SPECIFIC' }, stage: 'STAGING', fromVersion: null, toVersion: 'v1.0.0', generation: 1, reason: 'feed' },
+      {
+        id: rolledBack.data!.rollback.id,
+        action: 'ROLLBACK',
+        model: { id: 'etfs/SPY', type: 'ETF_SPECIFIC' },
+        stage: 'PRODUCTION',
+        fromVersion: spyBefore.version,
+        toVersion: back,
+        generation: spyBefore.generation + 1,
+        reason: 'feed',
+      },
+      {
+        id: promoted.data!.promote.id,
+        action: 'PROMOTE',
+        model: { id: 'etfs/QQQ', type: 'ETF_SPECIFIC' },
+        stage: 'STAGING',
+        fromVersion: null,
+        toVersion: 'v1.0.0',
+        generation: 1,
+        reason: 'feed',
+      },
     ]);
-    const entries = read.data!.modelRegistry as Array<{ model: { id: string }; productionVersion: string | null; stagingVersion: string | null; updatedAt: string }>;
+    const entries = read.data!.modelRegistry as Array<{
+      model: { id: string };
+      productionVersion: string | null;
+      stagingVersion: string | null;
+      updatedAt: string;
+    }>;
     expect(entries.map((e) => e.model.id)).toEqual(Object.keys(doc.models).sort());
     const spy = entries.find((e) => e.model.id === 'etfs/SPY')!;
     expect(spy).toMatchObject({ productionVersion: back, stagingVersion: spyStaging.version });
     expect(spy.updatedAt).toBe(new Date(doc.models['etfs/SPY'].production.promoted_at).toISOString());
-    expect(entries.find((e) => e.model.id === 'experimental/momentum_v2')).toMatchObject({ productionVersion: null, stagingVersion: 'v0.1.0' });
+    expect(entries.find((e) => e.model.id === 'experimental/momentum_v2')).toMatchObject({
+      productionVersion: null,
+      stagingVersion: 'v0.1.0',
+    });
     const none = await stack.gql(`{ recentDeployments(first: -5) { id } }`);
     expect(none.data!.recentDeployments).toEqual([]);
   });
@@ -121,10 +176,17 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     s3.resetRequests();
 
     // Act
-    const results = await Promise.all(RACE_MODELS.map((model, i) => racers[i].deployments.promote({ model, version: 'v2', stage: 'PRODUCTION', by: `racer-${i}` })));
+    const results = await Promise.all(
+      RACE_MODELS.map((model, i) =>
+        racers[i].deployments.promote({ model, version: 'v2', stage: 'PRODUCTION', by: `racer-${i}` }),
+      ),
+    );
 
     // Assess: it was a race on the documents, and no listener gave up …
-    expect(s3.count({ method: 'PUT', key: MODEL_REGISTRY_KEY, status: 412 }) + s3.count({ method: 'PUT', key: DEPLOYMENT_HISTORY_KEY, status: 412 })).toBeGreaterThan(0);
+    expect(
+      s3.count({ method: 'PUT', key: MODEL_REGISTRY_KEY, status: 412 }) +
+        s3.count({ method: 'PUT', key: DEPLOYMENT_HISTORY_KEY, status: 412 }),
+    ).toBeGreaterThan(0);
     expect(warnings).toEqual([]);
     // … every model is in model_registry.json, and nothing that was there is lost …
     const doc = await json(MODEL_REGISTRY_KEY);
@@ -163,25 +225,58 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     expect(s3.count({ method: 'PUT', key: MODEL_REGISTRY_KEY })).toBe(0);
     expect(s3.count({ method: 'PUT', key: DEPLOYMENT_HISTORY_KEY })).toBe(0);
     expect((await stack.server.runtime.store.head(MODEL_REGISTRY_KEY))!.etag).toBe(registryEtag);
-    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED0'].staging).toMatchObject({ version: 'v2', generation: second.record.generation });
+    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED0'].staging).toMatchObject({
+      version: 'v2',
+      generation: second.record.generation,
+    });
 
     // Act: a move the documents never saw, delivered out of order (newer first).
     const at = (s: number) => new Date(Date.parse('2020-01-01T00:00:00Z') + s * 1000).toISOString();
     const synthetic = (generation: number, version: string): DeploymentResult => {
-      const record: DeploymentRecord = { id: `synthetic-${generation}`, model: 'etfs/FEED1', stage: 'STAGING', action: 'PROMOTE', from: null, to: version, by: 'order', at: at(generation), reason: null, generation };
-      const p = { ...second.pointer, version, stage: 'STAGING', generation, promoted_at: record.at, promoted_by: 'order', history: [record] } as StagePointer;
+      const record: DeploymentRecord = {
+        id: `synthetic-${generation}`,
+        model: 'etfs/FEED1',
+        stage: 'STAGING',
+        action: 'PROMOTE',
+        from: null,
+        to: version,
+        by: 'order',
+        at: at(generation),
+        reason: null,
+        generation,
+      };
+      const p = {
+        ...second.pointer,
+        version,
+        stage: 'STAGING',
+        generation,
+        promoted_at: record.at,
+        promoted_by: 'order',
+        history: [record],
+      } as StagePointer;
       return { record, pointer: p };
     };
     await feed(synthetic(8, 'v2'));
     await feed(synthetic(7, 'v1'));
 
     // Assess: the newer generation stays; the feed holds both, in time order (these are older than the rest).
-    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED1'].staging).toEqual({ version: 'v2', generation: 8, promoted_at: at(8), promoted_by: 'order' });
-    expect((await json(DEPLOYMENT_HISTORY_KEY)).deployments.slice(0, 2).map((d: DeploymentRecord) => d.id)).toEqual(['synthetic-7', 'synthetic-8']);
+    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED1'].staging).toEqual({
+      version: 'v2',
+      generation: 8,
+      promoted_at: at(8),
+      promoted_by: 'order',
+    });
+    expect((await json(DEPLOYMENT_HISTORY_KEY)).deployments.slice(0, 2).map((d: DeploymentRecord) => d.id)).toEqual([
+      'synthetic-7',
+      'synthetic-8',
+    ]);
 
     // Act/Assess: a newer generation replaces it.
     await feed(synthetic(9, 'v1'));
-    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED1'].staging).toMatchObject({ version: 'v1', generation: 9 });
+    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED1'].staging).toMatchObject({
+      version: 'v1',
+      generation: 9,
+    });
   });
 
   it('a failing listener does not fail the promotion, and later listeners still run', async () => {
@@ -200,13 +295,21 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     expect((await pointer('etfs/FEED2', 'STAGING')).version).toBe('v1');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/listener exploded/);
-    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED2'].staging).toMatchObject({ version: 'v1', generation: result.record.generation });
+    expect((await json(MODEL_REGISTRY_KEY)).models['etfs/FEED2'].staging).toMatchObject({
+      version: 'v1',
+      generation: result.record.generation,
+    });
   });
 
   it('a feed that keeps losing its compare-and-swap gives up with CONFLICT; the promotion stands', async () => {
     // Prepare: every write of model_registry.json fails as if someone else always won.
     const s3 = stack.server.s3!;
-    s3.injectFault({ match: (r) => r.method === 'PUT' && r.key === MODEL_REGISTRY_KEY, kind: 'status', status: 412, code: 'PreconditionFailed' });
+    s3.injectFault({
+      match: (r) => r.method === 'PUT' && r.key === MODEL_REGISTRY_KEY,
+      kind: 'status',
+      status: 412,
+      code: 'PreconditionFailed',
+    });
     const before = (await stack.server.runtime.store.head(MODEL_REGISTRY_KEY))!.etag;
     const warnings: string[] = [];
     const { registry, deployments } = separateProcess({ warnings });
@@ -231,18 +334,38 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
 
   it('an older shape of model_registry.json is replaced by the object form, rebuilt from every pointer', async () => {
     // Prepare: what the old demo seed wrote.
-    await stack.server.runtime.store.put(MODEL_REGISTRY_KEY, JSON.stringify({ models: [{ model: 'etfs/SPY', version: 'v1.0.0' }], note: 'informational' }));
+    await stack.server.runtime.store.put(
+      MODEL_REGISTRY_KEY,
+      JSON.stringify({ models: [{ model: 'etfs/SPY', version: 'v1.0.0' }], note: 'informational' }),
+    );
 
     // Act
-    await stack.server.runtime.deployments.promote({ model: 'etfs/FEED4', version: 'v1', stage: 'STAGING', by: 'legacy' });
+    await stack.server.runtime.deployments.promote({
+      model: 'etfs/FEED4',
+      version: 'v1',
+      stage: 'STAGING',
+      by: 'legacy',
+    });
 
     // Assess: the moved model, and models that did not move, with their current pointers; other fields kept.
     const doc = await json(MODEL_REGISTRY_KEY);
     expect(doc.note).toBe('informational');
-    expect(doc.models['etfs/FEED4']).toMatchObject({ production: { version: 'v2', generation: 1 }, staging: { version: 'v1', generation: 1, promoted_by: 'legacy' } });
+    expect(doc.models['etfs/FEED4']).toMatchObject({
+      production: { version: 'v2', generation: 1 },
+      staging: { version: 'v1', generation: 1, promoted_by: 'legacy' },
+    });
     const spy = await pointer('etfs/SPY');
-    expect(doc.models['etfs/SPY'].production).toEqual({ version: spy.version, generation: spy.generation, promoted_at: spy.promoted_at, promoted_by: spy.promoted_by });
-    expect(doc.models['experimental/momentum_v2']).toMatchObject({ type: 'EXPERIMENTAL', production: null, staging: { version: 'v0.1.0' } });
+    expect(doc.models['etfs/SPY'].production).toEqual({
+      version: spy.version,
+      generation: spy.generation,
+      promoted_at: spy.promoted_at,
+      promoted_by: spy.promoted_by,
+    });
+    expect(doc.models['experimental/momentum_v2']).toMatchObject({
+      type: 'EXPERIMENTAL',
+      production: null,
+      staging: { version: 'v0.1.0' },
+    });
     // FEED1's staging entry came from synthetic moves with no pointer behind them: a rebuild has only its real production pointer.
     expect(doc.models['etfs/FEED1']).toMatchObject({ production: { version: 'v2', generation: 1 }, staging: null });
     const read = await stack.gql(`{ modelRegistry { model { id } stagingVersion } }`);
@@ -266,7 +389,12 @@ describe('metadata/model_registry.json and deployment_history.json follow the st
     await stack.server.runtime.store.put(DEPLOYMENT_HISTORY_KEY, JSON.stringify({ deployments: old, kept: 'yes' }));
 
     // Act
-    const moved = await stack.server.runtime.deployments.promote({ model: 'etfs/FEED5', version: 'v1', stage: 'STAGING', by: 'full' });
+    const moved = await stack.server.runtime.deployments.promote({
+      model: 'etfs/FEED5',
+      version: 'v1',
+      stage: 'STAGING',
+      by: 'full',
+    });
 
     // Assess: the oldest went, the new one is last, other fields kept …
     const feed = await json(DEPLOYMENT_HISTORY_KEY);

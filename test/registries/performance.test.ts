@@ -27,8 +27,17 @@ const PERFORMANCE = `query($t: String!, $m: ID, $v: String, $from: DateTime, $to
 
 type Outcome = { ticker: string; model?: string; version: string; predicted: string; realized: string; at?: string };
 
-const day = (date: string, predictions: number, correct: number) => ({ date, predictions, correct, accuracy: predictions ? correct / predictions : null });
-const counts = (predictions: number, correct: number) => ({ predictions, correct, accuracy: predictions ? correct / predictions : null });
+const day = (date: string, predictions: number, correct: number) => ({
+  date,
+  predictions,
+  correct,
+  accuracy: predictions ? correct / predictions : null,
+});
+const counts = (predictions: number, correct: number) => ({
+  predictions,
+  correct,
+  accuracy: predictions ? correct / predictions : null,
+});
 
 describe('performance tracking (metadata/performance_tracking.json)', () => {
   let stack: TestStack;
@@ -46,14 +55,39 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
     // Prepare: the demo seed wrote `{}`.
     expect(await storedJson()).toEqual({});
     const outcomes: Outcome[] = [
-      { ticker: 'SPY', version: 'v1.1.0', predicted: 'IRON_CONDOR', realized: 'IRON_CONDOR', at: '2026-11-24T15:00:00Z' },
+      {
+        ticker: 'SPY',
+        version: 'v1.1.0',
+        predicted: 'IRON_CONDOR',
+        realized: 'IRON_CONDOR',
+        at: '2026-11-24T15:00:00Z',
+      },
       { ticker: 'spy', version: 'v1.1.0', predicted: 'IRON_CONDOR', realized: 'NO_TRADE', at: '2026-11-24T20:59:00Z' },
-      { ticker: 'SPY', version: 'v1.1.0', predicted: 'BULL_CALL_SPREAD', realized: 'BULL_CALL_SPREAD', at: '2026-11-25T00:00:00Z' },
+      {
+        ticker: 'SPY',
+        version: 'v1.1.0',
+        predicted: 'BULL_CALL_SPREAD',
+        realized: 'BULL_CALL_SPREAD',
+        at: '2026-11-25T00:00:00Z',
+      },
       // Out of order, and the last millisecond of the 23rd (UTC).
       { ticker: 'SPY', version: 'v1.1.0', predicted: 'NO_TRADE', realized: 'NO_TRADE', at: '2026-11-23T23:59:59.999Z' },
       // 20:00 in New York on the 25th is 01:00 UTC on the 26th.
-      { ticker: 'SPY', model: 'etfs/SPY', version: 'v1.1.0', predicted: 'COVERED_CALL', realized: 'LONG_STRADDLE', at: '2026-11-25T20:00:00-05:00' },
-      { ticker: 'SPY', version: 'v1.0.0', predicted: 'BUTTERFLY_SPREAD', realized: 'BUTTERFLY_SPREAD', at: '2026-11-24T10:00:00Z' },
+      {
+        ticker: 'SPY',
+        model: 'etfs/SPY',
+        version: 'v1.1.0',
+        predicted: 'COVERED_CALL',
+        realized: 'LONG_STRADDLE',
+        at: '2026-11-25T20:00:00-05:00',
+      },
+      {
+        ticker: 'SPY',
+        version: 'v1.0.0',
+        predicted: 'BUTTERFLY_SPREAD',
+        realized: 'BUTTERFLY_SPREAD',
+        at: '2026-11-24T10:00:00Z',
+      },
     ];
 
     // Act
@@ -61,7 +95,12 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
 
     // Assess: the answer …
     expect(answer.errors).toBeUndefined();
-    const v110Days = [day('2026-11-23', 1, 1), day('2026-11-24', 2, 1), day('2026-11-25', 1, 1), day('2026-11-26', 1, 0)];
+    const v110Days = [
+      day('2026-11-23', 1, 1),
+      day('2026-11-24', 2, 1),
+      day('2026-11-25', 1, 1),
+      day('2026-11-26', 1, 0),
+    ];
     const spyModel = { id: 'etfs/SPY', type: 'ETF_SPECIFIC' };
     expect(answer.data!.recordOutcomes).toEqual({
       batchId: 'batch-1',
@@ -97,17 +136,35 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
     // … and the query: all series, then one version within a window of UTC dates.
     const all = await performance({ t: 'spy' });
     expect(all.errors).toBeUndefined();
-    expect(all.data!.performance.map((s: { version: string; total: unknown; period: unknown }) => [s.version, s.total, s.period])).toEqual([
+    expect(
+      all.data!.performance.map((s: { version: string; total: unknown; period: unknown }) => [
+        s.version,
+        s.total,
+        s.period,
+      ]),
+    ).toEqual([
       ['v1.0.0', counts(1, 1), counts(1, 1)],
       ['v1.1.0', counts(5, 3), counts(5, 3)],
     ]);
     expect(all.data!.performance[1].daily).toEqual(v110Days);
     expect(all.data!.performance[1].total.accuracy).toBe(0.6);
 
-    const window = await performance({ t: 'SPY', v: 'v1.1.0', from: '2026-11-24T23:00:00Z', to: '2026-11-25T01:00:00Z' });
+    const window = await performance({
+      t: 'SPY',
+      v: 'v1.1.0',
+      from: '2026-11-24T23:00:00Z',
+      to: '2026-11-25T01:00:00Z',
+    });
     expect(window.errors).toBeUndefined();
     expect(window.data!.performance).toEqual([
-      { ticker: 'SPY', model: spyModel, version: 'v1.1.0', total: counts(5, 3), period: counts(3, 2), daily: [day('2026-11-24', 2, 1), day('2026-11-25', 1, 1)] },
+      {
+        ticker: 'SPY',
+        model: spyModel,
+        version: 'v1.1.0',
+        total: counts(5, 3),
+        period: counts(3, 2),
+        daily: [day('2026-11-24', 2, 1), day('2026-11-25', 1, 1)],
+      },
     ]);
     const otherModel = await performance({ t: 'SPY', m: 'universal/all_assets_classifier' });
     expect(otherModel.data!.performance).toEqual([]);
@@ -122,15 +179,29 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
       { ticker: 'AAPL', version: 'v1.1.0', predicted: 'IRON_CONDOR', realized: 'IRON_CONDOR' },
       { ticker: 'AAPL', version: 'v1.1.0', predicted: 'IRON_CONDOR', realized: 'NO_TRADE' },
       { ticker: 'AAPL', version: 'v1.1.0', predicted: 'NO_TRADE', realized: 'NO_TRADE' },
-      { ticker: 'MSFT', version: 'v1.1.0', predicted: 'COVERED_CALL', realized: 'COVERED_CALL', at: new Date(Date.now() + 4 * 60_000).toISOString() },
-      { ticker: 'SPY', model: 'universal/all_assets_classifier', version: 'v1.0.0', predicted: 'NO_TRADE', realized: 'IRON_CONDOR' },
+      {
+        ticker: 'MSFT',
+        version: 'v1.1.0',
+        predicted: 'COVERED_CALL',
+        realized: 'COVERED_CALL',
+        at: new Date(Date.now() + 4 * 60_000).toISOString(),
+      },
+      {
+        ticker: 'SPY',
+        model: 'universal/all_assets_classifier',
+        version: 'v1.0.0',
+        predicted: 'NO_TRADE',
+        realized: 'IRON_CONDOR',
+      },
     ]);
     const after = new Date().toISOString().slice(0, 10);
 
     // Assess
     expect(answer.errors).toBeUndefined();
     const series = answer.data!.recordOutcomes.series;
-    expect(series.map((s: { ticker: string; model: { id: string; type: string } }) => [s.ticker, s.model.id, s.model.type])).toEqual([
+    expect(
+      series.map((s: { ticker: string; model: { id: string; type: string } }) => [s.ticker, s.model.id, s.model.type]),
+    ).toEqual([
       ['AAPL', 'stocks/universal', 'STOCK_UNIVERSAL'],
       ['MSFT', 'stocks/universal', 'STOCK_UNIVERSAL'],
       ['SPY', 'universal/all_assets_classifier', 'UNIVERSAL'],
@@ -148,14 +219,23 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
       spy: model(id: "etfs/SPY") { production { version realizedAccuracy realizedPredictions } }
     }`);
     expect(versions.errors).toBeUndefined();
-    expect(versions.data!.universal).toEqual({ v11: { realizedAccuracy: 0.75, realizedPredictions: 4 }, v10: { realizedAccuracy: null, realizedPredictions: 0 } });
+    expect(versions.data!.universal).toEqual({
+      v11: { realizedAccuracy: 0.75, realizedPredictions: 4 },
+      v10: { realizedAccuracy: null, realizedPredictions: 0 },
+    });
     expect(versions.data!.spy.production).toEqual({ version: 'v1.1.0', realizedAccuracy: 0.6, realizedPredictions: 5 });
   });
 
   it('a batch id sent again is not counted twice, also when the first answer was lost after the write', async () => {
     // Prepare
     const outcomes: Outcome[] = [
-      { ticker: 'QQQ', version: 'v1.0.0', predicted: 'IRON_CONDOR', realized: 'IRON_CONDOR', at: '2026-11-20T12:00:00Z' },
+      {
+        ticker: 'QQQ',
+        version: 'v1.0.0',
+        predicted: 'IRON_CONDOR',
+        realized: 'IRON_CONDOR',
+        at: '2026-11-20T12:00:00Z',
+      },
       { ticker: 'QQQ', version: 'v1.0.0', predicted: 'IRON_CONDOR', realized: 'NO_TRADE', at: '2026-11-20T13:00:00Z' },
     ];
     const first = await record('qqq-1', outcomes);
@@ -175,7 +255,11 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
 
     // Act: the write of a new batch succeeds but its answer never arrives (connection destroyed).
     const s3 = stack.server.s3!;
-    s3.injectFault({ match: (r) => r.method === 'PUT' && r.key === PERFORMANCE_TRACKING_KEY, kind: 'truncate', times: 1 });
+    s3.injectFault({
+      match: (r) => r.method === 'PUT' && r.key === PERFORMANCE_TRACKING_KEY,
+      kind: 'truncate',
+      times: 1,
+    });
     const lost = await record('qqq-2', outcomes);
     s3.clearFaults();
     expect(s3.requests().filter((r) => r.fault === 'truncate' && r.key === PERFORMANCE_TRACKING_KEY)).toHaveLength(1);
@@ -194,24 +278,99 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
 
   it('every kind of bad input is a typed error naming the outcome, and the stored document stays byte-identical', async () => {
     // Prepare
-    const good: Outcome = { ticker: 'SPY', version: 'v1.1.0', predicted: 'IRON_CONDOR', realized: 'IRON_CONDOR', at: '2026-11-21T12:00:00Z' };
+    const good: Outcome = {
+      ticker: 'SPY',
+      version: 'v1.1.0',
+      predicted: 'IRON_CONDOR',
+      realized: 'IRON_CONDOR',
+      at: '2026-11-21T12:00:00Z',
+    };
     const withBad = (bad: Partial<Outcome>) => [good, { ...good, ...bad }];
-    const cases: Array<{ name: string; batchId?: string; outcomes: Outcome[]; code: string; argument?: string; message?: RegExp }> = [
-      { name: 'ticker syntax', outcomes: withBad({ ticker: '../SPY' }), code: 'BAD_USER_INPUT', argument: 'outcomes[1].ticker' },
-      { name: 'unknown ticker', outcomes: withBad({ ticker: 'ZZZZ' }), code: 'UNKNOWN_ASSET', argument: 'outcomes[1].ticker' },
-      { name: 'model id syntax', outcomes: withBad({ model: 'etfs/../SPY' }), code: 'BAD_USER_INPUT', argument: 'outcomes[1].model' },
-      { name: 'model without that version', outcomes: withBad({ model: 'universal/nope' }), code: 'VERSION_NOT_FOUND', argument: 'outcomes[1].version' },
-      { name: 'version syntax', outcomes: withBad({ version: '../v1.1.0' }), code: 'BAD_USER_INPUT', argument: 'outcomes[1].version' },
-      { name: 'unknown version', outcomes: withBad({ version: 'v9.9.9' }), code: 'VERSION_NOT_FOUND', argument: 'outcomes[1].version' },
-      { name: 'predicted not a label', outcomes: withBad({ predicted: 'MOON_SHOT' }), code: 'BAD_USER_INPUT', argument: 'outcomes[1].predicted', message: /not a label of etfs\/SPY@v1\.1\.0/ },
-      { name: 'realized not a label', outcomes: withBad({ realized: 'iron_condor' }), code: 'BAD_USER_INPUT', argument: 'outcomes[1].realized' },
-      { name: 'at in the future', outcomes: withBad({ at: new Date(Date.now() + 10 * 60_000).toISOString() }), code: 'BAD_USER_INPUT', argument: 'outcomes[1].at' },
-      { name: 'at before 2000', outcomes: withBad({ at: '1999-12-31T23:59:59Z' }), code: 'BAD_USER_INPUT', argument: 'outcomes[1].at' },
+    const cases: Array<{
+      name: string;
+      batchId?: string;
+      outcomes: Outcome[];
+      code: string;
+      argument?: string;
+      message?: RegExp;
+    }> = [
+      {
+        name: 'ticker syntax',
+        outcomes: withBad({ ticker: '../SPY' }),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes[1].ticker',
+      },
+      {
+        name: 'unknown ticker',
+        outcomes: withBad({ ticker: 'ZZZZ' }),
+        code: 'UNKNOWN_ASSET',
+        argument: 'outcomes[1].ticker',
+      },
+      {
+        name: 'model id syntax',
+        outcomes: withBad({ model: 'etfs/../SPY' }),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes[1].model',
+      },
+      {
+        name: 'model without that version',
+        outcomes: withBad({ model: 'universal/nope' }),
+        code: 'VERSION_NOT_FOUND',
+        argument: 'outcomes[1].version',
+      },
+      {
+        name: 'version syntax',
+        outcomes: withBad({ version: '../v1.1.0' }),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes[1].version',
+      },
+      {
+        name: 'unknown version',
+        outcomes: withBad({ version: 'v9.9.9' }),
+        code: 'VERSION_NOT_FOUND',
+        argument: 'outcomes[1].version',
+      },
+      {
+        name: 'predicted not a label',
+        outcomes: withBad({ predicted: 'MOON_SHOT' }),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes[1].predicted',
+        message: /not a label of etfs\/SPY@v1\.1\.0/,
+      },
+      {
+        name: 'realized not a label',
+        outcomes: withBad({ realized: 'iron_condor' }),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes[1].realized',
+      },
+      {
+        name: 'at in the future',
+        outcomes: withBad({ at: new Date(Date.now() + 10 * 60_000).toISOString() }),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes[1].at',
+      },
+      {
+        name: 'at before 2000',
+        outcomes: withBad({ at: '1999-12-31T23:59:59Z' }),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes[1].at',
+      },
       { name: 'at not a date-time', outcomes: withBad({ at: 'yesterday' }), code: 'BAD_USER_INPUT' },
       { name: 'batch id syntax', batchId: 'has space', outcomes: [good], code: 'BAD_USER_INPUT', argument: 'batchId' },
-      { name: 'batch id too long', batchId: 'x'.repeat(129), outcomes: [good], code: 'BAD_USER_INPUT', argument: 'batchId' },
+      {
+        name: 'batch id too long',
+        batchId: 'x'.repeat(129),
+        outcomes: [good],
+        code: 'BAD_USER_INPUT',
+        argument: 'batchId',
+      },
       { name: 'empty batch', outcomes: [], code: 'BAD_USER_INPUT', argument: 'outcomes' },
-      { name: '10,001 outcomes', outcomes: Array.from({ length: 10_001 }, () => good), code: 'BAD_USER_INPUT', argument: 'outcomes' },
+      {
+        name: '10,001 outcomes',
+        outcomes: Array.from({ length: 10_001 }, () => good),
+        code: 'BAD_USER_INPUT',
+        argument: 'outcomes',
+      },
     ];
     const before = await stored();
     const s3 = stack.server.s3!;
@@ -280,14 +439,18 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
     s3.resetRequests();
 
     // Act
-    const answers = await Promise.all(Array.from({ length: 10 }, (_, k) => record(`iwm-${k}`, k === 9 ? big : batch(k))));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, (_, k) => record(`iwm-${k}`, k === 9 ? big : batch(k))),
+    );
 
     // Assess: all succeeded, it was a real race, and every count is there.
     for (const a of answers) expect(a.errors).toBeUndefined();
     expect(s3.count({ method: 'PUT', key: PERFORMANCE_TRACKING_KEY, status: 412 })).toBeGreaterThan(0);
     const doc = await storedJson();
     const iwm = doc.assets.IWM['etfs/IWM']['v1.0.0'];
-    const expectedDaily = Object.fromEntries(Array.from({ length: 9 }, (_, k) => [`2026-11-1${k}`, { predictions: 100, correct: k + 1 }]));
+    const expectedDaily = Object.fromEntries(
+      Array.from({ length: 9 }, (_, k) => [`2026-11-1${k}`, { predictions: 100, correct: k + 1 }]),
+    );
     expectedDaily['2026-11-19'] = { predictions: 10_000, correct: 5_000 };
     expect(iwm.daily).toEqual(expectedDaily);
     expect(iwm.total).toEqual({ predictions: 10_900, correct: 5_045 });
@@ -307,7 +470,12 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
       outcomes: [{ ticker: 'SMH', version: 'v1.0.0', predicted: 'NO_TRADE', realized: 'NO_TRADE' }],
     });
     const s3 = stack.server.s3!;
-    s3.injectFault({ match: (r) => r.method === 'PUT' && r.key === PERFORMANCE_TRACKING_KEY, kind: 'status', status: 412, code: 'PreconditionFailed' });
+    s3.injectFault({
+      match: (r) => r.method === 'PUT' && r.key === PERFORMANCE_TRACKING_KEY,
+      kind: 'status',
+      status: 412,
+      code: 'PreconditionFailed',
+    });
     const before = await stored();
     s3.resetRequests();
 
@@ -340,7 +508,10 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
       },
       legacy_model: { v1: { total: { predictions: 3, correct: 1 }, daily: {} } },
     };
-    await stack.server.runtime.store.put(PERFORMANCE_TRACKING_KEY, JSON.stringify(doc), { ifMatch: current.etag, contentType: 'application/json' });
+    await stack.server.runtime.store.put(PERFORMANCE_TRACKING_KEY, JSON.stringify(doc), {
+      ifMatch: current.etag,
+      contentType: 'application/json',
+    });
 
     // Act: read (the process's cached copy must be revalidated) and write.
     const read = await performance({ t: 'XLF' });
@@ -351,7 +522,13 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
 
     // Assess: the external change was read; unknown model names are skipped; zero predictions → null accuracy.
     expect(read.errors).toBeUndefined();
-    expect(read.data!.performance.map((s: { model: { id: string }; version: string; total: unknown }) => [s.model.id, s.version, s.total])).toEqual([
+    expect(
+      read.data!.performance.map((s: { model: { id: string }; version: string; total: unknown }) => [
+        s.model.id,
+        s.version,
+        s.total,
+      ]),
+    ).toEqual([
       ['etfs/XLF', 'v0.9.0', counts(0, 0)],
       ['etfs/XLF', 'v1.0.0', counts(10, 7)],
     ]);
@@ -362,7 +539,10 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
     expect(after.notes).toEqual({ owner: 'risk-team' });
     expect(after.assets.XLF['etfs/XLF']['v1.0.0']).toEqual({
       total: { predictions: 12, correct: 8, brier: 0.18 },
-      daily: { '2026-11-02': { predictions: 11, correct: 8, source: 'backfill' }, '2026-11-03': { predictions: 1, correct: 0 } },
+      daily: {
+        '2026-11-02': { predictions: 11, correct: 8, source: 'backfill' },
+        '2026-11-03': { predictions: 1, correct: 0 },
+      },
       calibration: { ece: 0.04 },
     });
     expect(after.assets.XLF.legacy_model).toEqual({ v1: { total: { predictions: 3, correct: 1 }, daily: {} } });
@@ -384,8 +564,18 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
 
   it('remembers only the last 1,000 batch ids, newest last, without modifying its input', () => {
     // Prepare
-    const doc: PerformanceDocument = { assets: {}, batches: Array.from({ length: MAX_REMEMBERED_BATCHES }, (_, i) => `b${i}`) };
-    const outcome = { ticker: 'SPY', model: 'etfs/SPY', version: 'v1.1.0', predicted: 'NO_TRADE', realized: 'NO_TRADE', at: new Date('2026-11-27T00:00:00Z') };
+    const doc: PerformanceDocument = {
+      assets: {},
+      batches: Array.from({ length: MAX_REMEMBERED_BATCHES }, (_, i) => `b${i}`),
+    };
+    const outcome = {
+      ticker: 'SPY',
+      model: 'etfs/SPY',
+      version: 'v1.1.0',
+      predicted: 'NO_TRADE',
+      realized: 'NO_TRADE',
+      at: new Date('2026-11-27T00:00:00Z'),
+    };
 
     // Act
     const next = applyOutcomes(doc, { batchId: 'new', outcomes: [outcome] }, new Date('2026-11-27T01:00:00Z'));
@@ -406,7 +596,9 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
     s3.resetRequests();
 
     // Act
-    const answer = await record('fresh-1', [{ ticker: 'SMH', version: 'v1.0.0', predicted: 'NO_TRADE', realized: 'IRON_CONDOR', at: '2026-11-27T09:00:00Z' }]);
+    const answer = await record('fresh-1', [
+      { ticker: 'SMH', version: 'v1.0.0', predicted: 'NO_TRADE', realized: 'IRON_CONDOR', at: '2026-11-27T09:00:00Z' },
+    ]);
 
     // Assess
     expect(answer.errors).toBeUndefined();
@@ -414,6 +606,12 @@ describe('performance tracking (metadata/performance_tracking.json)', () => {
     expect(puts.map((r) => [r.ifNoneMatch, r.ifMatch, r.status])).toEqual([['*', undefined, 200]]);
     const doc = await storedJson();
     expect(doc.batches).toEqual(['fresh-1']);
-    expect(doc.assets).toEqual({ SMH: { 'etfs/SMH': { 'v1.0.0': { total: { predictions: 1, correct: 0 }, daily: { '2026-11-27': { predictions: 1, correct: 0 } } } } } });
+    expect(doc.assets).toEqual({
+      SMH: {
+        'etfs/SMH': {
+          'v1.0.0': { total: { predictions: 1, correct: 0 }, daily: { '2026-11-27': { predictions: 1, correct: 0 } } },
+        },
+      },
+    });
   });
 });

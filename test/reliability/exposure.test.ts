@@ -19,8 +19,14 @@ const VERSION_FIELDS = `query($v: String!) { model(id: "etfs/SPY") { version(ver
 
 /** A version whose metadata holds a number GraphQL's Int cannot carry: resolving it is an internal error. */
 async function publishOverflowingVersion(stack: TestStack): Promise<void> {
-  const files = { 'model.onnx': Buffer.from(demoModel(3, { trees: 2, depth: 2 })), 'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)) };
-  await publishVersion(stack.server.runtime.store, 'etfs/SPY', 'v7.0.0-overflow', files, { strategies: [...OPTION_STRATEGIES], training_samples: 3_000_000_000 });
+  const files = {
+    'model.onnx': Buffer.from(demoModel(3, { trees: 2, depth: 2 })),
+    'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)),
+  };
+  await publishVersion(stack.server.runtime.store, 'etfs/SPY', 'v7.0.0-overflow', files, {
+    strategies: [...OPTION_STRATEGIES],
+    training_samples: 3_000_000_000,
+  });
 }
 
 describe('introspection switched off', () => {
@@ -86,7 +92,9 @@ describe.each([
   });
 
   it('keeps typed errors informative', async () => {
-    const res = await stack.gql(`query($f: JSONObject!) { predict(ticker: "SPY", features: $f) { strategy } }`, { f: { iv_rank: 'high' } });
+    const res = await stack.gql(`query($f: JSONObject!) { predict(ticker: "SPY", features: $f) { strategy } }`, {
+      f: { iv_rank: 'high' },
+    });
     expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.errors![0].message).toContain('iv_rank');
   });
@@ -107,14 +115,22 @@ describe('the local server process writes no secret and no feature value to its 
     dataDir = await mkdtemp(join(tmpdir(), 'modelgraph-exposure-'));
     child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', 'src/local/main.ts'], {
       cwd: resolve(__dirname, '../..'),
-      env: { ...process.env, PORT: '0', MODELGRAPH_DATA_DIR: dataDir, MODELGRAPH_WRITE_TOKEN: TOKEN, LOG_LEVEL: 'DEBUG', NODE_ENV: 'development' },
+      env: {
+        ...process.env,
+        PORT: '0',
+        MODELGRAPH_DATA_DIR: dataDir,
+        MODELGRAPH_WRITE_TOKEN: TOKEN,
+        LOG_LEVEL: 'DEBUG',
+        NODE_ENV: 'development',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     const started = Date.now();
     while (!/GraphQL\s+(http:\S+)/.test(output)) {
-      if (child.exitCode !== null || Date.now() - started > 45_000) throw new Error(`local server did not start:\n${output}`);
+      if (child.exitCode !== null || Date.now() - started > 45_000)
+        throw new Error(`local server did not start:\n${output}`);
       await sleep(50);
     }
     graphqlUrl = /GraphQL\s+(http:\S+)/.exec(output)![1];
@@ -145,8 +161,17 @@ describe('the local server process writes no secret and no feature value to its 
       post(predict, { t: 'AAPL', f: { ...features, rsi_14: STRING_VALUE } }),
       post(predict, { t: 'NOPE', f: features }),
       post(`{ predict(ticker: "QQQ", features: { iv_rank: ${VALUE}, rsi_14: "${STRING_VALUE}" }) { strategy } }`, {}),
-      post(`query($r: [PredictionRequest!]!) { predictMany(requests: $r) { strategy } }`, { r: [{ ticker: 'SPY', features }, { ticker: 'IWM', features: { x: STRING_VALUE } }] }),
-      post(`mutation { promote(model: "etfs/SPY", version: "v1.0.0", reason: "exposure test") { toVersion } }`, {}, TOKEN),
+      post(`query($r: [PredictionRequest!]!) { predictMany(requests: $r) { strategy } }`, {
+        r: [
+          { ticker: 'SPY', features },
+          { ticker: 'IWM', features: { x: STRING_VALUE } },
+        ],
+      }),
+      post(
+        `mutation { promote(model: "etfs/SPY", version: "v1.0.0", reason: "exposure test") { toVersion } }`,
+        {},
+        TOKEN,
+      ),
       post(`mutation { rollback(model: "etfs/SPY", reason: "exposure test") { toVersion } }`, {}, WRONG_TOKEN),
       post(`mutation { whoami { id canWrite } }`, {}, TOKEN),
       post(`{ syntax error ${STRING_VALUE}`, {}),

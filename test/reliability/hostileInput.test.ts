@@ -21,24 +21,123 @@ const params = { numRuns: RUNS, seed: SEED, endOnFailure: true } as const;
 // Arbitraries
 
 const TRICKS = [
-  '..', '.', '/', '//', '\\', '../', '..\\', '%2e%2e', '%2e%2e%2f', '%00', '\u0000', '\n', '\r\n', '\t', ' ',
-  '\uFF0E', '\uFF0F', '\u2024', '\u2215', '\u202E', '\u200F', '\u200B', '\uFEFF', '\u0301', '\u0338',
-  'ſ', 'ß', 'ﬀ', 'İ', 'ı', 'Ａ', '𝐒', '😀', '\uD800', '\uDFFF', '$', '{', '}', '"', "'", '`', '*', '?', '#', '&', '=', '+',
-  'A', 'S', 'P', 'Y', 'Q', 'x', 'v', '1', '0', '-', '_', 'etfs', 'stocks', 'universal', 'ensembles', 'metadata', 'archive',
-  'production', 'staging', 'shared', 'experimental', 'SPY', 'AAPL', 'v1.0.0', 'v1.1.0', 'metadata.json', 'model.onnx',
+  '..',
+  '.',
+  '/',
+  '//',
+  '\\',
+  '../',
+  '..\\',
+  '%2e%2e',
+  '%2e%2e%2f',
+  '%00',
+  '\u0000',
+  '\n',
+  '\r\n',
+  '\t',
+  ' ',
+  '\uFF0E',
+  '\uFF0F',
+  '\u2024',
+  '\u2215',
+  '\u202E',
+  '\u200F',
+  '\u200B',
+  '\uFEFF',
+  '\u0301',
+  '\u0338',
+  'ſ',
+  'ß',
+  'ﬀ',
+  'İ',
+  'ı',
+  'Ａ',
+  '𝐒',
+  '😀',
+  '\uD800',
+  '\uDFFF',
+  '$',
+  '{',
+  '}',
+  '"',
+  "'",
+  '`',
+  '*',
+  '?',
+  '#',
+  '&',
+  '=',
+  '+',
+  'A',
+  'S',
+  'P',
+  'Y',
+  'Q',
+  'x',
+  'v',
+  '1',
+  '0',
+  '-',
+  '_',
+  'etfs',
+  'stocks',
+  'universal',
+  'ensembles',
+  'metadata',
+  'archive',
+  'production',
+  'staging',
+  'shared',
+  'experimental',
+  'SPY',
+  'AAPL',
+  'v1.0.0',
+  'v1.1.0',
+  'metadata.json',
+  'model.onnx',
 ];
 
 /** Strings built from path and unicode tricks, plus arbitrary unicode and a few huge ones. */
 const hostileString = fc.oneof(
-  { weight: 4, arbitrary: fc.array(fc.constantFrom(...TRICKS), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')) },
+  {
+    weight: 4,
+    arbitrary: fc.array(fc.constantFrom(...TRICKS), { minLength: 1, maxLength: 8 }).map((parts) => parts.join('')),
+  },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme-composite', maxLength: 20 }) },
-  { weight: 1, arbitrary: fc.constantFrom('A'.repeat(13), 'S'.repeat(5_000), '.'.repeat(100_000), `SPY${'\u0301'.repeat(1_000)}`, '../'.repeat(2_000)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'A'.repeat(13),
+      'S'.repeat(5_000),
+      '.'.repeat(100_000),
+      `SPY${'\u0301'.repeat(1_000)}`,
+      '../'.repeat(2_000),
+    ),
+  },
   {
     weight: 2,
     arbitrary: fc.constantFrom(
-      'SPY', 'spy', ' SPY ', 'ſpy', 'ＳＰＹ', 'S\u0301PY', 'SPY\u0000', 'SPY/../QQQ', '../metadata/asset_registry', 'BRK.B', 'A..B', '.SPY', '-SPY',
-      'AAPL', 'NOPE', 'QQQ', 'XLF', 'İWM', 'S\u202EYP', '\u200FSPY',
+      'SPY',
+      'spy',
+      ' SPY ',
+      'ſpy',
+      'ＳＰＹ',
+      'S\u0301PY',
+      'SPY\u0000',
+      'SPY/../QQQ',
+      '../metadata/asset_registry',
+      'BRK.B',
+      'A..B',
+      '.SPY',
+      '-SPY',
+      'AAPL',
+      'NOPE',
+      'QQQ',
+      'XLF',
+      'İWM',
+      'S\u202EYP',
+      '\u200FSPY',
     ),
   },
 );
@@ -51,7 +150,14 @@ const plausibleTicker = fc.oneof(
 const ticker = fc.oneof({ weight: 1, arbitrary: hostileString }, { weight: 1, arbitrary: plausibleTicker });
 
 const plausibleModelId = fc.oneof(
-  fc.constantFrom('etfs/SPY', 'etfs/QQQ', 'etfs/XLF', 'stocks/universal', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble'),
+  fc.constantFrom(
+    'etfs/SPY',
+    'etfs/QQQ',
+    'etfs/XLF',
+    'stocks/universal',
+    'universal/all_assets_classifier',
+    'ensembles/multi_asset_ensemble',
+  ),
   fc.stringMatching(/^(etfs\/[A-Z]{1,5}|universal\/[a-z][a-z0-9_]{0,8}|ensembles\/[a-z]{1,8})$/),
 );
 const hostileModelId = fc.oneof(
@@ -59,46 +165,122 @@ const hostileModelId = fc.oneof(
   {
     weight: 2,
     arbitrary: fc
-      .tuple(fc.constantFrom('etfs', 'stocks', 'universal', 'ensembles', 'metadata', 'shared', 'experimental', '..', '', 'ETFS', 'etfs/SPY'), hostileString)
+      .tuple(
+        fc.constantFrom(
+          'etfs',
+          'stocks',
+          'universal',
+          'ensembles',
+          'metadata',
+          'shared',
+          'experimental',
+          '..',
+          '',
+          'ETFS',
+          'etfs/SPY',
+        ),
+        hostileString,
+      )
       .map(([family, name]) => `${family}/${name}`),
   },
   {
     weight: 1,
     arbitrary: fc.constantFrom(
-      'etfs/spy', 'etfs/SPY/', 'etfs//SPY', 'etfs/..', 'etfs/./SPY', 'etfs/SPY/production', 'universal/../etfs/SPY', 'stocks/universal/archive', 'etfs/ＳＰＹ',
-      'etfs/ſpy', 'stocks/UNIVERSAL', 'universal/All', 'etfs/SPY\u0000', 'etfs/SPY%2F..',
+      'etfs/spy',
+      'etfs/SPY/',
+      'etfs//SPY',
+      'etfs/..',
+      'etfs/./SPY',
+      'etfs/SPY/production',
+      'universal/../etfs/SPY',
+      'stocks/universal/archive',
+      'etfs/ＳＰＹ',
+      'etfs/ſpy',
+      'stocks/UNIVERSAL',
+      'universal/All',
+      'etfs/SPY\u0000',
+      'etfs/SPY%2F..',
     ),
   },
   { weight: 3, arbitrary: plausibleModelId },
 );
 
-const plausibleVersion = fc.oneof(fc.constantFrom('v1.0.0', 'v1.1.0'), fc.stringMatching(/^v[0-9]\.[0-9]\.[0-9](-rc[0-9])?$/));
+const plausibleVersion = fc.oneof(
+  fc.constantFrom('v1.0.0', 'v1.1.0'),
+  fc.stringMatching(/^v[0-9]\.[0-9]\.[0-9](-rc[0-9])?$/),
+);
 const hostileVersion = fc.oneof(
   { weight: 3, arbitrary: hostileString },
   {
     weight: 1,
-    arbitrary: fc.constantFrom('v1.0.0/../v1.1.0', '../v1.0.0', 'v1.0.0/', 'v1.0.0\u0000', 'v1\uFF0E0', 'V1.0.0', '.', '..', 'a'.repeat(64), 'a'.repeat(65)),
+    arbitrary: fc.constantFrom(
+      'v1.0.0/../v1.1.0',
+      '../v1.0.0',
+      'v1.0.0/',
+      'v1.0.0\u0000',
+      'v1\uFF0E0',
+      'V1.0.0',
+      '.',
+      '..',
+      'a'.repeat(64),
+      'a'.repeat(65),
+    ),
   },
   { weight: 3, arbitrary: plausibleVersion },
 );
 
 /** Raw JSON tokens spliced into the request body where a sentinel string stands (JSON.stringify cannot write them). */
-const RAW = { '1e999': '1e999', '-1e999': '-1e999', '-0': '-0', '1e-400': '1e-400', 'big': '123456789012345678901234567890e300', 'deep': `${'['.repeat(5_000)}${']'.repeat(5_000)}` } as const;
+const RAW = {
+  '1e999': '1e999',
+  '-1e999': '-1e999',
+  '-0': '-0',
+  '1e-400': '1e-400',
+  big: '123456789012345678901234567890e300',
+  deep: `${'['.repeat(5_000)}${']'.repeat(5_000)}`,
+} as const;
 const raw = (token: keyof typeof RAW) => `__RAW_${token}__`;
 function toBody(query: string, variables: Record<string, unknown>): string {
   let body = JSON.stringify({ query, variables });
-  for (const [token, text] of Object.entries(RAW)) body = body.split(JSON.stringify(raw(token as keyof typeof RAW))).join(text);
+  for (const [token, text] of Object.entries(RAW))
+    body = body.split(JSON.stringify(raw(token as keyof typeof RAW))).join(text);
   return body;
 }
 
 const nested: fc.Arbitrary<unknown> = fc.letrec<{ node: unknown }>((tie) => ({
-  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('node'), { maxLength: 3 }), fc.dictionary(hostileString, tie('node'), { maxKeys: 3 })),
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.jsonValue({ maxDepth: 1 }),
+    fc.array(tie('node'), { maxLength: 3 }),
+    fc.dictionary(hostileString, tie('node'), { maxKeys: 3 }),
+  ),
 })).node;
 
 const badValue = fc.oneof(
   fc.constantFrom<unknown>(
-    raw('1e999'), raw('-1e999'), raw('-0'), raw('1e-400'), raw('big'), raw('deep'),
-    'NaN', 'Infinity', '-Infinity', '1e999', '', '0x10', ' 1', null, true, false, [], {}, [1], { value: 1 }, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 2 ** 53 + 1,
+    raw('1e999'),
+    raw('-1e999'),
+    raw('-0'),
+    raw('1e-400'),
+    raw('big'),
+    raw('deep'),
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '1e999',
+    '',
+    '0x10',
+    ' 1',
+    null,
+    true,
+    false,
+    [],
+    {},
+    [1],
+    { value: 1 },
+    Number.MAX_VALUE,
+    -Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    2 ** 53 + 1,
   ),
   nested,
   fc.double(),
@@ -113,13 +295,23 @@ const hostileFeatures = fc.oneof(
         fc.nat(1_000),
         fc.array(fc.tuple(fc.constantFrom(...DEMO_FEATURE_NAMES), badValue), { maxLength: 3 }),
         fc.array(fc.constantFrom(...DEMO_FEATURE_NAMES), { maxLength: 2 }),
-        fc.array(fc.tuple(fc.oneof(hostileString, fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty')), badValue), { maxLength: 2 }),
+        fc.array(
+          fc.tuple(
+            fc.oneof(
+              hostileString,
+              fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty'),
+            ),
+            badValue,
+          ),
+          { maxLength: 2 },
+        ),
       )
       .map(([seed, replaced, dropped, added]) => {
         const f: Record<string, unknown> = featuresFor(DEMO_FEATURE_NAMES, seed);
         for (const [name, value] of replaced) f[name] = value;
         for (const name of dropped) delete f[name];
-        for (const [name, value] of added) Object.defineProperty(f, name, { value, enumerable: true, configurable: true, writable: true });
+        for (const [name, value] of added)
+          Object.defineProperty(f, name, { value, enumerable: true, configurable: true, writable: true });
         return f;
       }),
   },
@@ -129,7 +321,10 @@ const hostileFeatures = fc.oneof(
 );
 
 /** Any JSON where a variable of another type belongs. */
-const wrongType = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom<unknown>(null, 1, 1.5, true, [], {}, ['SPY'], { ticker: 'SPY' }));
+const wrongType = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom<unknown>(null, 1, 1.5, true, [], {}, ['SPY'], { ticker: 'SPY' }),
+);
 
 // ---------------------------------------------------------------------------
 
@@ -139,7 +334,11 @@ describe('hostile input never crashes and never reaches a key', () => {
   /** `ensembles/{name}/archive/{version}/` of every registerEnsemble that answered (the only archive folders written). */
   const registeredVersions = new Set<string>();
 
-  async function send(query: string, variables: Record<string, unknown>, token?: string): Promise<GraphQLResponse & { raw: string }> {
+  async function send(
+    query: string,
+    variables: Record<string, unknown>,
+    token?: string,
+  ): Promise<GraphQLResponse & { raw: string }> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
     const res = await fetch(stack.server.graphqlUrl, { method: 'POST', headers, body: toBody(query, variables) });
@@ -160,7 +359,9 @@ describe('hostile input never crashes and never reaches a key', () => {
     for (const c of codes.length ? codes : ['(answered)']) seenCodes.set(c, (seenCodes.get(c) ?? 0) + 1);
     const untyped = codes.filter((c) => !TYPED_ERROR_CODES.has(c));
     if (res.status >= 500 || untyped.length > 0) {
-      throw new Error(`HTTP ${res.status}, codes ${JSON.stringify(codes)} for ${JSON.stringify(what)?.slice(0, 300)}: ${JSON.stringify(res.errors)?.slice(0, 500)}`);
+      throw new Error(
+        `HTTP ${res.status}, codes ${JSON.stringify(codes)} for ${JSON.stringify(what)?.slice(0, 300)}: ${JSON.stringify(res.errors)?.slice(0, 500)}`,
+      );
     }
     return codes.length === 0;
   }
@@ -186,8 +387,11 @@ describe('hostile input never crashes and never reaches a key', () => {
     expect(requests.length).toBeGreaterThan(0);
     expect(keysOutsideLayout(requests)).toEqual([]);
     expect(new Set(requests.map((r) => r.bucket))).toEqual(new Set([LOCAL_BUCKET]));
-    const prefixes = requests.filter((r) => r.key === '' && r.method === 'GET').map((r) => new URLSearchParams(r.query).get('prefix') ?? '');
-    for (const p of prefixes) expect(p).toMatch(/^(etfs|stocks|universal|ensembles|experimental)\/([A-Za-z0-9._-]+\/(archive\/)?)?$/);
+    const prefixes = requests
+      .filter((r) => r.key === '' && r.method === 'GET')
+      .map((r) => new URLSearchParams(r.query).get('prefix') ?? '');
+    for (const p of prefixes)
+      expect(p).toMatch(/^(etfs|stocks|universal|ensembles|experimental)\/([A-Za-z0-9._-]+\/(archive\/)?)?$/);
     // promote/rollback move stage pointers (and keep the bucket-wide registry and feed in step);
     // nothing they are given may write into a (immutable) version
     const writes = requests.filter((r) => r.method !== 'GET' && r.method !== 'HEAD');
@@ -197,10 +401,13 @@ describe('hostile input never crashes and never reaches a key', () => {
       if (/^ensembles\/[^/]+\/archive\//.test(w.key)) {
         expect(w.method).toBe('PUT');
         expect(w.ifNoneMatch).toBe('*');
-        if (w.status >= 200 && w.status < 300) expect(registeredVersions.has(w.key.slice(0, w.key.lastIndexOf('/') + 1)), w.key).toBe(true);
+        if (w.status >= 200 && w.status < 300)
+          expect(registeredVersions.has(w.key.slice(0, w.key.lastIndexOf('/') + 1)), w.key).toBe(true);
         continue;
       }
-      expect(w.key).toMatch(/^([^/]+\/[^/]+\/(production|staging)\/|metadata\/(model_registry|deployment_history)\.json$|metadata\/shadow\/)/);
+      expect(w.key).toMatch(
+        /^([^/]+\/[^/]+\/(production|staging)\/|metadata\/(model_registry|deployment_history)\.json$|metadata\/shadow\/)/,
+      );
     }
     await stack?.close();
   });
@@ -238,7 +445,9 @@ describe('hostile input never crashes and never reaches a key', () => {
         const res = await send(query, { requests });
         if (!assertTypedOrAnswered(res, requests)) return;
         const rows = requests as Array<{ ticker: string }>;
-        expect(res.data!.predictMany.map((p: { ticker: string }) => p.ticker)).toEqual(rows.map((r) => r.ticker.trim().toUpperCase()));
+        expect(res.data!.predictMany.map((p: { ticker: string }) => p.ticker)).toEqual(
+          rows.map((r) => r.ticker.trim().toUpperCase()),
+        );
       }),
       params,
     );
@@ -266,7 +475,10 @@ describe('hostile input never crashes and never reaches a key', () => {
       deployments(model: $model, first: $first, after: $after) { id toVersion }
       asset(ticker: $ticker) { ticker model { id } }
     }`;
-    const first = fc.oneof(fc.integer(), fc.constantFrom<unknown>(-1, 0, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 1e999, null, '5', 1.5));
+    const first = fc.oneof(
+      fc.integer(),
+      fc.constantFrom<unknown>(-1, 0, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 1e999, null, '5', 1.5),
+    );
     await fc.assert(
       fc.asyncProperty(hostileModelId, first, fc.option(hostileString), ticker, async (model, n, after, t) => {
         const res = await send(query, { model, first: n === 1e999 ? raw('1e999') : n, after, ticker: t });
@@ -322,13 +534,29 @@ describe('hostile input never crashes and never reaches a key', () => {
   function overrideAllowed(model: string, own: string): boolean {
     const [family, name, ...rest] = model.split('/');
     if (model === own) return true;
-    return rest.length === 0 && (family === 'universal' || family === 'ensembles') && name !== undefined && FAMILY_NAME.test(name);
+    return (
+      rest.length === 0 &&
+      (family === 'universal' || family === 'ensembles') &&
+      name !== undefined &&
+      FAMILY_NAME.test(name)
+    );
   }
   /** Well-formed ids of models that exist or could; those not allowed for an asset must be refused. */
   const OVERRIDES = [
-    'universal/volatility_predictor', 'universal/risk_scorer', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble',
-    'universal/nope', 'ensembles/nope', 'experimental/momentum_v2', 'experimental/nope',
-    'etfs/SPY', 'etfs/QQQ', 'etfs/DIA', 'etfs/AAPL', 'etfs/NOPE', 'stocks/universal',
+    'universal/volatility_predictor',
+    'universal/risk_scorer',
+    'universal/all_assets_classifier',
+    'ensembles/multi_asset_ensemble',
+    'universal/nope',
+    'ensembles/nope',
+    'experimental/momentum_v2',
+    'experimental/nope',
+    'etfs/SPY',
+    'etfs/QQQ',
+    'etfs/DIA',
+    'etfs/AAPL',
+    'etfs/NOPE',
+    'stocks/universal',
   ];
   const overrideModel = fc.oneof(
     { weight: 2, arbitrary: fc.constantFrom<string | null | undefined>(null, undefined) },
@@ -340,15 +568,25 @@ describe('hostile input never crashes and never reaches a key', () => {
   const mostlyAuthorised = fc.constantFrom(true, true, true, true, false);
   /** A model id of the bucket layout's shape (safe to build a key from). */
   const wellFormedId = (id: string) =>
-    /^(etfs\/[A-Z0-9][A-Z0-9.-]{0,11}|stocks\/universal|(universal|ensembles|experimental)\/[a-z0-9][a-z0-9_-]{0,63})$/.test(id) && !id.includes('..');
-  const mostlyValidFeatures = fc.oneof({ weight: 5, arbitrary: fc.nat(1_000).map((seed) => featuresFor(DEMO_FEATURE_NAMES, seed)) }, { weight: 1, arbitrary: hostileFeatures });
+    /^(etfs\/[A-Z0-9][A-Z0-9.-]{0,11}|stocks\/universal|(universal|ensembles|experimental)\/[a-z0-9][a-z0-9_-]{0,63})$/.test(
+      id,
+    ) && !id.includes('..');
+  const mostlyValidFeatures = fc.oneof(
+    { weight: 5, arbitrary: fc.nat(1_000).map((seed) => featuresFor(DEMO_FEATURE_NAMES, seed)) },
+    { weight: 1, arbitrary: hostileFeatures },
+  );
 
   const PREDICTION_FIELDS = `ticker task strategy confidence version stage canary modelType model { id type }
     probabilities { label probability } outputs { name value }
     ensemble { voting members { model { id } version weight strategy confidence } }`;
 
   /** An answer is the one the named model's stage serves: version, task, columns and, for an ensemble, its pinned members. */
-  async function expectServedAnswer(p: any, sentTicker: string, model: string | null | undefined, stage: 'PRODUCTION' | 'STAGING') {
+  async function expectServedAnswer(
+    p: any,
+    sentTicker: string,
+    model: string | null | undefined,
+    stage: 'PRODUCTION' | 'STAGING',
+  ) {
     const t = normTicker(sentTicker);
     const own = models.get(t);
     expect(own, `answered for a ticker the registry does not hold: ${JSON.stringify(sentTicker)}`).toBeDefined();
@@ -378,7 +616,9 @@ describe('hostile input never crashes and never reaches a key', () => {
     if (expected.startsWith('ensembles/')) {
       expect(p.modelType).toBe('ENSEMBLE');
       expect(p.ensemble.voting).toBe(pointer!.ensemble!.voting.toUpperCase());
-      expect(p.ensemble.members.map((m: any) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(pointer!.ensemble!.members);
+      expect(p.ensemble.members.map((m: any) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(
+        pointer!.ensemble!.members,
+      );
     } else {
       expect(p.ensemble).toBeNull();
     }
@@ -388,25 +628,37 @@ describe('hostile input never crashes and never reaches a key', () => {
     const query = `query($ticker: String!, $features: JSONObject!, $model: ID, $stage: Stage) {
       predict(ticker: $ticker, features: $features, model: $model, stage: $stage) { ${PREDICTION_FIELDS} }
     }`;
-    const stage = fc.constantFrom<'PRODUCTION' | 'STAGING' | undefined>(undefined, undefined, undefined, 'PRODUCTION', 'STAGING');
+    const stage = fc.constantFrom<'PRODUCTION' | 'STAGING' | undefined>(
+      undefined,
+      undefined,
+      undefined,
+      'PRODUCTION',
+      'STAGING',
+    );
     let answered = 0;
     let refused = 0;
     await fc.assert(
-      fc.asyncProperty(overrideTicker, mostlyValidFeatures, overrideModel, stage, async (ticker, features, model, st) => {
-        const res = await send(query, { ticker, features, model, stage: st });
-        const ok = assertTypedOrAnswered(res, { ticker, model, st });
-        const own = models.get(normTicker(ticker));
-        // A well-formed id the asset may not use (another ETF's model, stocks/universal for an ETF, experimental/…) is refused
-        if (own && model != null && OVERRIDES.includes(model) && !overrideAllowed(model, own)) {
-          expect(ok, `${ticker} answered by ${model}`).toBe(false);
-          expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
-          refused++;
-          return;
-        }
-        if (!ok) return;
-        answered++;
-        await expectServedAnswer(res.data!.predict, ticker, model, st ?? 'PRODUCTION');
-      }),
+      fc.asyncProperty(
+        overrideTicker,
+        mostlyValidFeatures,
+        overrideModel,
+        stage,
+        async (ticker, features, model, st) => {
+          const res = await send(query, { ticker, features, model, stage: st });
+          const ok = assertTypedOrAnswered(res, { ticker, model, st });
+          const own = models.get(normTicker(ticker));
+          // A well-formed id the asset may not use (another ETF's model, stocks/universal for an ETF, experimental/…) is refused
+          if (own && model != null && OVERRIDES.includes(model) && !overrideAllowed(model, own)) {
+            expect(ok, `${ticker} answered by ${model}`).toBe(false);
+            expect(codesOf(res)).toEqual(['BAD_USER_INPUT']);
+            refused++;
+            return;
+          }
+          if (!ok) return;
+          answered++;
+          await expectServedAnswer(res.data!.predict, ticker, model, st ?? 'PRODUCTION');
+        },
+      ),
       params,
     );
     expect(answered).toBeGreaterThan(20);
@@ -415,7 +667,10 @@ describe('hostile input never crashes and never reaches a key', () => {
 
   it('predictMany(requests) with PredictionRequest.model', async () => {
     const query = `query($requests: [PredictionRequest!]!) { predictMany(requests: $requests) { ${PREDICTION_FIELDS} } }`;
-    const row = fc.record({ ticker: overrideTicker, features: mostlyValidFeatures, model: overrideModel }, { requiredKeys: ['ticker', 'features'] });
+    const row = fc.record(
+      { ticker: overrideTicker, features: mostlyValidFeatures, model: overrideModel },
+      { requiredKeys: ['ticker', 'features'] },
+    );
     let answered = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 5 }), async (requests) => {
@@ -425,11 +680,13 @@ describe('hostile input never crashes and never reaches a key', () => {
           const own = models.get(normTicker(r.ticker));
           return own !== undefined && r.model != null && OVERRIDES.includes(r.model) && !overrideAllowed(r.model, own);
         });
-        if (refusedRow >= 0) expect(ok, `requests[${refusedRow}] answered by ${requests[refusedRow].model}`).toBe(false);
+        if (refusedRow >= 0)
+          expect(ok, `requests[${refusedRow}] answered by ${requests[refusedRow].model}`).toBe(false);
         if (!ok) {
           // One error for the whole field; a refused override names its row.
           expect(res.errors).toHaveLength(1);
-          if (res.errors![0].extensions?.argument === 'model') expect(res.errors![0].message).toMatch(/^requests\[\d+\]: /);
+          if (res.errors![0].extensions?.argument === 'model')
+            expect(res.errors![0].message).toMatch(/^requests\[\d+\]: /);
           return;
         }
         answered++;
@@ -446,7 +703,14 @@ describe('hostile input never crashes and never reaches a key', () => {
     const { registry, deployments, store } = stack.server.runtime;
     // Every classifier of the demo bucket (a generated etfs/… id may name any of them).
     const CLASSIFIERS = [...Object.keys(DEMO_ETFS).map((t) => `etfs/${t}`), 'stocks/universal', DEMO_UNIVERSAL_MODEL];
-    const NOT_MEMBERS = ['universal/risk_scorer', 'universal/volatility_predictor', 'ensembles/multi_asset_ensemble', 'experimental/momentum_v2', 'etfs/NOPE', 'universal/nope'];
+    const NOT_MEMBERS = [
+      'universal/risk_scorer',
+      'universal/volatility_predictor',
+      'ensembles/multi_asset_ensemble',
+      'experimental/momentum_v2',
+      'etfs/NOPE',
+      'universal/nope',
+    ];
     const versionsOf = new Map<string, string[]>();
     for (const m of CLASSIFIERS) versionsOf.set(m, await registry.listVersions(m));
     expect(versionsOf.get('etfs/SPY')).toEqual(expect.arrayContaining(['v1.0.0', 'v1.1.0']));
@@ -459,8 +723,21 @@ describe('hostile input never crashes and never reaches a key', () => {
     const PREDICT = `query($features: JSONObject!, $model: ID) { predict(ticker: "SPY", features: $features, model: $model, stage: STAGING) { ${PREDICTION_FIELDS} } }`;
 
     const ensembleId = fc.oneof(
-      { weight: 8, arbitrary: fc.constantFrom('ensembles/multi_asset_ensemble', 'ensembles/hostile_a', 'ensembles/hostile-b') },
-      { weight: 1, arbitrary: fc.constantFrom('etfs/SPY', 'universal/hostile', 'ensembles/', 'ensembles/Hostile', 'ensembles/a/b', 'ensembles/../etfs/SPY') },
+      {
+        weight: 8,
+        arbitrary: fc.constantFrom('ensembles/multi_asset_ensemble', 'ensembles/hostile_a', 'ensembles/hostile-b'),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          'etfs/SPY',
+          'universal/hostile',
+          'ensembles/',
+          'ensembles/Hostile',
+          'ensembles/a/b',
+          'ensembles/../etfs/SPY',
+        ),
+      },
       { weight: 1, arbitrary: hostileModelId },
     );
     const newVersion = fc.oneof(
@@ -469,11 +746,32 @@ describe('hostile input never crashes and never reaches a key', () => {
     );
     const goodWeight = fc.double({ min: 0.001, max: 1_000, noNaN: true });
     const badWeight = fc.constantFrom<unknown>(
-      0, -0, -1, -Number.MIN_VALUE, 1e6 + 1, 1e300, Number.MAX_VALUE, raw('1e999'), raw('-1e999'), raw('-0'), raw('1e-400'), raw('big'),
-      'NaN', 'Infinity', '1', null, true, [1], { value: 1 },
+      0,
+      -0,
+      -1,
+      -Number.MIN_VALUE,
+      1e6 + 1,
+      1e300,
+      Number.MAX_VALUE,
+      raw('1e999'),
+      raw('-1e999'),
+      raw('-0'),
+      raw('1e-400'),
+      raw('big'),
+      'NaN',
+      'Infinity',
+      '1',
+      null,
+      true,
+      [1],
+      { value: 1 },
     );
     // Number.MIN_VALUE is a valid weight (positive, finite): see the known-bug test below.
-    const weight = fc.oneof({ weight: 12, arbitrary: goodWeight }, { weight: 2, arbitrary: fc.constantFrom(1e6, 1e-300, 1) }, { weight: 2, arbitrary: badWeight });
+    const weight = fc.oneof(
+      { weight: 12, arbitrary: goodWeight },
+      { weight: 2, arbitrary: fc.constantFrom(1e6, 1e-300, 1) },
+      { weight: 2, arbitrary: badWeight },
+    );
     const memberVersion = fc.oneof(
       { weight: 8, arbitrary: fc.constantFrom<string | null | undefined>(undefined, null) },
       { weight: 4, arbitrary: fc.constantFrom('v1.0.0', 'v1.0.0', 'v1.1.0', 'v0.1.0', 'v9.9.9') },
@@ -485,18 +783,46 @@ describe('hostile input never crashes and never reaches a key', () => {
       { weight: 1, arbitrary: hostileModelId },
     );
     const member = fc.oneof(
-      { weight: 20, arbitrary: fc.record({ model: memberModel, version: memberVersion, weight }, { requiredKeys: ['model', 'weight'] }) },
+      {
+        weight: 20,
+        arbitrary: fc.record(
+          { model: memberModel, version: memberVersion, weight },
+          { requiredKeys: ['model', 'weight'] },
+        ),
+      },
       { weight: 1, arbitrary: wrongType },
     );
     const members = fc.oneof(
       { weight: 10, arbitrary: fc.array(member, { minLength: 1, maxLength: 3 }) },
-      { weight: 1, arbitrary: fc.constantFrom<unknown[]>([], Array.from({ length: 17 }, (_, i) => ({ model: CLASSIFIERS[i % CLASSIFIERS.length], weight: 1 }))) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom<unknown[]>(
+          [],
+          Array.from({ length: 17 }, (_, i) => ({ model: CLASSIFIERS[i % CLASSIFIERS.length], weight: 1 })),
+        ),
+      },
       { weight: 1, arbitrary: wrongType },
     );
-    const voting = fc.oneof({ weight: 8, arbitrary: fc.constantFrom('SOFT', 'HARD') }, { weight: 1, arbitrary: fc.constantFrom<unknown>('soft', 'hard', 'MAJORITY', 'SOFT ', 1, null, ['SOFT']) });
+    const voting = fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom('SOFT', 'HARD') },
+      { weight: 1, arbitrary: fc.constantFrom<unknown>('soft', 'hard', 'MAJORITY', 'SOFT ', 1, null, ['SOFT']) },
+    );
     const description = fc.oneof(
-      { weight: 8, arbitrary: fc.constantFrom<string | null | undefined>(undefined, null, '', 'hostile-input ensemble', 'two\nlines\tand a tab', 'ünïcödé 📈') },
-      { weight: 1, arbitrary: fc.constantFrom('x'.repeat(2_000), 'x'.repeat(2_001), 'bell\u0007', 'nul\u0000', 'del\u007f') },
+      {
+        weight: 8,
+        arbitrary: fc.constantFrom<string | null | undefined>(
+          undefined,
+          null,
+          '',
+          'hostile-input ensemble',
+          'two\nlines\tand a tab',
+          'ünïcödé 📈',
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom('x'.repeat(2_000), 'x'.repeat(2_001), 'bell\u0007', 'nul\u0000', 'del\u007f'),
+      },
       { weight: 1, arbitrary: hostileString },
     );
 
@@ -506,7 +832,11 @@ describe('hostile input never crashes and never reaches a key', () => {
       if (family !== 'ensembles' || rest.length || name === undefined || !FAMILY_NAME.test(name)) return false;
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(version) || version.includes('..')) return false;
       if (vote !== 'SOFT' && vote !== 'HARD') return false;
-      if (desc != null && (typeof desc !== 'string' || desc.length > 2_000 || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(desc))) return false;
+      if (
+        desc != null &&
+        (typeof desc !== 'string' || desc.length > 2_000 || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(desc))
+      )
+        return false;
       if (!Array.isArray(ms) || ms.length < 1 || ms.length > 16) return false;
       if (new Set(ms.map((m) => (m as { model?: unknown })?.model)).size !== ms.length) return false;
       return ms.every((m) => {
@@ -518,69 +848,102 @@ describe('hostile input never crashes and never reaches a key', () => {
       });
     }
     const isVersionKeySafe = (model: string, version: string) =>
-      /^ensembles\/[a-z0-9][a-z0-9_-]{0,63}$/.test(model) && /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(version) && !version.includes('..');
+      /^ensembles\/[a-z0-9][a-z0-9_-]{0,63}$/.test(model) &&
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(version) &&
+      !version.includes('..');
 
     let answered = 0;
     let conflicts = 0;
     let predicted = 0;
     await fc.assert(
-      fc.asyncProperty(ensembleId, newVersion, members, voting, description, mostlyAuthorised, async (model, version, ms, vote, desc, authorised) => {
-        const safe = isVersionKeySafe(model, version);
-        const existed = safe ? (await store.head(`${model}/archive/${version}/metadata.json`)) !== undefined : false;
-        // production versions at the time: what a member without a version is pinned to
-        const production = new Map<string, string | undefined>();
-        for (const m of CLASSIFIERS) production.set(m, (await registry.stagePointer(m, 'PRODUCTION'))?.value.version);
-        const vars = { model, version, members: ms, voting: vote, description: desc };
-        const res = await send(REGISTER, vars, authorised ? stack.server.writeToken : undefined);
-        const ok = assertTypedOrAnswered(res, vars);
-        const valid = documentedValid(model, version, ms, vote, desc);
-        if (!authorised) {
-          expect(ok).toBe(false);
-          expect(codesOf(res).every((c) => c === 'UNAUTHENTICATED' || c === 'BAD_USER_INPUT')).toBe(true);
-        } else if (valid && existed) {
-          expect(codesOf(res), `${JSON.stringify(vars)} registered over an existing version: ${JSON.stringify(res.data)}`).toEqual(['CONFLICT']);
-          conflicts++;
-        } else if (valid) {
-          expect(ok, `a documented-valid registration failed: ${JSON.stringify(res.errors)}`).toBe(true);
-        }
-        if (!ok) {
-          // Nothing was written: a version that did not exist still does not.
-          if (safe && !existed) expect(await store.head(`${model}/archive/${version}/metadata.json`)).toBeUndefined();
-          return;
-        }
-        expect(valid, `answered an invalid registration ${JSON.stringify(vars)?.slice(0, 300)}`).toBe(true);
-        answered++;
-        registeredVersions.add(`${model}/archive/${version}/`);
+      fc.asyncProperty(
+        ensembleId,
+        newVersion,
+        members,
+        voting,
+        description,
+        mostlyAuthorised,
+        async (model, version, ms, vote, desc, authorised) => {
+          const safe = isVersionKeySafe(model, version);
+          const existed = safe ? (await store.head(`${model}/archive/${version}/metadata.json`)) !== undefined : false;
+          // production versions at the time: what a member without a version is pinned to
+          const production = new Map<string, string | undefined>();
+          for (const m of CLASSIFIERS) production.set(m, (await registry.stagePointer(m, 'PRODUCTION'))?.value.version);
+          const vars = { model, version, members: ms, voting: vote, description: desc };
+          const res = await send(REGISTER, vars, authorised ? stack.server.writeToken : undefined);
+          const ok = assertTypedOrAnswered(res, vars);
+          const valid = documentedValid(model, version, ms, vote, desc);
+          if (!authorised) {
+            expect(ok).toBe(false);
+            expect(codesOf(res).every((c) => c === 'UNAUTHENTICATED' || c === 'BAD_USER_INPUT')).toBe(true);
+          } else if (valid && existed) {
+            expect(
+              codesOf(res),
+              `${JSON.stringify(vars)} registered over an existing version: ${JSON.stringify(res.data)}`,
+            ).toEqual(['CONFLICT']);
+            conflicts++;
+          } else if (valid) {
+            expect(ok, `a documented-valid registration failed: ${JSON.stringify(res.errors)}`).toBe(true);
+          }
+          if (!ok) {
+            // Nothing was written: a version that did not exist still does not.
+            if (safe && !existed) expect(await store.head(`${model}/archive/${version}/metadata.json`)).toBeUndefined();
+            return;
+          }
+          expect(valid, `answered an invalid registration ${JSON.stringify(vars)?.slice(0, 300)}`).toBe(true);
+          answered++;
+          registeredVersions.add(`${model}/archive/${version}/`);
 
-        // A correct answer: the version, stored once, pins every member to an exact version with its weight.
-        const sent = ms as Array<{ model: string; version?: string | null; weight: number }>;
-        const pinned = sent.map((m) => ({ model: m.model, version: m.version ?? production.get(m.model)!, weight: m.weight }));
-        const r = res.data!.registerEnsemble;
-        expect(r).toMatchObject({ model: { id: model }, version, labels: [...OPTION_STRATEGIES], featureNames: DEMO_FEATURE_NAMES, modelFile: 'ensemble_weights.json' });
-        expect(r.ensemble).toEqual({ voting: vote, members: pinned.map((m) => ({ model: { id: m.model }, version: m.version, weight: m.weight })) });
-        const stored = await registry.versionMetadata(model, version);
-        expect(stored.ensemble).toEqual({ voting: String(vote).toLowerCase(), members: pinned });
-        expect(stored.description ?? null).toBe(desc || null); // an empty description is none
+          // A correct answer: the version, stored once, pins every member to an exact version with its weight.
+          const sent = ms as Array<{ model: string; version?: string | null; weight: number }>;
+          const pinned = sent.map((m) => ({
+            model: m.model,
+            version: m.version ?? production.get(m.model)!,
+            weight: m.weight,
+          }));
+          const r = res.data!.registerEnsemble;
+          expect(r).toMatchObject({
+            model: { id: model },
+            version,
+            labels: [...OPTION_STRATEGIES],
+            featureNames: DEMO_FEATURE_NAMES,
+            modelFile: 'ensemble_weights.json',
+          });
+          expect(r.ensemble).toEqual({
+            voting: vote,
+            members: pinned.map((m) => ({ model: { id: m.model }, version: m.version, weight: m.weight })),
+          });
+          const stored = await registry.versionMetadata(model, version);
+          expect(stored.ensemble).toEqual({ voting: String(vote).toLowerCase(), members: pinned });
+          expect(stored.description ?? null).toBe(desc || null); // an empty description is none
 
-        // It serves: staged and asked through the model override, the vote is over exactly those members.
-        if (pinned.some((m) => m.weight < 2.2250738585072014e-308)) return; // subnormal weights: known bug, see below
-        await deployments.promote({ model, version, stage: 'STAGING', by: 'hostile-input', reason: 'try the registered ensemble' });
-        const features = featuresFor(DEMO_FEATURE_NAMES, answered);
-        const pred = await send(PREDICT, { features, model });
-        expect(pred.errors).toBeUndefined();
-        const p = pred.data!.predict;
-        await expectServedAnswer(p, 'SPY', model, 'STAGING');
-        expect(p.version).toBe(version);
-        if (vote === 'HARD') {
-          // Probabilities are the members' vote shares.
-          const total = pinned.reduce((s, m) => s + m.weight, 0);
-          const shares = new Map<string, number>();
-          for (const m of p.ensemble.members) shares.set(m.strategy, (shares.get(m.strategy) ?? 0) + m.weight / total);
-          for (const x of p.probabilities) expect(x.probability).toBeCloseTo(shares.get(x.label) ?? 0, 5);
-        }
-        if (pinned.length === 1) expect(p.strategy).toBe(p.ensemble.members[0].strategy);
-        predicted++;
-      }),
+          // It serves: staged and asked through the model override, the vote is over exactly those members.
+          if (pinned.some((m) => m.weight < 2.2250738585072014e-308)) return; // subnormal weights: known bug, see below
+          await deployments.promote({
+            model,
+            version,
+            stage: 'STAGING',
+            by: 'hostile-input',
+            reason: 'try the registered ensemble',
+          });
+          const features = featuresFor(DEMO_FEATURE_NAMES, answered);
+          const pred = await send(PREDICT, { features, model });
+          expect(pred.errors).toBeUndefined();
+          const p = pred.data!.predict;
+          await expectServedAnswer(p, 'SPY', model, 'STAGING');
+          expect(p.version).toBe(version);
+          if (vote === 'HARD') {
+            // Probabilities are the members' vote shares.
+            const total = pinned.reduce((s, m) => s + m.weight, 0);
+            const shares = new Map<string, number>();
+            for (const m of p.ensemble.members)
+              shares.set(m.strategy, (shares.get(m.strategy) ?? 0) + m.weight / total);
+            for (const x of p.probabilities) expect(x.probability).toBeCloseTo(shares.get(x.label) ?? 0, 5);
+          }
+          if (pinned.length === 1) expect(p.strategy).toBe(p.ensemble.members[0].strategy);
+          predicted++;
+        },
+      ),
       params,
     );
     expect(answered).toBeGreaterThan(10);
@@ -600,10 +963,18 @@ describe('hostile input never crashes and never reaches a key', () => {
     );
     expect(reg.errors).toBeUndefined(); // accepted: 5e-324 is positive and finite
     registeredVersions.add('ensembles/subnormal_weight/archive/v1/');
-    await deployments.promote({ model: 'ensembles/subnormal_weight', version: 'v1', stage: 'STAGING', by: 'hostile-input' });
+    await deployments.promote({
+      model: 'ensembles/subnormal_weight',
+      version: 'v1',
+      stage: 'STAGING',
+      by: 'hostile-input',
+    });
     for (const seed of [1, 2]) {
       const features = featuresFor(DEMO_FEATURE_NAMES, seed);
-      const res = await send(`query($f: JSONObject!) { predict(ticker: "SPY", features: $f, model: "ensembles/subnormal_weight", stage: STAGING) { ${PREDICTION_FIELDS} } }`, { f: features });
+      const res = await send(
+        `query($f: JSONObject!) { predict(ticker: "SPY", features: $f, model: "ensembles/subnormal_weight", stage: STAGING) { ${PREDICTION_FIELDS} } }`,
+        { f: features },
+      );
       const p = res.data!.predict;
       // One member: the vote is the member's own answer.
       expect(p.strategy).toBe(p.ensemble.members[0].strategy);
@@ -618,14 +989,23 @@ describe('hostile input never crashes and never reaches a key', () => {
         id action stage model { id } fromVersion toVersion by reason generation traffic { shadow canaryPercent }
       }
     }`;
-    const DEPLOYED = ['etfs/SPY', 'etfs/QQQ', 'stocks/universal', 'universal/risk_scorer', 'ensembles/multi_asset_ensemble'];
+    const DEPLOYED = [
+      'etfs/SPY',
+      'etfs/QQQ',
+      'stocks/universal',
+      'universal/risk_scorer',
+      'ensembles/multi_asset_ensemble',
+    ];
     const NOT_DEPLOYED = ['experimental/momentum_v2', 'universal/nope', 'etfs/NOPE'];
     const model = fc.oneof(
       { weight: 6, arbitrary: fc.constantFrom(...DEPLOYED) },
       { weight: 1, arbitrary: fc.constantFrom(...NOT_DEPLOYED) },
       { weight: 2, arbitrary: hostileModelId },
     );
-    const shadow = fc.oneof({ weight: 4, arbitrary: fc.constantFrom<unknown>(true, false, null, undefined) }, { weight: 1, arbitrary: fc.constantFrom<unknown>('true', 1, 0, [true], {}) });
+    const shadow = fc.oneof(
+      { weight: 4, arbitrary: fc.constantFrom<unknown>(true, false, null, undefined) },
+      { weight: 1, arbitrary: fc.constantFrom<unknown>('true', 1, 0, [true], {}) },
+    );
     const canary = fc.oneof(
       { weight: 2, arbitrary: fc.constantFrom<unknown>(null, undefined) },
       { weight: 3, arbitrary: fc.double({ min: 0, max: 100, noNaN: true }) },
@@ -633,15 +1013,40 @@ describe('hostile input never crashes and never reaches a key', () => {
       {
         weight: 2,
         arbitrary: fc.constantFrom<unknown>(
-          -1, -Number.MIN_VALUE, 100.00000001, 101, 1e300, Number.MAX_VALUE, -Number.MAX_VALUE, raw('1e999'), raw('-1e999'), raw('-0'), raw('1e-400'), raw('big'),
-          'NaN', '50', 'Infinity', true, [50], { percent: 50 },
+          -1,
+          -Number.MIN_VALUE,
+          100.00000001,
+          101,
+          1e300,
+          Number.MAX_VALUE,
+          -Number.MAX_VALUE,
+          raw('1e999'),
+          raw('-1e999'),
+          raw('-0'),
+          raw('1e-400'),
+          raw('big'),
+          'NaN',
+          '50',
+          'Infinity',
+          true,
+          [50],
+          { percent: 50 },
         ),
       },
       { weight: 1, arbitrary: fc.double() },
     );
-    const reason = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(null, undefined, 'hostile-input traffic') }, { weight: 1, arbitrary: fc.oneof(hostileString, fc.constantFrom('x'.repeat(501), 'bell\u0007')) });
+    const reason = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(null, undefined, 'hostile-input traffic') },
+      { weight: 1, arbitrary: fc.oneof(hostileString, fc.constantFrom('x'.repeat(501), 'bell\u0007')) },
+    );
     /** The JSON number the server receives for a raw token. */
-    const RAW_VALUES: Record<string, number> = { [raw('-0')]: 0, [raw('1e-400')]: 0, [raw('1e999')]: Infinity, [raw('-1e999')]: -Infinity, [raw('big')]: Infinity };
+    const RAW_VALUES: Record<string, number> = {
+      [raw('-0')]: 0,
+      [raw('1e-400')]: 0,
+      [raw('1e999')]: Infinity,
+      [raw('-1e999')]: -Infinity,
+      [raw('big')]: Infinity,
+    };
     const asNumber = (v: unknown) => (typeof v === 'string' && v in RAW_VALUES ? RAW_VALUES[v] : v);
 
     let answered = 0;
@@ -654,14 +1059,21 @@ describe('hostile input never crashes and never reaches a key', () => {
         const res = await send(CONFIGURE, vars, authorised ? stack.server.writeToken : undefined);
         const ok = assertTypedOrAnswered(res, vars);
         const percent = asNumber(cp);
-        const percentValid = percent == null || (typeof percent === 'number' && Number.isFinite(percent) && percent >= 0 && percent <= 100);
+        const percentValid =
+          percent == null ||
+          (typeof percent === 'number' && Number.isFinite(percent) && percent >= 0 && percent <= 100);
         const shadowValid = sh == null || typeof sh === 'boolean';
-        const reasonValid = why == null || (typeof why === 'string' && why.length <= 500 && !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(why));
+        const reasonValid =
+          why == null ||
+          (typeof why === 'string' && why.length <= 500 && !/[\u0000-\u0008\u000b-\u001f\u007f]/.test(why));
         const given = sh != null || percent != null;
         if (!authorised || !percentValid || !shadowValid || !given) expect(ok, JSON.stringify(vars)).toBe(false);
-        if (!authorised) expect(codesOf(res).every((c) => c === 'UNAUTHENTICATED' || c === 'BAD_USER_INPUT')).toBe(true);
-        else if (!percentValid || !given) expect(new Set(codesOf(res))).toEqual(new Set(['BAD_USER_INPUT'])); // one per bad variable
-        else if (NOT_DEPLOYED.includes(id) && shadowValid && reasonValid) expect(codesOf(res)).toEqual([id.startsWith('experimental/') ? 'MODEL_NOT_DEPLOYED' : 'MODEL_NOT_FOUND']);
+        if (!authorised)
+          expect(codesOf(res).every((c) => c === 'UNAUTHENTICATED' || c === 'BAD_USER_INPUT')).toBe(true);
+        else if (!percentValid || !given)
+          expect(new Set(codesOf(res))).toEqual(new Set(['BAD_USER_INPUT'])); // one per bad variable
+        else if (NOT_DEPLOYED.includes(id) && shadowValid && reasonValid)
+          expect(codesOf(res)).toEqual([id.startsWith('experimental/') ? 'MODEL_NOT_DEPLOYED' : 'MODEL_NOT_FOUND']);
         else if (DEPLOYED.includes(id) && shadowValid && reasonValid) expect(ok, JSON.stringify(res.errors)).toBe(true);
         if (!ok) {
           // Nothing changed
@@ -672,18 +1084,36 @@ describe('hostile input never crashes and never reaches a key', () => {
         // A correct answer: one TRAFFIC entry on the production pointer, the version kept, omitted settings kept.
         expect(before, `${id} has no production pointer, yet configureTraffic answered`).not.toBeNull();
         const was = before!.value.traffic ?? { shadow: false, canary_percent: 0 };
-        const expected = { shadow: sh ?? was.shadow, canaryPercent: (percent as number | null | undefined) ?? was.canary_percent };
+        const expected = {
+          shadow: sh ?? was.shadow,
+          canaryPercent: (percent as number | null | undefined) ?? was.canary_percent,
+        };
         const d = res.data!.configureTraffic;
-        expect(d).toMatchObject({ action: 'TRAFFIC', stage: 'PRODUCTION', model: { id }, fromVersion: before!.value.version, toVersion: before!.value.version, generation: before!.value.generation + 1 });
+        expect(d).toMatchObject({
+          action: 'TRAFFIC',
+          stage: 'PRODUCTION',
+          model: { id },
+          fromVersion: before!.value.version,
+          toVersion: before!.value.version,
+          generation: before!.value.generation + 1,
+        });
         expect(d.traffic.shadow).toBe(expected.shadow);
         expect(d.traffic.canaryPercent === expected.canaryPercent).toBe(true); // -0 and 0 alike
         const after = (await deployments.currentPointer(id, 'PRODUCTION'))!.value;
         expect(after.version).toBe(before!.value.version);
         // (-0 + 0 is 0: a canaryPercent of -0 is kept as -0 in memory and stored as 0 — the same setting)
-        const plain = (t: { shadow: boolean; canary_percent: number } | undefined) => t && { ...t, canary_percent: t.canary_percent + 0 };
+        const plain = (t: { shadow: boolean; canary_percent: number } | undefined) =>
+          t && { ...t, canary_percent: t.canary_percent + 0 };
         expect(plain(after.traffic)).toEqual({ shadow: d.traffic.shadow, canary_percent: d.traffic.canaryPercent });
         expect(after.history.slice(before!.value.history.length)).toEqual([
-          expect.objectContaining({ id: d.id, action: 'TRAFFIC', traffic: after.traffic, reason: why ?? null, from: before!.value.version, to: before!.value.version }),
+          expect.objectContaining({
+            id: d.id,
+            action: 'TRAFFIC',
+            traffic: after.traffic,
+            reason: why ?? null,
+            from: before!.value.version,
+            to: before!.value.version,
+          }),
         ]);
         // The server serves with the new settings (it wrote them).
         expect(plain((await registry.stagePointer(id, 'PRODUCTION'))?.value.traffic)).toEqual(plain(after.traffic));
@@ -710,7 +1140,9 @@ describe('hostile input never crashes and never reaches a key', () => {
       { weight: 1, arbitrary: fc.oneof(hostileString, fc.constantFrom('x'.repeat(501), 'ok\u0007bell', 'two\nlines')) },
     );
     const model = fc.oneof({ weight: 3, arbitrary: plausibleModelId }, { weight: 1, arbitrary: hostileModelId });
-    const version = fc.option(fc.oneof({ weight: 2, arbitrary: plausibleVersion }, { weight: 1, arbitrary: hostileVersion }));
+    const version = fc.option(
+      fc.oneof({ weight: 2, arbitrary: plausibleVersion }, { weight: 1, arbitrary: hostileVersion }),
+    );
     await fc.assert(
       fc.asyncProperty(fc.boolean(), model, version, stage, reason, async (isPromote, model, version, st, why) => {
         const res = isPromote

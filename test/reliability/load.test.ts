@@ -13,7 +13,13 @@ import { formatReport, runLoadTest } from '../../scripts/loadtest';
 describe('under load', () => {
   it('serves a 15 s mixed load with promotions without an unexpected failure or memory growth', async () => {
     // Act
-    const report = await runLoadTest({ durationSeconds: 15, warmupSeconds: 5, connections: 8, promoteEverySeconds: 2, log: () => undefined });
+    const report = await runLoadTest({
+      durationSeconds: 15,
+      warmupSeconds: 5,
+      connections: 8,
+      promoteEverySeconds: 2,
+      log: () => undefined,
+    });
     console.log(formatReport(report));
     // Assess
     expect(report.failureSamples).toEqual([]);

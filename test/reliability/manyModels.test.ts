@@ -47,10 +47,13 @@ describe('many models under a memory bound', () => {
     return runtime.models.get(model, pointer.value.version, pointer.value);
   }
 
-  const rowsFor = (tickers: string[], offset = 0) => tickers.map((ticker, i) => ({ ticker, features: featuresFor(DEMO_FEATURE_NAMES, i + offset) }));
+  const rowsFor = (tickers: string[], offset = 0) =>
+    tickers.map((ticker, i) => ({ ticker, features: featuresFor(DEMO_FEATURE_NAMES, i + offset) }));
 
   beforeAll(async () => {
-    stack = await startTestStack({ env: { MODEL_CACHE_MAX_MB: String(CACHE_MB), MAX_BODY_BYTES: String(16 * 1024 * 1024) } });
+    stack = await startTestStack({
+      env: { MODEL_CACHE_MAX_MB: String(CACHE_MB), MAX_BODY_BYTES: String(16 * 1024 * 1024) },
+    });
     runtime = stack.server.runtime;
     const { store, deployments, registry } = runtime;
     const description = { strategies: [...OPTION_STRATEGIES] };
@@ -62,7 +65,8 @@ describe('many models under a memory bound', () => {
     await publishVersion(store, 'etfs/HUGE', 'v1', files(7, HUGE), description);
     await deployments.promote({ model: 'etfs/HUGE', version: 'v1', stage: 'PRODUCTION', by: 'test' });
     const doc = demoAssetRegistry();
-    for (const i of all) doc.etfs[tickerOf(i)] = { name: `Model ${i}`, status: 'active', model_path: `${modelOf(i)}/production/` };
+    for (const i of all)
+      doc.etfs[tickerOf(i)] = { name: `Model ${i}`, status: 'active', model_path: `${modelOf(i)}/production/` };
     doc.etfs.HUGE = { name: 'Larger than the cache bound', status: 'active' };
     await store.put(ASSET_REGISTRY_KEY, JSON.stringify(doc));
     registry.invalidate();
@@ -71,7 +75,11 @@ describe('many models under a memory bound', () => {
   }, 120_000);
 
   afterAll(async () => {
-    console.log(`RSS (MiB): ${Object.entries(rss).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    console.log(
+      `RSS (MiB): ${Object.entries(rss)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     await stack?.close();
   });
 
@@ -83,7 +91,9 @@ describe('many models under a memory bound', () => {
       const tickers = Array.from({ length: 10 }, (_, k) => tickerOf(batch * 10 + k));
       const res = await stack.gql(PREDICT_MANY, { requests: rowsFor(tickers, batch) });
       expect(res.errors).toBeUndefined();
-      expect(res.data!.predictMany.map((p: { model: { id: string } }) => p.model.id)).toEqual(tickers.map((t) => `etfs/${t}`));
+      expect(res.data!.predictMany.map((p: { model: { id: string } }) => p.model.id)).toEqual(
+        tickers.map((t) => `etfs/${t}`),
+      );
       maxLoaded = Math.max(maxLoaded, runtime.models.loadedBytes);
       for (const t of tickers) seen.push(await bundleOf(`etfs/${t}`));
     }
@@ -96,7 +106,8 @@ describe('many models under a memory bound', () => {
     const loaded = new Set(runtime.models.loadedKeys);
     expect(loaded.size).toBeGreaterThan(10);
     expect(loaded.size).toBeLessThan(MODELS);
-    for (const b of seen) expect({ key: b.key, released: b.isReleased }).toEqual({ key: b.key, released: !loaded.has(b.key) });
+    for (const b of seen)
+      expect({ key: b.key, released: b.isReleased }).toEqual({ key: b.key, released: !loaded.has(b.key) });
   });
 
   it('answers one request that needs all 100 models at once (100 concurrent loads) within the bound', async () => {
@@ -113,7 +124,9 @@ describe('many models under a memory bound', () => {
     rss.afterConcurrent = rssMiB();
 
     // and several such requests at once
-    const many = await Promise.all([0, 1, 2].map((k) => stack.gql(PREDICT_MANY, { requests: rowsFor([...tickers].reverse(), k) })));
+    const many = await Promise.all(
+      [0, 1, 2].map((k) => stack.gql(PREDICT_MANY, { requests: rowsFor([...tickers].reverse(), k) })),
+    );
     for (const r of many) expect(r.errors).toBeUndefined();
     expect(runtime.models.loadedBytes).toBeLessThanOrEqual(BOUND);
   });
@@ -121,7 +134,10 @@ describe('many models under a memory bound', () => {
   it('completes a large prediction whose model is evicted while it runs, then releases the session', async () => {
     // Prepare: a reference answer for a large batch on model A, and A's loaded bundle
     const A = tickerOf(0);
-    const rows = Array.from({ length: BIG_ROWS }, (_, i) => ({ ticker: A, features: featuresFor(DEMO_FEATURE_NAMES, i) }));
+    const rows = Array.from({ length: BIG_ROWS }, (_, i) => ({
+      ticker: A,
+      features: featuresFor(DEMO_FEATURE_NAMES, i),
+    }));
     const reference = await stack.gql(PREDICT_MANY, { requests: rows });
     expect(reference.errors).toBeUndefined();
     const bundle = await bundleOf(modelOf(0));
@@ -130,7 +146,8 @@ describe('many models under a memory bound', () => {
     // onnxruntime-node runs a session synchronously (inside a setImmediate), so a run cannot
     // overlap other work by itself. Hold A's big run at its start to make it a long, in-flight
     // run; the eviction itself happens for real, by loading other models through the API.
-    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...args: unknown[]) => Promise<unknown> } }).prototype;
+    const proto = (ort.InferenceSession as unknown as { prototype: { run: (...args: unknown[]) => Promise<unknown> } })
+      .prototype;
     const originalRun = proto.run;
     let started!: () => void;
     const runStarted = new Promise<void>((resolve) => (started = resolve));

@@ -30,7 +30,11 @@ describe('S3 faults on the read path', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({
-      env: { S3_MAX_ATTEMPTS: String(MAX_ATTEMPTS), S3_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), S3_CONNECT_TIMEOUT_MS: '300' },
+      env: {
+        S3_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+        S3_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+        S3_CONNECT_TIMEOUT_MS: '300',
+      },
     });
     s3 = stack.server.s3!;
     runtime = stack.server.runtime;
@@ -99,7 +103,9 @@ describe('S3 faults on the read path', () => {
     // Act
     const started = performance.now();
     const answers = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => stack.gql(PREDICT, { ticker: 'QQQ', features: featuresFor(DEMO_FEATURE_NAMES, i) })),
+      Array.from({ length: 10 }, (_, i) =>
+        stack.gql(PREDICT, { ticker: 'QQQ', features: featuresFor(DEMO_FEATURE_NAMES, i) }),
+      ),
     );
     const elapsed = performance.now() - started;
     // Assess: every caller gets the error (none hangs), bounded by attempts × timeout (+ backoff)
@@ -182,14 +188,21 @@ describe('S3 faults on the read path', () => {
         // Act
         const res = await predictQqq();
         // Assess
-        expect({ key, kind, codes: codesOf(res) }).toEqual({ key, kind, codes: [expect.stringMatching(/^(STORAGE_UNAVAILABLE|INTEGRITY_ERROR|INVALID_MODEL)$/)] });
+        expect({ key, kind, codes: codesOf(res) }).toEqual({
+          key,
+          kind,
+          codes: [expect.stringMatching(/^(STORAGE_UNAVAILABLE|INTEGRITY_ERROR|INVALID_MODEL)$/)],
+        });
         expect(res.data).toBeNull();
       }
     }
     // and the metadata of a version (immutable, so a version nobody has read yet), read by the model query
     s3.clearFaults();
     const { store } = runtime;
-    const files = { 'model.onnx': Buffer.from(demoModel(5, { trees: 2, depth: 2 })), 'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)) };
+    const files = {
+      'model.onnx': Buffer.from(demoModel(5, { trees: 2, depth: 2 })),
+      'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)),
+    };
     await publishVersion(store, 'etfs/QQQ', 'v9.0.0-unread', files, { strategies: [...OPTION_STRATEGIES] });
     s3.injectFault({ match: getOf('etfs/QQQ/archive/v9.0.0-unread/metadata.json'), kind: 'corrupt', times: 1 });
     const query = `{ model(id: "etfs/QQQ") { version(version: "v9.0.0-unread") { version } } }`;

@@ -18,9 +18,16 @@ const REQUEST_TIMEOUT_MS = 250;
 describe('serving through an S3 outage', () => {
   let stack: TestStack;
   let s3: EmbeddedS3;
-  const predict = (ticker: string, i = 0) => stack.gql(PREDICT, { ticker, features: featuresFor(DEMO_FEATURE_NAMES, i) });
+  const predict = (ticker: string, i = 0) =>
+    stack.gql(PREDICT, { ticker, features: featuresFor(DEMO_FEATURE_NAMES, i) });
   const pointerReads = () =>
-    s3.requests().filter((r) => r.method === 'GET' && (r.key === 'etfs/SPY/production/metadata.json' || r.key === 'stocks/universal/production/metadata.json'));
+    s3
+      .requests()
+      .filter(
+        (r) =>
+          r.method === 'GET' &&
+          (r.key === 'etfs/SPY/production/metadata.json' || r.key === 'stocks/universal/production/metadata.json'),
+      );
 
   beforeAll(async () => {
     stack = await startTestStack({
@@ -68,7 +75,9 @@ describe('serving through an S3 outage', () => {
 
     // Assess: every answer came from the last verified production versions and says so…
     expect(served.length).toBeGreaterThan(4);
-    expect(new Set(served.map((s) => `${s.model}@${s.version}`))).toEqual(new Set(['etfs/SPY@v1.1.0', 'stocks/universal@v1.1.0']));
+    expect(new Set(served.map((s) => `${s.model}@${s.version}`))).toEqual(
+      new Set(['etfs/SPY@v1.1.0', 'stocks/universal@v1.1.0']),
+    );
     // …while the pointers were revalidated (and failed, with retries) again and again during the outage
     const failedReads = pointerReads().filter((r) => r.status === 503);
     expect(failedReads.length).toBeGreaterThanOrEqual(2 * MAX_ATTEMPTS);
@@ -111,7 +120,9 @@ describe('serving through an S3 outage', () => {
     s3.injectFault({ match: () => true, kind: 'reset' });
     // Act
     const cold = await predict('QQQ');
-    const promote = await stack.gqlAsWriter(`mutation { promote(model: "etfs/SPY", version: "v1.0.0", reason: "during outage") { toVersion } }`);
+    const promote = await stack.gqlAsWriter(
+      `mutation { promote(model: "etfs/SPY", version: "v1.0.0", reason: "during outage") { toVersion } }`,
+    );
     // Assess
     expectTypedFailure(cold, ['STORAGE_UNAVAILABLE']);
     expectTypedFailure(promote, ['STORAGE_UNAVAILABLE']);
@@ -134,7 +145,12 @@ describe('serving through a stalled S3 with production-like timeouts', () => {
   let stack: TestStack;
   beforeAll(async () => {
     stack = await startTestStack({
-      env: { POINTER_TTL_SECONDS: '0.2', POINTER_MAX_STALE_SECONDS: '60', S3_MAX_ATTEMPTS: '3', S3_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS) },
+      env: {
+        POINTER_TTL_SECONDS: '0.2',
+        POINTER_MAX_STALE_SECONDS: '60',
+        S3_MAX_ATTEMPTS: '3',
+        S3_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+      },
     });
   });
   afterAll(() => stack?.close());

@@ -50,7 +50,9 @@ async function getBytes(key: string, c: S3Client = s3): Promise<Buffer> {
 }
 
 /** The error a promise rejects with (fails the test if it resolves). */
-async function failure(p: Promise<unknown>): Promise<{ name: string; $metadata?: { httpStatusCode?: number; attempts?: number } }> {
+async function failure(
+  p: Promise<unknown>,
+): Promise<{ name: string; $metadata?: { httpStatusCode?: number; attempts?: number } }> {
   try {
     await p;
   } catch (err) {
@@ -88,7 +90,9 @@ describe('embedded S3 basics', () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'basics/a.json' }));
     const text = await got.Body!.transformToString();
     const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'basics/a.json' }));
-    const copy = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'basics/b.json', CopySource: `${BUCKET}/basics/a.json` }));
+    const copy = await s3.send(
+      new CopyObjectCommand({ Bucket: BUCKET, Key: 'basics/b.json', CopySource: `${BUCKET}/basics/a.json` }),
+    );
     const copied = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'basics/b.json' }));
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'basics/' }));
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'basics/a.json' }));
@@ -121,18 +125,28 @@ describe('embedded S3 basics', () => {
     await s3.send(new PutObjectCommand({ Bucket: 'second-bucket', Key: 'k', Body: 'v' }));
 
     // Assess
-    expect(await s3.send(new GetObjectCommand({ Bucket: 'second-bucket', Key: 'k' })).then((o) => o.Body!.transformToString())).toBe('v');
+    expect(
+      await s3
+        .send(new GetObjectCommand({ Bucket: 'second-bucket', Key: 'k' }))
+        .then((o) => o.Body!.transformToString()),
+    ).toBe('v');
     await expect(server.ensureBucket('../escape')).rejects.toThrow(/invalid S3 bucket name/);
   });
 
   it('round-trips a 5 MB Buffer and a streamed upload byte-identical', async () => {
     // Prepare
     const data = randomBytes(5 * 1024 * 1024 + 123);
-    const stream = Readable.from([data.subarray(0, 1_000_000), data.subarray(1_000_000, 3_000_000), data.subarray(3_000_000)]);
+    const stream = Readable.from([
+      data.subarray(0, 1_000_000),
+      data.subarray(1_000_000, 3_000_000),
+      data.subarray(3_000_000),
+    ]);
 
     // Act
     await put('big/buffer.bin', data);
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'big/stream.bin', Body: stream, ContentLength: data.length }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'big/stream.bin', Body: stream, ContentLength: data.length }),
+    );
     const fromBuffer = await getBytes('big/buffer.bin');
     const fromStream = await getBytes('big/stream.bin');
 
@@ -145,13 +159,22 @@ describe('embedded S3 basics', () => {
 
   it("stores the right bytes even with the SDK's default (aws-chunked, CRC32) checksums", async () => {
     // Prepare
-    const { requestChecksumCalculation: _req, responseChecksumValidation: _res, ...defaults } = embeddedS3ClientConfig(server.endpoint);
+    const {
+      requestChecksumCalculation: _req,
+      responseChecksumValidation: _res,
+      ...defaults
+    } = embeddedS3ClientConfig(server.endpoint);
     const sdkDefaults = new S3Client(defaults);
     const data = randomBytes(2 * 1024 * 1024 + 5);
 
     // Act
     await sdkDefaults.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: 'chunked/stream.bin', Body: Readable.from([data]), ContentLength: data.length }),
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'chunked/stream.bin',
+        Body: Readable.from([data]),
+        ContentLength: data.length,
+      }),
     );
     const got = await getBytes('chunked/stream.bin', sdkDefaults);
     const head = await sdkDefaults.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'chunked/stream.bin' }));
@@ -192,12 +215,18 @@ describe('conditional reads', () => {
     const etag = await put('cond/read.json', '{"a":1}');
 
     // Act
-    const quoted = await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read.json', IfNoneMatch: etag })));
+    const quoted = await failure(
+      s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read.json', IfNoneMatch: etag })),
+    );
     const unquoted = await failure(
       s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read.json', IfNoneMatch: etag.replace(/"/g, '') })),
     );
-    const head = await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cond/read.json', IfNoneMatch: etag })));
-    const changed = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read.json', IfNoneMatch: '"0000"' }));
+    const head = await failure(
+      s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cond/read.json', IfNoneMatch: etag })),
+    );
+    const changed = await s3.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read.json', IfNoneMatch: '"0000"' }),
+    );
 
     // Assess
     // A 304 has no body, so the SDK cannot name the error (real S3 gives the same 'Unknown'):
@@ -217,11 +246,19 @@ describe('conditional reads', () => {
     const future = new Date(Date.now() + 3_600_000);
 
     // Act
-    const wrongMatch = await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfMatch: '"nope"' })));
+    const wrongMatch = await failure(
+      s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfMatch: '"nope"' })),
+    );
     const rightMatch = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfMatch: etag }));
-    const unmodified = await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfUnmodifiedSince: past })));
-    const notModified = await failure(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfModifiedSince: future })));
-    const modified = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfModifiedSince: past }));
+    const unmodified = await failure(
+      s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfUnmodifiedSince: past })),
+    );
+    const notModified = await failure(
+      s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfModifiedSince: future })),
+    );
+    const modified = await s3.send(
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'cond/read2.json', IfModifiedSince: past }),
+    );
 
     // Assess
     expect(wrongMatch.name).toBe('PreconditionFailed');
@@ -240,7 +277,9 @@ describe('conditional writes', () => {
 
     // Act
     const created = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'first', IfNoneMatch: '*' }));
-    const second = await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'second', IfNoneMatch: '*' })));
+    const second = await failure(
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'second', IfNoneMatch: '*' })),
+    );
 
     // Assess
     expect(created.ETag).toMatch(/^"[0-9a-f]{32}"$/);
@@ -255,10 +294,20 @@ describe('conditional writes', () => {
     const first = await put(key, 'v1');
 
     // Act
-    const missing = await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas/nope.json', Body: 'x', IfMatch: first })));
-    const wrong = await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'v2', IfMatch: '"0123456789abcdef0123456789abcdef"' })));
-    const unquoted = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'v2', IfMatch: first.replace(/"/g, '') }));
-    const stale = await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'v3', IfMatch: first })));
+    const missing = await failure(
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas/nope.json', Body: 'x', IfMatch: first })),
+    );
+    const wrong = await failure(
+      s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'v2', IfMatch: '"0123456789abcdef0123456789abcdef"' }),
+      ),
+    );
+    const unquoted = await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'v2', IfMatch: first.replace(/"/g, '') }),
+    );
+    const stale = await failure(
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'v3', IfMatch: first })),
+    );
 
     // Assess
     expect(missing.name).toBe('NoSuchKey');
@@ -269,7 +318,9 @@ describe('conditional writes', () => {
     expect(unquoted.ETag).not.toBe(first);
     expect(stale.$metadata?.httpStatusCode).toBe(412);
     expect(await getText(key)).toBe('v2');
-    await expect(failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cas/nope.json' })))).resolves.toMatchObject({
+    await expect(
+      failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cas/nope.json' }))),
+    ).resolves.toMatchObject({
       $metadata: { httpStatusCode: 404 },
     });
   });
@@ -279,7 +330,9 @@ describe('conditional writes', () => {
     const etag = await put('cas/inm-etag.json', 'v1');
 
     // Act
-    const err = await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas/inm-etag.json', Body: 'v2', IfNoneMatch: etag })));
+    const err = await failure(
+      s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cas/inm-etag.json', Body: 'v2', IfNoneMatch: etag })),
+    );
 
     // Assess
     expect(err.$metadata?.httpStatusCode).toBe(501);
@@ -299,7 +352,9 @@ describe('conditional writes', () => {
 
     // Assess
     const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
-    const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as { name: string; $metadata: { httpStatusCode: number } }] : []));
+    const lost = results.flatMap((r) =>
+      r.status === 'rejected' ? [r.reason as { name: string; $metadata: { httpStatusCode: number } }] : [],
+    );
     expect(won).toHaveLength(1);
     expect(lost).toHaveLength(19);
     for (const err of lost) {
@@ -337,10 +392,24 @@ describe('conditional writes', () => {
 
     // Act
     const overExisting = await failure(
-      s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/existing.json', CopySource: `${BUCKET}/copy/src.json`, IfNoneMatch: '*' })),
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: 'copy/existing.json',
+          CopySource: `${BUCKET}/copy/src.json`,
+          IfNoneMatch: '*',
+        }),
+      ),
     );
     const staleSource = await failure(
-      s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: 'copy/new.json', CopySource: `${BUCKET}/copy/src.json`, CopySourceIfMatch: '"abc"' })),
+      s3.send(
+        new CopyObjectCommand({
+          Bucket: BUCKET,
+          Key: 'copy/new.json',
+          CopySource: `${BUCKET}/copy/src.json`,
+          CopySourceIfMatch: '"abc"',
+        }),
+      ),
     );
     const ok = await s3.send(
       new CopyObjectCommand({
@@ -365,8 +434,12 @@ describe('conditional writes', () => {
     const etag = await put('del/x.json', 'x');
 
     // Act
-    const wrong = await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'del/x.json', IfMatch: '"abc"' })));
-    const missing = await failure(s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'del/missing.json', IfMatch: '*' })));
+    const wrong = await failure(
+      s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'del/x.json', IfMatch: '"abc"' })),
+    );
+    const missing = await failure(
+      s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'del/missing.json', IfMatch: '*' })),
+    );
     const stillThere = await getText('del/x.json');
     await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'del/x.json', IfMatch: etag }));
     const gone = await failure(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'del/x.json' })));
@@ -393,7 +466,12 @@ describe('multi-object operations', () => {
       new DeleteObjectsCommand({
         Bucket: BUCKET,
         Delete: {
-          Objects: [{ Key: 'batch/dir/a.json', ETag: etagA }, { Key: 'batch/dir/b.json' }, { Key: 'batch/dir/c.json' }, { Key: 'batch/dir/keep.json', ETag: '"0000"' }],
+          Objects: [
+            { Key: 'batch/dir/a.json', ETag: etagA },
+            { Key: 'batch/dir/b.json' },
+            { Key: 'batch/dir/c.json' },
+            { Key: 'batch/dir/keep.json', ETag: '"0000"' },
+          ],
         },
       }),
     );
@@ -414,7 +492,9 @@ describe('multi-object operations', () => {
     const upload = async (parts: Buffer[]) => {
       const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key }));
       const done = await Promise.all(
-        parts.map((Body, i) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body }))),
+        parts.map((Body, i) =>
+          s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: i + 1, Body })),
+        ),
       );
       return s3.send(
         new CompleteMultipartUploadCommand({
@@ -487,8 +567,14 @@ describe('request log', () => {
     const etag = await put('log/etfs/SMH/metadata.json', '{}');
     await getText('log/etfs/SMH/model.onnx');
     await getText('log/etfs/SMH/model.onnx');
-    await failure(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'log/etfs/SMH/metadata.json', Body: '{}', IfNoneMatch: '*' })));
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'log/etfs/SMH/metadata.json', Body: '{"v":2}', IfMatch: etag }));
+    await failure(
+      s3.send(
+        new PutObjectCommand({ Bucket: BUCKET, Key: 'log/etfs/SMH/metadata.json', Body: '{}', IfNoneMatch: '*' }),
+      ),
+    );
+    await s3.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'log/etfs/SMH/metadata.json', Body: '{"v":2}', IfMatch: etag }),
+    );
     await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'log/' }));
     const log = server.requests();
 
@@ -523,7 +609,11 @@ describe('fault injection', () => {
     // Prepare
     await put('faults/status.json', 'ok');
     const noRetry = client({ maxAttempts: 1 });
-    server.injectFault({ match: (r) => r.method === 'GET' && r.key === 'faults/status.json', kind: 'status', status: 503 });
+    server.injectFault({
+      match: (r) => r.method === 'GET' && r.key === 'faults/status.json',
+      kind: 'status',
+      status: 503,
+    });
 
     // Act
     const err = await failure(getText('faults/status.json', noRetry));
@@ -532,7 +622,12 @@ describe('fault injection', () => {
     // Assess
     expect(err.name).toBe('ServiceUnavailable');
     expect(err.$metadata?.httpStatusCode).toBe(503);
-    expect(server.requests().filter((r) => r.key === 'faults/status.json' && r.method === 'GET').at(-1)).toMatchObject({
+    expect(
+      server
+        .requests()
+        .filter((r) => r.key === 'faults/status.json' && r.method === 'GET')
+        .at(-1),
+    ).toMatchObject({
       status: 503,
       fault: 'status',
     });
@@ -559,7 +654,9 @@ describe('fault injection', () => {
     server.injectFault({ match: (r) => r.method === 'PUT' && r.key === 'faults/reset.json', kind: 'reset', times: 1 });
 
     // Act
-    const err = await failure(noRetry.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'faults/reset.json', Body: 'after' })));
+    const err = await failure(
+      noRetry.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'faults/reset.json', Body: 'after' })),
+    );
     noRetry.destroy();
 
     // Assess
@@ -575,11 +672,16 @@ describe('fault injection', () => {
 
     // Act
     const timedOut = await failure(
-      noRetry.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.json' }), { abortSignal: AbortSignal.timeout(300) }),
+      noRetry.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'faults/stall.json' }), {
+        abortSignal: AbortSignal.timeout(300),
+      }),
     );
     const pending = getText('faults/stall.json', noRetry);
     await new Promise((r) => setTimeout(r, 200));
-    const stalledRecord = server.requests().filter((r) => r.key === 'faults/stall.json').at(-1);
+    const stalledRecord = server
+      .requests()
+      .filter((r) => r.key === 'faults/stall.json')
+      .at(-1);
     server.clearFaults();
     const released = await pending;
     noRetry.destroy();
@@ -594,7 +696,11 @@ describe('fault injection', () => {
     // Prepare
     const data = randomBytes(256 * 1024);
     await put('faults/model.onnx', data);
-    server.injectFault({ match: (r) => r.method === 'GET' && r.key.endsWith('model.onnx'), kind: 'truncate', times: 1 });
+    server.injectFault({
+      match: (r) => r.method === 'GET' && r.key.endsWith('model.onnx'),
+      kind: 'truncate',
+      times: 1,
+    });
     const noRetry = client({ maxAttempts: 1 });
 
     // Act
@@ -604,7 +710,10 @@ describe('fault injection', () => {
 
     // Assess
     expect(err).toBeInstanceOf(Error);
-    const rec = server.requests().filter((r) => r.key === 'faults/model.onnx' && r.fault === 'truncate').at(-1);
+    const rec = server
+      .requests()
+      .filter((r) => r.key === 'faults/model.onnx' && r.fault === 'truncate')
+      .at(-1);
     expect(rec?.bytesOut).toBe(data.length / 2);
     expect(sha256(after)).toBe(sha256(data));
   });
@@ -612,11 +721,17 @@ describe('fault injection', () => {
   it("'truncate' on a PUT applies the write but the client never gets the answer", async () => {
     // Prepare
     await put('faults/lost-answer.json', 'v1');
-    server.injectFault({ match: (r) => r.method === 'PUT' && r.key === 'faults/lost-answer.json', kind: 'truncate', times: 1 });
+    server.injectFault({
+      match: (r) => r.method === 'PUT' && r.key === 'faults/lost-answer.json',
+      kind: 'truncate',
+      times: 1,
+    });
     const noRetry = client({ maxAttempts: 1 });
 
     // Act
-    const err = await failure(noRetry.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'faults/lost-answer.json', Body: 'v2' })));
+    const err = await failure(
+      noRetry.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'faults/lost-answer.json', Body: 'v2' })),
+    );
     noRetry.destroy();
 
     // Assess
@@ -649,14 +764,18 @@ describe('pagination', () => {
     await server.ensureBucket('paging');
     const keys = Array.from({ length: 1105 }, (_, i) => `archive/v${String(i).padStart(5, '0')}.json`);
     for (let i = 0; i < keys.length; i += 100) {
-      await Promise.all(keys.slice(i, i + 100).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'paging', Key, Body: Key }))));
+      await Promise.all(
+        keys.slice(i, i + 100).map((Key) => s3.send(new PutObjectCommand({ Bucket: 'paging', Key, Body: Key }))),
+      );
     }
 
     // Act
     const pages: string[][] = [];
     let token: string | undefined;
     do {
-      const page = await s3.send(new ListObjectsV2Command({ Bucket: 'paging', Prefix: 'archive/', ContinuationToken: token }));
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: 'paging', Prefix: 'archive/', ContinuationToken: token }),
+      );
       pages.push((page.Contents ?? []).map((o) => o.Key!));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -674,7 +793,11 @@ describe('lifecycle', () => {
     const first = await startEmbeddedS3({ dataDir });
     await first.ensureBucket('persist');
     const c1 = new S3Client(embeddedS3ClientConfig(first.endpoint));
-    const etag = (await c1.send(new PutObjectCommand({ Bucket: 'persist', Key: 'production/metadata.json', Body: '{"version":"3"}' }))).ETag;
+    const etag = (
+      await c1.send(
+        new PutObjectCommand({ Bucket: 'persist', Key: 'production/metadata.json', Body: '{"version":"3"}' }),
+      )
+    ).ETag;
     c1.destroy();
 
     // Act
@@ -684,7 +807,9 @@ describe('lifecycle', () => {
     const got = await c2.send(new GetObjectCommand({ Bucket: 'persist', Key: 'production/metadata.json' }));
     const text = await got.Body!.transformToString();
     const cas = await failure(
-      c2.send(new PutObjectCommand({ Bucket: 'persist', Key: 'production/metadata.json', Body: 'x', IfNoneMatch: '*' })),
+      c2.send(
+        new PutObjectCommand({ Bucket: 'persist', Key: 'production/metadata.json', Body: 'x', IfNoneMatch: '*' }),
+      ),
     );
     c2.destroy();
     await second.close();
@@ -747,7 +872,12 @@ async function rawRequest(method: string, urlPath: string, body?: Buffer): Promi
   return rawRequestTo(server.endpoint, method, urlPath, body);
 }
 
-function rawRequestTo(endpoint: string, method: string, urlPath: string, body?: Buffer): Promise<{ status: number; body: string }> {
+function rawRequestTo(
+  endpoint: string,
+  method: string,
+  urlPath: string,
+  body?: Buffer,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     // host/port/path options (not a URL string): WHATWG URL parsing would resolve %2E%2E segments
     const { hostname, port } = new URL(endpoint);

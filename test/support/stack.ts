@@ -13,7 +13,11 @@ export interface TestStack {
   server: LocalServer;
   dataDir: string;
   /** POST a GraphQL operation over real HTTP to the local server. */
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, opts?: { token?: string | null }): Promise<GraphQLResponse<T>>;
+  gql<T = Record<string, any>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    opts?: { token?: string | null },
+  ): Promise<GraphQLResponse<T>>;
   /** Same, with the write token. */
   gqlAsWriter<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
@@ -24,7 +28,9 @@ export interface TestStack {
  * conditional-write front) in a fresh temp folder, seeded with the demo models,
  * and the local GraphQL server on an ephemeral loopback port.
  */
-export async function startTestStack(opts: { env?: Record<string, string | undefined>; seed?: boolean; dataDir?: string } = {}): Promise<TestStack> {
+export async function startTestStack(
+  opts: { env?: Record<string, string | undefined>; seed?: boolean; dataDir?: string } = {},
+): Promise<TestStack> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'modelgraph-test-')));
   const env: Record<string, string | undefined> = {
     NODE_ENV: 'test',
@@ -33,7 +39,11 @@ export async function startTestStack(opts: { env?: Record<string, string | undef
     ...opts.env,
   };
   const server = await startLocalServer({ port: 0, dataDir, env, seed: opts.seed });
-  const gql = async <T,>(query: string, variables?: Record<string, unknown>, o: { token?: string | null } = {}): Promise<GraphQLResponse<T>> => {
+  const gql = async <T>(
+    query: string,
+    variables?: Record<string, unknown>,
+    o: { token?: string | null } = {},
+  ): Promise<GraphQLResponse<T>> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     const res = await fetch(server.graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });

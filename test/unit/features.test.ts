@@ -25,7 +25,9 @@ const features = fc
   .map(({ present, extra, values, order, nullProto }) => {
     const keys = [...present, ...extra].map((k, i) => ({ k, o: order[i] })).sort((a, b) => a.o - b.o);
     const obj: Record<string, unknown> = nullProto ? Object.create(null) : {};
-    keys.forEach(({ k }, i) => Object.defineProperty(obj, k, { value: values[i], enumerable: true, configurable: true, writable: true }));
+    keys.forEach(({ k }, i) =>
+      Object.defineProperty(obj, k, { value: values[i], enumerable: true, configurable: true, writable: true }),
+    );
     return obj;
   });
 
@@ -56,12 +58,19 @@ describe('feature validation', () => {
 
   it('names the offending features, never their values', () => {
     try {
-      validate({ iv_rank: 0.5, rsi_14: Number.POSITIVE_INFINITY, hv_20: 0.123456, vix_level: 'x', moon_phase: 1 }, 'requests[7]');
+      validate(
+        { iv_rank: 0.5, rsi_14: Number.POSITIVE_INFINITY, hv_20: 0.123456, vix_level: 'x', moon_phase: 1 },
+        'requests[7]',
+      );
       expect.unreachable();
     } catch (err: any) {
       expect(err.code).toBe('BAD_USER_INPUT');
       expect(err.message).toContain('requests[7]');
-      expect(err.details).toMatchObject({ missingFeatures: ['put_call_ratio'], unknownFeatures: ['moon_phase'], nonFiniteFeatures: ['rsi_14', 'vix_level'] });
+      expect(err.details).toMatchObject({
+        missingFeatures: ['put_call_ratio'],
+        unknownFeatures: ['moon_phase'],
+        nonFiniteFeatures: ['rsi_14', 'vix_level'],
+      });
       expect(err.message).not.toContain('0.123456');
     }
   });

@@ -2,17 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { modelTypeOf, parseModelId, parseTicker, parseVersion } from '../../src/registry/identifiers';
 
 describe('identifiers are parsed before they become keys', () => {
-  it.each(['etfs/SMH', 'stocks/universal', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble'])('accepts %s', (id) => {
-    expect(parseModelId(id)).toBe(id);
-    expect(modelTypeOf(id)).toBeDefined();
-  });
-
-  it.each(['etfs/../metadata', 'etfs/SMH/production', 'etfs/smh', 'stocks/other', '/etfs/SMH', 'etfs/', 'x'.repeat(100), 'universal/A B', 'etfs/S\u0000MH'])(
-    'rejects model id %j with BAD_USER_INPUT',
+  it.each(['etfs/SMH', 'stocks/universal', 'universal/all_assets_classifier', 'ensembles/multi_asset_ensemble'])(
+    'accepts %s',
     (id) => {
-      expect(() => parseModelId(id)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+      expect(parseModelId(id)).toBe(id);
+      expect(modelTypeOf(id)).toBeDefined();
     },
   );
+
+  it.each([
+    'etfs/../metadata',
+    'etfs/SMH/production',
+    'etfs/smh',
+    'stocks/other',
+    '/etfs/SMH',
+    'etfs/',
+    'x'.repeat(100),
+    'universal/A B',
+    'etfs/S\u0000MH',
+  ])('rejects model id %j with BAD_USER_INPUT', (id) => {
+    expect(() => parseModelId(id)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+  });
 
   it.each(['v1..2', '../v1', 'v1/x', '', '.hidden', 'v'.repeat(65), 'v1\n'])('rejects version %j', (v) => {
     expect(() => parseVersion(v)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));

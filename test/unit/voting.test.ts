@@ -13,28 +13,44 @@ describe('ensemble voting, against hand-computed values', () => {
   it('soft: the weighted mean of the probabilities', () => {
     // A: 0.5·0.6 + 0.3·0.2 + 0.2·0.1 = 0.38; B: 0.15 + 0.21 + 0.04 = 0.40; C: 0.05 + 0.03 + 0.14 = 0.22
     const v = vote('soft', members, 3);
-    expect(Array.from(v.probabilities)).toEqual([expect.closeTo(0.38, 12), expect.closeTo(0.4, 12), expect.closeTo(0.22, 12)]);
+    expect(Array.from(v.probabilities)).toEqual([
+      expect.closeTo(0.38, 12),
+      expect.closeTo(0.4, 12),
+      expect.closeTo(0.22, 12),
+    ]);
     expect(v.best).toBe(1);
   });
 
   it('soft: weights need not sum to 1', () => {
     const scaled = members.map((m) => ({ ...m, weight: m.weight * 7 }));
-    expect(Array.from(vote('soft', scaled, 3).probabilities)).toEqual([expect.closeTo(0.38, 12), expect.closeTo(0.4, 12), expect.closeTo(0.22, 12)]);
+    expect(Array.from(vote('soft', scaled, 3).probabilities)).toEqual([
+      expect.closeTo(0.38, 12),
+      expect.closeTo(0.4, 12),
+      expect.closeTo(0.22, 12),
+    ]);
   });
 
   it('hard: each member votes its own top label with its weight', () => {
     // Votes: A (0.5), B (0.3), C (0.2) → A wins with 0.5 of the weight, though B is the soft winner.
     const v = vote('hard', members, 3);
-    expect(Array.from(v.probabilities)).toEqual([expect.closeTo(0.5, 12), expect.closeTo(0.3, 12), expect.closeTo(0.2, 12)]);
+    expect(Array.from(v.probabilities)).toEqual([
+      expect.closeTo(0.5, 12),
+      expect.closeTo(0.3, 12),
+      expect.closeTo(0.2, 12),
+    ]);
     expect(v.best).toBe(0);
   });
 
   it('hard: a weighted majority beats a head count', () => {
-    const v = vote('hard', [
-      { weight: 1, probabilities: [0.9, 0.1] },
-      { weight: 1, probabilities: [0.8, 0.2] },
-      { weight: 3, probabilities: [0.4, 0.6] },
-    ], 2);
+    const v = vote(
+      'hard',
+      [
+        { weight: 1, probabilities: [0.9, 0.1] },
+        { weight: 1, probabilities: [0.8, 0.2] },
+        { weight: 3, probabilities: [0.4, 0.6] },
+      ],
+      2,
+    );
     expect(Array.from(v.probabilities)).toEqual([expect.closeTo(0.4, 12), expect.closeTo(0.6, 12)]);
     expect(v.best).toBe(1);
   });

@@ -19,7 +19,8 @@ describe('modelgraph ensemble and traffic', () => {
   let stack: TestStack;
   let mg: (...args: string[]) => ReturnType<typeof cli>;
   const keysOf = (prefix: string) => stack.server.runtime.store.listKeys(prefix);
-  const storedJson = async (key: string) => JSON.parse((await stack.server.runtime.store.get(key)).body.toString('utf8'));
+  const storedJson = async (key: string) =>
+    JSON.parse((await stack.server.runtime.store.get(key)).body.toString('utf8'));
 
   beforeAll(async () => {
     // TTL 0: the server revalidates pointers on every request, so what the CLI changes shows at once.
@@ -41,12 +42,20 @@ describe('modelgraph ensemble and traffic', () => {
   describe('ensemble', () => {
     it('publishes an ensemble version (members pinned, production when no @version), which can then be promoted and predicted', async () => {
       const published = await mg(
-        'ensemble', 'ensembles/cli_vote', '--version', 'v1',
-        '--member', 'etfs/SPY=0.5',
-        '--member', 'stocks/universal@v1.0.0=0.3',
-        '--member', 'universal/all_assets_classifier=2',
-        '--voting', 'hard',
-        '--description', 'CLI hard vote',
+        'ensemble',
+        'ensembles/cli_vote',
+        '--version',
+        'v1',
+        '--member',
+        'etfs/SPY=0.5',
+        '--member',
+        'stocks/universal@v1.0.0=0.3',
+        '--member',
+        'universal/all_assets_classifier=2',
+        '--voting',
+        'hard',
+        '--description',
+        'CLI hard vote',
         '--json',
       );
       expect(published.stderr).toBe('');
@@ -60,7 +69,12 @@ describe('modelgraph ensemble and traffic', () => {
       ];
       const stored = await storedJson('ensembles/cli_vote/archive/v1/metadata.json');
       expect(stored.ensemble).toEqual({ voting: 'hard', members });
-      expect(stored).toMatchObject({ version: 'v1', description: 'CLI hard vote', registered_by: 'test-engineer', strategies: [...OPTION_STRATEGIES] });
+      expect(stored).toMatchObject({
+        version: 'v1',
+        description: 'CLI hard vote',
+        registered_by: 'test-engineer',
+        strategies: [...OPTION_STRATEGIES],
+      });
       expect(await storedJson('ensembles/cli_vote/archive/v1/ensemble_weights.json')).toEqual({
         'etfs/SPY': 0.5,
         'stocks/universal': 0.3,
@@ -75,27 +89,58 @@ describe('modelgraph ensemble and traffic', () => {
       expect(before.errors?.[0].extensions?.code).toBe('MODEL_NOT_DEPLOYED');
 
       // Promoted with the CLI, it answers predict with its pinned members and its voting.
-      expect((await mg('promote', 'ensembles/cli_vote', 'v1', '--json')).json).toMatchObject({ action: 'PROMOTE', from: null, to: 'v1' });
+      expect((await mg('promote', 'ensembles/cli_vote', 'v1', '--json')).json).toMatchObject({
+        action: 'PROMOTE',
+        from: null,
+        to: 'v1',
+      });
       const res = await stack.gql(PREDICT, { f, m: 'ensembles/cli_vote' });
       expect(res.errors).toBeUndefined();
       const p = res.data!.predict;
       expect(p.version).toBe('v1');
       expect(p.ensemble.voting).toBe('HARD');
-      expect(p.ensemble.members.map((m: { model: { id: string }; version: string; weight: number }) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(
-        members,
-      );
+      expect(
+        p.ensemble.members.map((m: { model: { id: string }; version: string; weight: number }) => ({
+          model: m.model.id,
+          version: m.version,
+          weight: m.weight,
+        })),
+      ).toEqual(members);
       // Hard voting: the answer is one of the members' own strategies.
       expect(p.ensemble.members.map((m: { strategy: string }) => m.strategy)).toContain(p.strategy);
 
       // A version is written once: the same version again is CONFLICT, and the stored one is unchanged.
-      const again = await mg('ensemble', 'ensembles/cli_vote', '--version', 'v1', '--member', 'etfs/SPY=1', '--voting', 'soft');
+      const again = await mg(
+        'ensemble',
+        'ensembles/cli_vote',
+        '--version',
+        'v1',
+        '--member',
+        'etfs/SPY=1',
+        '--voting',
+        'soft',
+      );
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/^error CONFLICT: /);
-      expect((await storedJson('ensembles/cli_vote/archive/v1/metadata.json')).ensemble).toEqual({ voting: 'hard', members });
+      expect((await storedJson('ensembles/cli_vote/archive/v1/metadata.json')).ensemble).toEqual({
+        voting: 'hard',
+        members,
+      });
     });
 
     it('prints a short summary for people: the pinned members and the next step', async () => {
-      const run = await mg('ensemble', 'ensembles/cli_vote', '--version', 'v2', '--member', 'etfs/QQQ=1.5', '--member', 'stocks/universal@v1.1.0=0.25', '--voting', 'SOFT');
+      const run = await mg(
+        'ensemble',
+        'ensembles/cli_vote',
+        '--version',
+        'v2',
+        '--member',
+        'etfs/QQQ=1.5',
+        '--member',
+        'stocks/universal@v1.1.0=0.25',
+        '--voting',
+        'SOFT',
+      );
       expect(run.code).toBe(0);
       expect(run.stdout).toBe(
         [
@@ -114,28 +159,49 @@ describe('modelgraph ensemble and traffic', () => {
 
     it('a malformed --member is a usage error (exit 2) naming the value, and nothing is written', async () => {
       const bad = [
-        'etfs/SPY',           // no weight
-        'etfs/SPY=',          // empty weight
+        'etfs/SPY', // no weight
+        'etfs/SPY=', // empty weight
         'etfs/SPY=abc',
-        'etfs/SPY=0',         // not positive
+        'etfs/SPY=0', // not positive
         'etfs/SPY=-1',
-        'etfs/SPY=0x10',      // Number() would take it
+        'etfs/SPY=0x10', // Number() would take it
         'etfs/SPY=Infinity',
         'etfs/SPY=1=2',
-        '=1',                 // no model
-        'etfs/SPY@=1',        // empty version
+        '=1', // no model
+        'etfs/SPY@=1', // empty version
         'etfs/SPY@v1@v2=1',
         'etfs/../SPY=1',
         'etfs/spy=1',
         'etfs/SPY@../v1=1',
       ];
       for (const member of bad) {
-        const run = await mg('ensemble', 'ensembles/cli_bad', '--version', 'v1', '--member', 'stocks/universal=1', '--member', member, '--voting', 'soft');
+        const run = await mg(
+          'ensemble',
+          'ensembles/cli_bad',
+          '--version',
+          'v1',
+          '--member',
+          'stocks/universal=1',
+          '--member',
+          member,
+          '--voting',
+          'soft',
+        );
         expect(run.code, member).toBe(2);
         expect(run.stderr, member).toContain(`error BAD_USER_INPUT: --member ${JSON.stringify(member)}: `);
         expect(run.stdout, member).toBe('');
       }
-      const json = await mg('ensemble', 'ensembles/cli_bad', '--version', 'v1', '--member', 'etfs/SPY:0.5', '--voting', 'soft', '--json');
+      const json = await mg(
+        'ensemble',
+        'ensembles/cli_bad',
+        '--version',
+        'v1',
+        '--member',
+        'etfs/SPY:0.5',
+        '--voting',
+        'soft',
+        '--json',
+      );
       expect(json.code).toBe(2);
       expect(json.error).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'member', value: 'etfs/SPY:0.5' });
 
@@ -143,11 +209,23 @@ describe('modelgraph ensemble and traffic', () => {
       const usage: Array<[string[], RegExp]> = [
         [['--version', 'v1', '--voting', 'soft'], /required option '--member <spec>' not specified/],
         [['--version', 'v1', '--member', 'etfs/SPY=1'], /required option '--voting <method>' not specified/],
-        [['--version', 'v1', '--member', 'etfs/SPY=1', '--voting', 'majority'], /--voting must be soft or hard, not "majority"/],
-        [['--member', 'etfs/SPY=1', '--voting', 'soft'], /required option '--version <version>' not specified/],
-        [['--version', 'v1', '--member', 'etfs/SPY=1', '--member', 'etfs/SPY@v1.0.0=2', '--voting', 'soft'], /each member model may appear once/],
         [
-          ['--version', 'v1', ...Array.from({ length: 17 }, (_, i) => ['--member', `universal/m${i}=1`]).flat(), '--voting', 'soft'],
+          ['--version', 'v1', '--member', 'etfs/SPY=1', '--voting', 'majority'],
+          /--voting must be soft or hard, not "majority"/,
+        ],
+        [['--member', 'etfs/SPY=1', '--voting', 'soft'], /required option '--version <version>' not specified/],
+        [
+          ['--version', 'v1', '--member', 'etfs/SPY=1', '--member', 'etfs/SPY@v1.0.0=2', '--voting', 'soft'],
+          /each member model may appear once/,
+        ],
+        [
+          [
+            '--version',
+            'v1',
+            ...Array.from({ length: 17 }, (_, i) => ['--member', `universal/m${i}=1`]).flat(),
+            '--voting',
+            'soft',
+          ],
           /at most 16 members/,
         ],
       ];
@@ -156,7 +234,16 @@ describe('modelgraph ensemble and traffic', () => {
         expect(run.code, args.join(' ')).toBe(2);
         expect(run.stderr, args.join(' ')).toMatch(message);
       }
-      const notEnsemble = await mg('ensemble', 'universal/cli_bad', '--version', 'v1', '--member', 'etfs/SPY=1', '--voting', 'soft');
+      const notEnsemble = await mg(
+        'ensemble',
+        'universal/cli_bad',
+        '--version',
+        'v1',
+        '--member',
+        'etfs/SPY=1',
+        '--voting',
+        'soft',
+      );
       expect(notEnsemble.code).toBe(2);
       expect(notEnsemble.stderr).toMatch(/^error BAD_USER_INPUT: .*ensembles\/\{name\}/);
 
@@ -165,16 +252,50 @@ describe('modelgraph ensemble and traffic', () => {
     });
 
     it('a regressor member, or members with other label sets, is INVALID_MODEL (exit 1) and nothing is written', async () => {
-      const regressor = await mg('ensemble', 'ensembles/cli_bad', '--version', 'v1', '--member', 'etfs/SPY=1', '--member', 'universal/risk_scorer=1', '--voting', 'soft', '--json');
+      const regressor = await mg(
+        'ensemble',
+        'ensembles/cli_bad',
+        '--version',
+        'v1',
+        '--member',
+        'etfs/SPY=1',
+        '--member',
+        'universal/risk_scorer=1',
+        '--voting',
+        'soft',
+        '--json',
+      );
       expect(regressor.code).toBe(1);
       expect(regressor.error).toMatchObject({ code: 'INVALID_MODEL', member: 'universal/risk_scorer' });
       expect(regressor.error.message).toMatch(/universal\/risk_scorer@v1\.0\.0 is a regressor/);
 
-      const labels = await mg('ensemble', 'ensembles/cli_bad', '--version', 'v1', '--member', 'etfs/SPY=1', '--member', 'universal/four_labels@v1=1', '--voting', 'soft');
+      const labels = await mg(
+        'ensemble',
+        'ensembles/cli_bad',
+        '--version',
+        'v1',
+        '--member',
+        'etfs/SPY=1',
+        '--member',
+        'universal/four_labels@v1=1',
+        '--voting',
+        'soft',
+      );
       expect(labels.code).toBe(1);
-      expect(labels.stderr).toMatch(/^error INVALID_MODEL: ensembles\/cli_bad@v1: members must share one label set .*universal\/four_labels@v1 lacks /);
+      expect(labels.stderr).toMatch(
+        /^error INVALID_MODEL: ensembles\/cli_bad@v1: members must share one label set .*universal\/four_labels@v1 lacks /,
+      );
 
-      const unknown = await mg('ensemble', 'ensembles/cli_bad', '--version', 'v1', '--member', 'etfs/SPY@v9=1', '--voting', 'soft');
+      const unknown = await mg(
+        'ensemble',
+        'ensembles/cli_bad',
+        '--version',
+        'v1',
+        '--member',
+        'etfs/SPY@v9=1',
+        '--voting',
+        'soft',
+      );
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toBe('error VERSION_NOT_FOUND: Model "etfs/SPY" has no version "v9"\n');
 
@@ -186,7 +307,9 @@ describe('modelgraph ensemble and traffic', () => {
     it('without options prints the current settings: off and 0% before any change', async () => {
       const human = await mg('traffic', 'etfs/SPY');
       expect(human.code).toBe(0);
-      expect(human.stdout).toBe('etfs/SPY  production: v1.1.0  staging: v1.1.0\nshadow off, canary 0%\n\nNo shadow agreement recorded.\n');
+      expect(human.stdout).toBe(
+        'etfs/SPY  production: v1.1.0  staging: v1.1.0\nshadow off, canary 0%\n\nNo shadow agreement recorded.\n',
+      );
       const json = await mg('traffic', 'etfs/SPY', '--json');
       expect(json.json).toEqual({
         model: 'etfs/SPY',
@@ -229,8 +352,14 @@ describe('modelgraph ensemble and traffic', () => {
       });
 
       // Production predictions now run staging too; the counts reach the bucket on flush.
-      const requests = Array.from({ length: 12 }, (_, i) => ({ ticker: 'SPY', features: featuresFor(DEMO_FEATURE_NAMES, 40 + i) }));
-      const predicted = (await stack.gql(PREDICT_MANY, { requests })).data!.predictMany as Array<{ version: string; shadow: { version: string; agrees: boolean } | null }>;
+      const requests = Array.from({ length: 12 }, (_, i) => ({
+        ticker: 'SPY',
+        features: featuresFor(DEMO_FEATURE_NAMES, 40 + i),
+      }));
+      const predicted = (await stack.gql(PREDICT_MANY, { requests })).data!.predictMany as Array<{
+        version: string;
+        shadow: { version: string; agrees: boolean } | null;
+      }>;
       expect(predicted.every((p) => p.version === 'v1.1.0' && p.shadow?.version === 'v1.0.0')).toBe(true);
       const agreements = predicted.filter((p) => p.shadow!.agrees).length;
       await stack.server.runtime.shadows.flush();
@@ -238,7 +367,9 @@ describe('modelgraph ensemble and traffic', () => {
       // --canary keeps shadow as it is (omitted settings stay).
       const canary = await mg('traffic', 'etfs/SPY', '--canary', '25');
       expect(canary.code).toBe(0);
-      expect(canary.stdout).toBe(`etfs/SPY production v1.1.0: shadow on, canary 25% (set by test-engineer, generation ${shadowOn.json.generation + 1})\n`);
+      expect(canary.stdout).toBe(
+        `etfs/SPY production v1.1.0: shadow on, canary 25% (set by test-engineer, generation ${shadowOn.json.generation + 1})\n`,
+      );
       gql = (await stack.gql(TRAFFIC, { id: 'etfs/SPY' })).data!;
       expect(gql.model.traffic).toEqual({ shadow: true, canaryPercent: 25 });
       expect(gql.deployments.slice(0, 2).map((d: { action: string }) => d.action)).toEqual(['TRAFFIC', 'TRAFFIC']);
@@ -273,14 +404,22 @@ describe('modelgraph ensemble and traffic', () => {
       // Both off again, in one change.
       const off = await mg('traffic', 'etfs/SPY', '--shadow', 'off', '--canary', '0', '--json');
       expect(off.json).toMatchObject({ action: 'TRAFFIC', traffic: { shadow: false, canary_percent: 0 } });
-      expect((await stack.gql(TRAFFIC, { id: 'etfs/SPY' })).data!.model.traffic).toEqual({ shadow: false, canaryPercent: 0 });
+      expect((await stack.gql(TRAFFIC, { id: 'etfs/SPY' })).data!.model.traffic).toEqual({
+        shadow: false,
+        canaryPercent: 0,
+      });
     });
 
     it('says when staging serves the production version (shadow and canary have no effect yet)', async () => {
       const run = await mg('traffic', 'etfs/IWM', '--shadow', 'on');
       expect(run.code).toBe(0);
-      expect(run.stderr).toMatch(/etfs\/IWM staging is not deployed: shadow and canary take effect once another version is promoted to staging/);
-      expect((await stack.gql(TRAFFIC, { id: 'etfs/IWM' })).data!.model.traffic).toEqual({ shadow: true, canaryPercent: 0 });
+      expect(run.stderr).toMatch(
+        /etfs\/IWM staging is not deployed: shadow and canary take effect once another version is promoted to staging/,
+      );
+      expect((await stack.gql(TRAFFIC, { id: 'etfs/IWM' })).data!.model.traffic).toEqual({
+        shadow: true,
+        canaryPercent: 0,
+      });
     });
 
     it('--canary 150 and other bad values are BAD_USER_INPUT (exit 2); the pointer is not written', async () => {

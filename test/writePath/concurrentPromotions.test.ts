@@ -27,7 +27,10 @@ describe('20 concurrent promotions of one model', () => {
         await pushVersion(stack.server.runtime, {
           model,
           version,
-          files: { 'model.onnx': Buffer.from(smallModel({ seed: 1000 + i, trees: 2, depth: 2 })), 'feature_names.json': Buffer.from(JSON.stringify(FEATURES)) },
+          files: {
+            'model.onnx': Buffer.from(smallModel({ seed: 1000 + i, trees: 2, depth: 2 })),
+            'feature_names.json': Buffer.from(JSON.stringify(FEATURES)),
+          },
           description: { strategies: LABELS },
         });
       }
@@ -39,7 +42,12 @@ describe('20 concurrent promotions of one model', () => {
   });
 
   /** Every call succeeded or lost with CONFLICT; history holds exactly the winners, the pointer the last winner. */
-  async function assessRace(model: string, settled: PromiseSettledResult<DeploymentResult>[], historyBefore: number, generationBefore: number) {
+  async function assessRace(
+    model: string,
+    settled: PromiseSettledResult<DeploymentResult>[],
+    historyBefore: number,
+    generationBefore: number,
+  ) {
     const { wins, losses } = winsAndConflicts(settled);
 
     const final = await pointer(model);
@@ -66,7 +74,9 @@ describe('20 concurrent promotions of one model', () => {
 
     // Act
     const settled = await Promise.allSettled(
-      VERSIONS.map((version, i) => racers[i].promote({ model: 'etfs/RACE', version, stage: 'PRODUCTION', by: `racer-${i}` })),
+      VERSIONS.map((version, i) =>
+        racers[i].promote({ model: 'etfs/RACE', version, stage: 'PRODUCTION', by: `racer-${i}` }),
+      ),
     );
 
     // Assess
@@ -78,7 +88,9 @@ describe('20 concurrent promotions of one model', () => {
     // Act
     const racers = VERSIONS.map(() => separateProcess());
     const settled = await Promise.allSettled(
-      VERSIONS.map((version, i) => racers[i].promote({ model: 'etfs/RACEB', version, stage: 'PRODUCTION', by: `racer-${i}` })),
+      VERSIONS.map((version, i) =>
+        racers[i].promote({ model: 'etfs/RACEB', version, stage: 'PRODUCTION', by: `racer-${i}` }),
+      ),
     );
 
     // Assess
@@ -107,7 +119,12 @@ describe('20 concurrent promotions of one model', () => {
     for (const l of losses) expect(l.errors?.map((e) => e.extensions?.code)).toEqual(['CONFLICT']);
     expect(wins.length).toBeGreaterThanOrEqual(1);
     const final = await pointer('etfs/RACEQ');
-    expect(final.history.slice(before.history.length).map((r) => r.id).sort()).toEqual(wins.map((w) => w.data!.promote.id).sort());
+    expect(
+      final.history
+        .slice(before.history.length)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(wins.map((w) => w.data!.promote.id).sort());
     expect(final.artifacts).toEqual((await archived('etfs/RACEQ', final.version)).artifacts);
     const served = await stack.gql(`{ model(id: "etfs/RACEQ") { production { version sha256 } } }`);
     expect(served.data!.model.production.version).toBe(final.version);

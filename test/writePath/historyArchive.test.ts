@@ -16,7 +16,15 @@ describe('a stage pointer stays small: old history moves to write-once archives,
     stack = await startTestStack({ seed: false });
     const { store } = stack.server.runtime;
     const files = (seed: number) => ({
-      'model.onnx': Buffer.from(buildTreeEnsembleClassifier({ featureNames: DEMO_FEATURE_NAMES, labels: OPTION_STRATEGIES, trees: 2, depth: 2, seed })),
+      'model.onnx': Buffer.from(
+        buildTreeEnsembleClassifier({
+          featureNames: DEMO_FEATURE_NAMES,
+          labels: OPTION_STRATEGIES,
+          trees: 2,
+          depth: 2,
+          seed,
+        }),
+      ),
       'feature_names.json': Buffer.from(JSON.stringify(DEMO_FEATURE_NAMES)),
     });
     await publishVersion(store, MODEL, 'a', files(1), { strategies: [...OPTION_STRATEGIES] });
@@ -29,7 +37,13 @@ describe('a stage pointer stays small: old history moves to write-once archives,
     const { deployments, store } = stack.server.runtime;
     const total = HISTORY_INLINE_MAX + HISTORY_ARCHIVE_CHUNK / 2;
     for (let i = 0; i < total; i++) {
-      await deployments.promote({ model: MODEL, version: i % 2 ? 'b' : 'a', stage: 'PRODUCTION', by: 'test', reason: `r${i}` });
+      await deployments.promote({
+        model: MODEL,
+        version: i % 2 ? 'b' : 'a',
+        stage: 'PRODUCTION',
+        by: 'test',
+        reason: `r${i}`,
+      });
     }
     // Assess: the pointer holds the newest 150, one archive the oldest 100.
     const pointer = JSON.parse((await store.get(stagePointerKey(MODEL, 'PRODUCTION'))).body.toString('utf8'));
@@ -41,14 +55,19 @@ describe('a stage pointer stays small: old history moves to write-once archives,
     expect(new Set(all.map((d) => d.id)).size).toBe(total);
     expect(all.at(-1)).toMatchObject({ generation: 1, from: null, to: 'a', reason: 'r0' });
     // Only the newest are needed: the archive is not read.
-    expect((await deployments.history(MODEL, 10)).slice(0, 10).map((d) => d.generation)).toEqual(all.slice(0, 10).map((d) => d.generation));
+    expect((await deployments.history(MODEL, 10)).slice(0, 10).map((d) => d.generation)).toEqual(
+      all.slice(0, 10).map((d) => d.generation),
+    );
   });
 
   it('pages through archived history over GraphQL with first/after', async () => {
     const seen: number[] = [];
     let after: string | null = null;
     for (;;) {
-      const res: any = await stack.gql(`query($m: ID!, $after: ID) { deployments(model: $m, first: 60, after: $after) { id generation } }`, { m: MODEL, after });
+      const res: any = await stack.gql(
+        `query($m: ID!, $after: ID) { deployments(model: $m, first: 60, after: $after) { id generation } }`,
+        { m: MODEL, after },
+      );
       const page = res.data.deployments as Array<{ id: string; generation: number }>;
       if (page.length === 0) break;
       seen.push(...page.map((d) => d.generation));
@@ -63,13 +82,20 @@ describe('a stage pointer stays small: old history moves to write-once archives,
     const { deployments, store } = stack.server.runtime;
     let pointer = JSON.parse((await store.get(stagePointerKey(MODEL, 'PRODUCTION'))).body.toString('utf8'));
     while (pointer.history.length < HISTORY_INLINE_MAX) {
-      await deployments.promote({ model: MODEL, version: pointer.version === 'a' ? 'b' : 'a', stage: 'PRODUCTION', by: 'test' });
+      await deployments.promote({
+        model: MODEL,
+        version: pointer.version === 'a' ? 'b' : 'a',
+        stage: 'PRODUCTION',
+        by: 'test',
+      });
       pointer = JSON.parse((await store.get(stagePointerKey(MODEL, 'PRODUCTION'))).body.toString('utf8'));
     }
     const before = pointer.generation as number;
     // Act: two processes' worth of registries race from the same base.
     const racers = [0, 1].map(() => new Deployments(new Registry(store, { pointerTtlMs: 0, maxStaleMs: 0 })));
-    const results = await Promise.allSettled(racers.map((d, i) => d.promote({ model: MODEL, version: i ? 'a' : 'b', stage: 'PRODUCTION', by: `racer${i}` })));
+    const results = await Promise.allSettled(
+      racers.map((d, i) => d.promote({ model: MODEL, version: i ? 'a' : 'b', stage: 'PRODUCTION', by: `racer${i}` })),
+    );
     // Assess
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);

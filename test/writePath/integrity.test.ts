@@ -10,14 +10,22 @@ describe('integrity of archived artifacts', () => {
   let s3: S3Client;
   const original = Buffer.from(smallModel({ seed: 404 }));
   const names = Buffer.from(JSON.stringify(FEATURES));
-  const overwrite = (key: string, body: Buffer) => s3.send(new PutObjectCommand({ Bucket: stack.server.runtime.bucket, Key: key, Body: body }));
+  const overwrite = (key: string, body: Buffer) =>
+    s3.send(new PutObjectCommand({ Bucket: stack.server.runtime.bucket, Key: key, Body: body }));
   const predict = () =>
-    stack.gql(`query($f: JSONObject!) { predict(ticker: "XLF", features: $f) { version strategy } }`, { f: featuresFor(FEATURES, 1) });
+    stack.gql(`query($f: JSONObject!) { predict(ticker: "XLF", features: $f) { version strategy } }`, {
+      f: featuresFor(FEATURES, 1),
+    });
 
   beforeAll(async () => {
     stack = await startTestStack();
     s3 = new S3Client(embeddedS3ClientConfig(stack.server.s3!.endpoint));
-    await pushVersion(stack.server.runtime, { model: 'etfs/XLF', version: 'v2', files: { 'model.onnx': original, 'feature_names.json': names }, description: { strategies: LABELS } });
+    await pushVersion(stack.server.runtime, {
+      model: 'etfs/XLF',
+      version: 'v2',
+      files: { 'model.onnx': original, 'feature_names.json': names },
+      description: { strategies: LABELS },
+    });
     const promoted = await stack.gqlAsWriter(`mutation { promote(model: "etfs/XLF", version: "v2") { id } }`);
     expect(promoted.errors).toBeUndefined();
   });

@@ -13,7 +13,8 @@ import { FEATURES, LABELS, smallModel } from './support';
  */
 describe('conditional writes whose answer is lost', () => {
   let stack: TestStack;
-  const lose = (key: string) => stack.server.s3!.injectFault({ match: (r) => r.method === 'PUT' && r.key === key, kind: 'truncate', times: 1 });
+  const lose = (key: string) =>
+    stack.server.s3!.injectFault({ match: (r) => r.method === 'PUT' && r.key === key, kind: 'truncate', times: 1 });
   const putsTo = (key: string) => stack.server.s3!.requests().filter((r) => r.method === 'PUT' && r.key === key);
 
   beforeAll(async () => {
@@ -27,7 +28,9 @@ describe('conditional writes whose answer is lost', () => {
     stack.server.s3!.resetRequests();
     lose(key);
 
-    const res = await stack.gqlAsWriter(`mutation { rollback(model: "etfs/QQQ", to: "v1.0.0", reason: "lost answer") { id generation } }`);
+    const res = await stack.gqlAsWriter(
+      `mutation { rollback(model: "etfs/QQQ", to: "v1.0.0", reason: "lost answer") { id generation } }`,
+    );
 
     expect(res.errors).toBeUndefined();
     expect(putsTo(key).map((r) => r.status)).toEqual([0, 412]);
@@ -59,7 +62,10 @@ describe('conditional writes whose answer is lost', () => {
 
   it('registerAsset and registerVersion: succeed', async () => {
     const s3 = new S3Client(embeddedS3ClientConfig(stack.server.s3!.endpoint));
-    const up = (file: string, body: Buffer | string) => s3.send(new PutObjectCommand({ Bucket: stack.server.runtime.bucket, Key: `etfs/QQQ/archive/v6/${file}`, Body: body }));
+    const up = (file: string, body: Buffer | string) =>
+      s3.send(
+        new PutObjectCommand({ Bucket: stack.server.runtime.bucket, Key: `etfs/QQQ/archive/v6/${file}`, Body: body }),
+      );
     await up('model.onnx', Buffer.from(smallModel({ seed: 6 })));
     await up('feature_names.json', JSON.stringify(FEATURES));
     s3.destroy();
@@ -67,7 +73,9 @@ describe('conditional writes whose answer is lost', () => {
     lose('etfs/QQQ/archive/v6/metadata.json');
 
     const asset = await stack.gqlAsWriter(`mutation { registerAsset(ticker: "LOST", kind: STOCK) { ticker } }`);
-    const version = await stack.gqlAsWriter(`mutation { registerVersion(model: "etfs/QQQ", version: "v6", strategies: ${JSON.stringify(LABELS)}) { version } }`);
+    const version = await stack.gqlAsWriter(
+      `mutation { registerVersion(model: "etfs/QQQ", version: "v6", strategies: ${JSON.stringify(LABELS)}) { version } }`,
+    );
 
     expect(asset.errors).toBeUndefined();
     expect(version.errors).toBeUndefined();

@@ -31,7 +31,9 @@ describe('write permission and hostile identifiers', () => {
     // A version another tool uploaded and nobody registered yet.
     s3client = new S3Client(embeddedS3ClientConfig(stack.server.s3!.endpoint));
     const put = (file: string, body: Buffer | string) =>
-      s3client.send(new PutObjectCommand({ Bucket: stack.server.runtime.bucket, Key: `etfs/SMH/archive/v-up/${file}`, Body: body }));
+      s3client.send(
+        new PutObjectCommand({ Bucket: stack.server.runtime.bucket, Key: `etfs/SMH/archive/v-up/${file}`, Body: body }),
+      );
     await put('model.onnx', Buffer.from(smallModel()));
     await put('feature_names.json', JSON.stringify(FEATURES));
     await put('metadata.json', JSON.stringify({ strategies: LABELS }));
@@ -61,31 +63,34 @@ describe('write permission and hostile identifiers', () => {
     });
   });
 
-  it.each(Object.keys(MUTATIONS))('%s answers FORBIDDEN to an authenticated caller without the write scope, and changes nothing', async (name) => {
-    // Prepare: a Lambda caller whose JWT lacks models:write, through the real resolvers and runtime.
-    const caller = callerFromJwtClaims({ sub: 'dashboard', scope: 'models:read' }, 'models:write');
-    const ctx = createContext(stack.server.runtime, caller);
-    const args: Record<string, Record<string, unknown>> = {
-      promote: { model: 'etfs/SPY', version: 'v1.0.0', stage: 'PRODUCTION' },
-      rollback: { model: 'etfs/SPY', stage: 'PRODUCTION' },
-      registerAsset: { ticker: 'XLE', kind: 'ETF' },
-      registerVersion: { model: 'etfs/SMH', version: 'v-up' },
-    };
-    const before = await bucketSnapshot();
-    stack.server.s3!.resetRequests();
+  it.each(Object.keys(MUTATIONS))(
+    '%s answers FORBIDDEN to an authenticated caller without the write scope, and changes nothing',
+    async (name) => {
+      // Prepare: a Lambda caller whose JWT lacks models:write, through the real resolvers and runtime.
+      const caller = callerFromJwtClaims({ sub: 'dashboard', scope: 'models:read' }, 'models:write');
+      const ctx = createContext(stack.server.runtime, caller);
+      const args: Record<string, Record<string, unknown>> = {
+        promote: { model: 'etfs/SPY', version: 'v1.0.0', stage: 'PRODUCTION' },
+        rollback: { model: 'etfs/SPY', stage: 'PRODUCTION' },
+        registerAsset: { ticker: 'XLE', kind: 'ETF' },
+        registerVersion: { model: 'etfs/SMH', version: 'v-up' },
+      };
+      const before = await bucketSnapshot();
+      stack.server.s3!.resetRequests();
 
-    // Act
-    const resolver = (resolvers.Mutation as Record<string, (...a: unknown[]) => Promise<unknown>>)[name];
-    const outcome = await resolver({}, args[name], ctx, {}).then(
-      () => 'resolved',
-      (e: { code?: string }) => e.code,
-    );
+      // Act
+      const resolver = (resolvers.Mutation as Record<string, (...a: unknown[]) => Promise<unknown>>)[name];
+      const outcome = await resolver({}, args[name], ctx, {}).then(
+        () => 'resolved',
+        (e: { code?: string }) => e.code,
+      );
 
-    // Assess
-    expect(outcome).toBe('FORBIDDEN');
-    expect(stack.server.s3!.requests()).toEqual([]);
-    expect(await bucketSnapshot()).toEqual(before);
-  });
+      // Assess
+      expect(outcome).toBe('FORBIDDEN');
+      expect(stack.server.s3!.requests()).toEqual([]);
+      expect(await bucketSnapshot()).toEqual(before);
+    },
+  );
 
   it('the write token itself works (the refusals above are about permission, not broken mutations)', async () => {
     const res = await stack.gqlAsWriter(MUTATIONS.registerVersion);
@@ -115,31 +120,43 @@ describe('write permission and hostile identifiers', () => {
       ['rollback(model)', `mutation($h: ID!) { rollback(model: $h) { id } }`],
       ['rollback(to)', `mutation($h: String!) { rollback(model: "etfs/SPY", to: $h) { id } }`],
       ['registerVersion(model)', `mutation($h: ID!) { registerVersion(model: $h, version: "v1") { version } }`],
-      ['registerVersion(version)', `mutation($h: String!) { registerVersion(model: "etfs/SPY", version: $h) { version } }`],
+      [
+        'registerVersion(version)',
+        `mutation($h: String!) { registerVersion(model: "etfs/SPY", version: $h) { version } }`,
+      ],
       ['registerAsset(ticker)', `mutation($h: String!) { registerAsset(ticker: $h, kind: ETF) { ticker } }`],
-      ['registerAsset(usesModel)', `mutation($h: ID!) { registerAsset(ticker: "NEWCO", kind: STOCK, usesModel: $h) { ticker } }`],
+      [
+        'registerAsset(usesModel)',
+        `mutation($h: ID!) { registerAsset(ticker: "NEWCO", kind: STOCK, usesModel: $h) { ticker } }`,
+      ],
       ['model(id)', `query($h: ID!) { model(id: $h) { id } }`],
       ['deployments(model)', `query($h: ID!) { deployments(model: $h) { id } }`],
       ['predict(ticker)', `query($h: String!) { predict(ticker: $h, features: { iv_rank: 1 }) { strategy } }`],
       ['asset(ticker)', `query($h: String!) { asset(ticker: $h) { ticker } }`],
     ];
 
-    it.each(OPERATIONS)('%s answers BAD_USER_INPUT for every hostile value, and no S3 request is made', async (_name, query) => {
-      // Prepare
-      const s3 = stack.server.s3!;
-      s3.resetRequests();
+    it.each(OPERATIONS)(
+      '%s answers BAD_USER_INPUT for every hostile value, and no S3 request is made',
+      async (_name, query) => {
+        // Prepare
+        const s3 = stack.server.s3!;
+        s3.resetRequests();
 
-      // Act
-      const answers = await Promise.all(HOSTILE.map((h) => stack.gqlAsWriter(query, { h })));
+        // Act
+        const answers = await Promise.all(HOSTILE.map((h) => stack.gqlAsWriter(query, { h })));
 
-      // Assess
-      answers.forEach((res, i) => {
-        expect(res.errors?.map((e) => e.extensions?.code), JSON.stringify(HOSTILE[i])).toEqual(['BAD_USER_INPUT']);
-        // A nullable field answers { field: null }, a non-null one data: null.
-        expect(Object.values(res.data ?? {}).every((v) => v === null)).toBe(true);
-      });
-      expect(s3.requests()).toEqual([]);
-    });
+        // Assess
+        answers.forEach((res, i) => {
+          expect(
+            res.errors?.map((e) => e.extensions?.code),
+            JSON.stringify(HOSTILE[i]),
+          ).toEqual(['BAD_USER_INPUT']);
+          // A nullable field answers { field: null }, a non-null one data: null.
+          expect(Object.values(res.data ?? {}).every((v) => v === null)).toBe(true);
+        });
+        expect(s3.requests()).toEqual([]);
+      },
+    );
 
     it('the CLI refuses them before connecting to the bucket', async () => {
       // Prepare

@@ -50,30 +50,49 @@ describe('predictions while production flips between two versions 200 times', ()
     }
     for (const [model, versions] of Object.entries(VERSIONS)) {
       for (const [version, spec] of Object.entries(versions)) {
-        const bytes = Buffer.from(buildTreeEnsembleClassifier({ featureNames: spec.features, labels: spec.labels, trees: 8, depth: 4, seed: spec.seed }));
+        const bytes = Buffer.from(
+          buildTreeEnsembleClassifier({
+            featureNames: spec.features,
+            labels: spec.labels,
+            trees: 8,
+            depth: 4,
+            seed: spec.seed,
+          }),
+        );
         const { metadata } = await pushVersion(stack.server.runtime, {
           model,
           version,
           files: { 'model.onnx': bytes, 'feature_names.json': Buffer.from(JSON.stringify(spec.features)) },
           description: { strategies: spec.labels },
         });
-        const bundle = await createModelBundle(model, version, metadata, { modelFile: 'model.onnx', modelBytes: bytes, featureNames: [...spec.features] }, {
-          intraOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-        });
-        const rows = Array.from({ length: ROWS }, (_, i) => Float32Array.from(spec.features.map((n: string) => featuresFor(spec.features, i)[n])));
+        const bundle = await createModelBundle(
+          model,
+          version,
+          metadata,
+          { modelFile: 'model.onnx', modelBytes: bytes, featureNames: [...spec.features] },
+          {
+            intraOpNumThreads: 1,
+            graphOptimizationLevel: 'all',
+          },
+        );
+        const rows = Array.from({ length: ROWS }, (_, i) =>
+          Float32Array.from(spec.features.map((n: string) => featuresFor(spec.features, i)[n])),
+        );
         reference.set(`${model}@${version}`, await bundle.predict(rows));
         bundle.retire();
       }
     }
-    for (const [model, first] of [['etfs/AAA', 'v-a'], ['etfs/BBB', 'v-c']]) {
+    for (const [model, first] of [
+      ['etfs/AAA', 'v-a'],
+      ['etfs/BBB', 'v-c'],
+    ]) {
       const r = await stack.gqlAsWriter(`mutation { promote(model: "${model}", version: "${first}") { id } }`);
       expect(r.errors).toBeUndefined();
     }
   });
   afterAll(() => stack?.close());
 
-  it('every answer is the named version\'s own answer; features of the other version give BAD_USER_INPUT', async () => {
+  it("every answer is the named version's own answer; features of the other version give BAD_USER_INPUT", async () => {
     // Prepare
     const aaaFeatures = VERSIONS['etfs/AAA']['v-a'].features;
     const cFeatures = VERSIONS['etfs/BBB']['v-c'].features;
@@ -96,7 +115,9 @@ describe('predictions while production flips between two versions 200 times', ()
       for (let i = 0; i < FLIPS; i++) {
         const res =
           i % 2 === 0
-            ? await stack.gqlAsWriter(`mutation { promote(model: "${model}", version: "${other}", reason: "flip ${i}") { id } }`)
+            ? await stack.gqlAsWriter(
+                `mutation { promote(model: "${model}", version: "${other}", reason: "flip ${i}") { id } }`,
+              )
             : await stack.gqlAsWriter(`mutation { rollback(model: "${model}", reason: "flop ${i}") { id } }`);
         codes.push(res.errors ? String(res.errors[0].extensions?.code) : 'OK');
       }
@@ -104,7 +125,12 @@ describe('predictions while production flips between two versions 200 times', ()
     };
 
     // Act
-    const readers = [predictLoop('etfs/AAA', aaaFeatures, 'AAA'), predictLoop('etfs/AAA', aaaFeatures, 'AAA'), predictLoop('etfs/BBB', cFeatures, 'BBB'), predictLoop('etfs/BBB', cFeatures, 'BBB')];
+    const readers = [
+      predictLoop('etfs/AAA', aaaFeatures, 'AAA'),
+      predictLoop('etfs/AAA', aaaFeatures, 'AAA'),
+      predictLoop('etfs/BBB', cFeatures, 'BBB'),
+      predictLoop('etfs/BBB', cFeatures, 'BBB'),
+    ];
     const flips = await Promise.all([flip('etfs/AAA', 'v-b'), flip('etfs/BBB', 'v-d')]);
     flipping = false;
     await Promise.all(readers);
@@ -139,6 +165,8 @@ describe('predictions while production flips between two versions 200 times', ()
 
     const history = await stack.gql(`{ deployments(model: "etfs/AAA", first: 500) { action fromVersion toVersion } }`);
     expect(history.data!.deployments).toHaveLength(FLIPS + 1);
-    expect(history.data!.deployments.filter((d: { action: string }) => d.action === 'ROLLBACK')).toHaveLength(FLIPS / 2);
+    expect(history.data!.deployments.filter((d: { action: string }) => d.action === 'ROLLBACK')).toHaveLength(
+      FLIPS / 2,
+    );
   });
 });

@@ -18,7 +18,17 @@ describe('modelgraph push', () => {
   let endpoint: string;
   const keysOf = (prefix: string) => stack.server.runtime.store.listKeys(prefix);
   const push = (dir: string, model: string, version: string | undefined, ...extra: string[]) =>
-    cli(['push', dir, '--model', model, ...(version ? ['--version', version] : []), '--endpoint', endpoint, '--json', ...extra]);
+    cli([
+      'push',
+      dir,
+      '--model',
+      model,
+      ...(version ? ['--version', version] : []),
+      '--endpoint',
+      endpoint,
+      '--json',
+      ...extra,
+    ]);
 
   beforeAll(async () => {
     stack = await startTestStack({ env: { POINTER_TTL_SECONDS: '0' } });
@@ -28,7 +38,10 @@ describe('modelgraph push', () => {
 
   it('uploads a version folder: the version appears in Model.versions with the sha256 and size of every artifact', async () => {
     // Prepare
-    const dir = await writeVersionFolder({ seed: 7, metadata: { strategies: LABELS, accuracy: 0.71, training_samples: 5000, trainer: 'xgb-2' } });
+    const dir = await writeVersionFolder({
+      seed: 7,
+      metadata: { strategies: LABELS, accuracy: 0.71, training_samples: 5000, trainer: 'xgb-2' },
+    });
     const modelBytes = await readFile(join(dir, 'model.onnx'));
     const namesBytes = await readFile(join(dir, 'feature_names.json'));
 
@@ -38,7 +51,11 @@ describe('modelgraph push', () => {
     // Assess
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.json).toMatchObject({ model: 'etfs/SMH', version: 'v1.3', validation: { features: 5, labels: 4, labelsCheckedAgainst: 'classifier-node' } });
+    expect(run.json).toMatchObject({
+      model: 'etfs/SMH',
+      version: 'v1.3',
+      validation: { features: 5, labels: 4, labelsCheckedAgainst: 'classifier-node' },
+    });
     const res = await stack.gql(
       `{ model(id: "etfs/SMH") { versions { version sha256 sizeBytes modelFile featureNames labels accuracy trainingSamples } } }`,
     );
@@ -53,12 +70,20 @@ describe('modelgraph push', () => {
       accuracy: 0.71,
       trainingSamples: 5000,
     });
-    const stored = JSON.parse((await stack.server.runtime.store.get('etfs/SMH/archive/v1.3/metadata.json')).body.toString());
+    const stored = JSON.parse(
+      (await stack.server.runtime.store.get('etfs/SMH/archive/v1.3/metadata.json')).body.toString(),
+    );
     expect(stored.artifacts).toEqual({
       'feature_names.json': { sha256: sha256(namesBytes), size: namesBytes.byteLength },
       'model.onnx': { sha256: sha256(modelBytes), size: modelBytes.byteLength },
     });
-    expect(stored).toMatchObject({ version: 'v1.3', features: 5, strategies: LABELS, trainer: 'xgb-2', published_by: 'test-engineer' });
+    expect(stored).toMatchObject({
+      version: 'v1.3',
+      features: 5,
+      strategies: LABELS,
+      trainer: 'xgb-2',
+      published_by: 'test-engineer',
+    });
     expect((await keysOf('etfs/SMH/archive/v1.3/')).sort()).toEqual([
       'etfs/SMH/archive/v1.3/feature_names.json',
       'etfs/SMH/archive/v1.3/metadata.json',
@@ -84,10 +109,15 @@ describe('modelgraph push', () => {
     expect(run.error.message).toMatch(/immutable/);
     const after = await Promise.all((await keysOf(prefix)).map(async (k) => [k, (await store.head(k))!.etag]));
     expect(after).toEqual(before);
-    expect(s3.requests().filter((r) => r.method !== 'GET' && r.method !== 'HEAD' && r.key.startsWith(prefix) && r.status < 300)).toEqual([]);
+    expect(
+      s3
+        .requests()
+        .filter((r) => r.method !== 'GET' && r.method !== 'HEAD' && r.key.startsWith(prefix) && r.status < 300),
+    ).toEqual([]);
   });
 
-  const zipMap = () => buildTreeEnsembleClassifier({ featureNames: FEATURES, labels: LABELS, trees: 3, depth: 3, seed: 3, zipMap: true });
+  const zipMap = () =>
+    buildTreeEnsembleClassifier({ featureNames: FEATURES, labels: LABELS, trees: 3, depth: 3, seed: 3, zipMap: true });
   const corrupt = () => {
     const bytes = Buffer.from(smallModel());
     for (let i = 0; i < bytes.length; i += 7) bytes[i] ^= 0x5a;
@@ -95,37 +125,70 @@ describe('modelgraph push', () => {
   };
   const badFolders: Array<[string, Parameters<typeof writeVersionFolder>[0], RegExp]> = [
     ['a ZipMap model', { modelBytes: zipMap() }, /not tensors \(a ZipMap node\?\)|ZipMap/],
-    ['a model wider than feature_names.json', { featureNamesFile: FEATURES.slice(0, 4) }, /takes 5 features but feature_names\.json names 4/],
+    [
+      'a model wider than feature_names.json',
+      { featureNamesFile: FEATURES.slice(0, 4) },
+      /takes 5 features but feature_names\.json names 4/,
+    ],
     ['no feature_names.json', { featureNamesFile: null }, /feature_names\.json is missing/],
     ['corrupt ONNX bytes', { modelBytes: corrupt() }, /onnxruntime cannot load the model/],
-    ['labels the model does not know', { metadata: { strategies: ['A', 'B', 'C', 'D'] } }, /labels IRON_CONDOR, BULL_CALL_SPREAD, BEAR_PUT_SPREAD, NO_TRADE are not among metadata\.strategies/],
+    [
+      'labels the model does not know',
+      { metadata: { strategies: ['A', 'B', 'C', 'D'] } },
+      /labels IRON_CONDOR, BULL_CALL_SPREAD, BEAR_PUT_SPREAD, NO_TRADE are not among metadata\.strategies/,
+    ],
     ['labels in the wrong order', { metadata: { strategies: [...LABELS].reverse() } }, /class order/],
-    ['fewer labels than the model has classes', { metadata: { strategies: LABELS.slice(0, 3) } }, /4 classes but metadata names 3 strategies|expected float32\[N, 3\]/],
+    [
+      'fewer labels than the model has classes',
+      { metadata: { strategies: LABELS.slice(0, 3) } },
+      /4 classes but metadata names 3 strategies|expected float32\[N, 3\]/,
+    ],
     ['no labels at all', { metadata: { accuracy: 0.5 } }, /no labels: metadata\.json needs "strategies"/],
-    ['labels.json disagreeing with metadata.json', { labelsFile: ['A', 'B', 'C', 'D'] }, /labels\.json and metadata\.json "strategies" disagree/],
+    [
+      'labels.json disagreeing with metadata.json',
+      { labelsFile: ['A', 'B', 'C', 'D'] },
+      /labels\.json and metadata\.json "strategies" disagree/,
+    ],
     ['no metadata.json', { metadata: null }, /has no metadata\.json/],
-    ['feature_names.json that is not a list of names', { featureNamesFile: { names: FEATURES } }, /feature_names\.json is malformed: .*expected array/],
-    ['a metadata.json feature count that disagrees', { metadata: { strategies: LABELS, features: 84 } }, /says 84 features but feature_names\.json names 5/],
-    ['a corrupt model.onnx.gz', { compression: 'gz', modelBytes: Buffer.from('definitely not gzip') }, /does not decompress/],
+    [
+      'feature_names.json that is not a list of names',
+      { featureNamesFile: { names: FEATURES } },
+      /feature_names\.json is malformed: .*expected array/,
+    ],
+    [
+      'a metadata.json feature count that disagrees',
+      { metadata: { strategies: LABELS, features: 84 } },
+      /says 84 features but feature_names\.json names 5/,
+    ],
+    [
+      'a corrupt model.onnx.gz',
+      { compression: 'gz', modelBytes: Buffer.from('definitely not gzip') },
+      /does not decompress/,
+    ],
   ];
 
-  it.each(badFolders)('rejects %s with a clear INVALID_MODEL error and writes nothing', async (_name, spec, message) => {
-    // Prepare
-    const dir = await writeVersionFolder(spec);
-    if (spec?.compression === 'gz' && spec.modelBytes) await writeFile(join(dir, 'model.onnx.gz'), spec.modelBytes);
-    const s3 = stack.server.s3!;
-    s3.resetRequests();
+  it.each(badFolders)(
+    'rejects %s with a clear INVALID_MODEL error and writes nothing',
+    async (_name, spec, message) => {
+      // Prepare
+      const dir = await writeVersionFolder(spec);
+      if (spec?.compression === 'gz' && spec.modelBytes) await writeFile(join(dir, 'model.onnx.gz'), spec.modelBytes);
+      const s3 = stack.server.s3!;
+      s3.resetRequests();
 
-    // Act
-    const run = await push(dir, 'etfs/SMH', 'v-bad');
+      // Act
+      const run = await push(dir, 'etfs/SMH', 'v-bad');
 
-    // Assess
-    expect(run.code).toBe(1);
-    expect(run.error.code).toBe('INVALID_MODEL');
-    expect(run.error.message).toMatch(message);
-    expect(await keysOf('etfs/SMH/archive/v-bad/')).toEqual([]);
-    expect(s3.requests().filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'DELETE')).toEqual([]);
-  });
+      // Assess
+      expect(run.code).toBe(1);
+      expect(run.error.code).toBe('INVALID_MODEL');
+      expect(run.error.message).toMatch(message);
+      expect(await keysOf('etfs/SMH/archive/v-bad/')).toEqual([]);
+      expect(s3.requests().filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'DELETE')).toEqual(
+        [],
+      );
+    },
+  );
 
   it('pushes a compressed model (.gz and .br) that serves after promotion', async () => {
     // Prepare
@@ -136,7 +199,10 @@ describe('modelgraph push', () => {
     const runs = [await push(gz, 'etfs/SMH', 'v2-gz'), await push(br, 'etfs/SMH', 'v2-br')];
     const promoted = await cli(['promote', 'etfs/SMH', 'v2-br', '--endpoint', endpoint, '--json']);
     const features = Object.fromEntries(FEATURES.map((f, i) => [f, i / 10]));
-    const answer = await stack.gql(`query($f: JSONObject!) { predict(ticker: "SMH", features: $f) { version strategy } }`, { f: features });
+    const answer = await stack.gql(
+      `query($f: JSONObject!) { predict(ticker: "SMH", features: $f) { version strategy } }`,
+      { f: features },
+    );
 
     // Assess
     expect(runs.map((r) => r.code)).toEqual([0, 0]);
@@ -164,7 +230,9 @@ describe('modelgraph push', () => {
   it('uploads a large model in parts, reporting progress, and stores exactly its bytes', async () => {
     // Prepare: a ~11 MB model, uploaded in 5 MiB parts above a 6 MiB threshold.
     const trees = treesForTargetSize(11_000_000, 8, FEATURES.length, LABELS.length);
-    const bytes = Buffer.from(buildTreeEnsembleClassifier({ featureNames: FEATURES, labels: LABELS, trees, depth: 8, seed: 5 }));
+    const bytes = Buffer.from(
+      buildTreeEnsembleClassifier({ featureNames: FEATURES, labels: LABELS, trees, depth: 8, seed: 5 }),
+    );
     const events: PublishProgressEvent[] = [];
     const s3 = stack.server.s3!;
     s3.resetRequests();
@@ -172,7 +240,12 @@ describe('modelgraph push', () => {
     // Act
     const { metadata } = await pushVersion(
       stack.server.runtime,
-      { model: 'etfs/SMH', version: 'v-large', files: { 'model.onnx': bytes, 'feature_names.json': Buffer.from(JSON.stringify(FEATURES)) }, description: { strategies: LABELS } },
+      {
+        model: 'etfs/SMH',
+        version: 'v-large',
+        files: { 'model.onnx': bytes, 'feature_names.json': Buffer.from(JSON.stringify(FEATURES)) },
+        description: { strategies: LABELS },
+      },
       { multipartThresholdBytes: 6 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024, onProgress: (e) => events.push(e) },
     );
 
@@ -182,7 +255,9 @@ describe('modelgraph push', () => {
     expect(modelEvents.every((e) => e.totalBytes === bytes.byteLength)).toBe(true);
     expect(modelEvents.map((e) => e.sentBytes)).toEqual([...modelEvents.map((e) => e.sentBytes)].sort((a, b) => a - b));
     expect(modelEvents.at(-1)!.sentBytes).toBe(bytes.byteLength);
-    const parts = s3.requests().filter((r) => r.key === 'etfs/SMH/archive/v-large/model.onnx' && r.query.includes('partNumber='));
+    const parts = s3
+      .requests()
+      .filter((r) => r.key === 'etfs/SMH/archive/v-large/model.onnx' && r.query.includes('partNumber='));
     expect(parts.length).toBe(Math.ceil(bytes.byteLength / (5 * 1024 * 1024)));
     expect(metadata.artifacts['model.onnx']).toEqual({ sha256: sha256(bytes), size: bytes.byteLength });
     const stored = await stack.server.runtime.store.get('etfs/SMH/archive/v-large/model.onnx');
@@ -193,7 +268,9 @@ describe('modelgraph push', () => {
     const bin = resolve(__dirname, '../../bin/modelgraph.mjs');
     const run = (args: string[], env: Record<string, string>) =>
       new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-        const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['MODEL_BUCKET', 'S3_ENDPOINT', 'NODE_OPTIONS'].includes(k)));
+        const clean = Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !['MODEL_BUCKET', 'S3_ENDPOINT', 'NODE_OPTIONS'].includes(k)),
+        );
         const child = spawn(process.execPath, [bin, ...args], { env: { ...clean, ...env }, cwd: tmpdir() });
         let stdout = '';
         let stderr = '';
@@ -214,11 +291,15 @@ describe('modelgraph push', () => {
       const empty = await mkdtemp(join(tmpdir(), 'modelgraph-nodata-'));
       const none = await run(['ls'], { MODELGRAPH_DATA_DIR: empty });
       expect(none.code).toBe(1);
-      expect(none.stderr).toMatch(/^error STORAGE_UNAVAILABLE: No bucket is configured and no local Modelgraph server is running/);
+      expect(none.stderr).toMatch(
+        /^error STORAGE_UNAVAILABLE: No bucket is configured and no local Modelgraph server is running/,
+      );
       await writeFile(join(empty, 's3-endpoint'), 'http://127.0.0.1:9\n'); // left behind by a killed server
       const stale = await run(['promote', 'etfs/SPY', 'v1.0.0'], { MODELGRAPH_DATA_DIR: empty });
       expect(stale.code).toBe(1);
-      expect(stale.stderr).toMatch(/error STORAGE_UNAVAILABLE: .*http:\/\/127\.0\.0\.1:9 .*does not answer: is the local server \(`npm start`\) still running\?/);
+      expect(stale.stderr).toMatch(
+        /error STORAGE_UNAVAILABLE: .*http:\/\/127\.0\.0\.1:9 .*does not answer: is the local server \(`npm start`\) still running\?/,
+      );
       await rm(empty, { recursive: true, force: true });
     });
   });

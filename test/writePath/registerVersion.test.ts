@@ -18,7 +18,13 @@ describe('registerVersion: versions uploaded by other tools', () => {
   const upload = (model: string, version: string, files: Record<string, Buffer | string>) =>
     Promise.all(
       Object.entries(files).map(([name, body]) =>
-        s3.send(new PutObjectCommand({ Bucket: stack.server.runtime.bucket, Key: `${model}/archive/${version}/${name}`, Body: body })),
+        s3.send(
+          new PutObjectCommand({
+            Bucket: stack.server.runtime.bucket,
+            Key: `${model}/archive/${version}/${name}`,
+            Body: body,
+          }),
+        ),
       ),
     );
   const etag = async (key: string) => (await stack.server.runtime.store.head(key))?.etag;
@@ -57,12 +63,16 @@ describe('registerVersion: versions uploaded by other tools', () => {
       accuracy: 0.64,
       stages: [],
     });
-    const stored = JSON.parse((await stack.server.runtime.store.get('etfs/QQQ/archive/v2/metadata.json')).body.toString());
+    const stored = JSON.parse(
+      (await stack.server.runtime.store.get('etfs/QQQ/archive/v2/metadata.json')).body.toString(),
+    );
     expect(stored).toMatchObject({ version: 'v2', pipeline: 'nightly-42', registered_by: 'local-token', features: 5 });
     expect(stored.artifacts['feature_names.json'].sha256).toBe(sha256(Buffer.from(JSON.stringify(FEATURES))));
     const promoted = await stack.gqlAsWriter(`mutation { promote(model: "etfs/QQQ", version: "v2") { toVersion } }`);
     expect(promoted.errors).toBeUndefined();
-    const answer = await stack.gql(`query($f: JSONObject!) { predict(ticker: "QQQ", features: $f) { version } }`, { f: featuresFor(FEATURES, 0) });
+    const answer = await stack.gql(`query($f: JSONObject!) { predict(ticker: "QQQ", features: $f) { version } }`, {
+      f: featuresFor(FEATURES, 0),
+    });
     expect(answer.data!.predict.version).toBe('v2');
   });
 
@@ -75,7 +85,11 @@ describe('registerVersion: versions uploaded by other tools', () => {
 
   it('of 6 concurrent registrations of one upload, exactly one wins (conditional write of metadata.json)', async () => {
     // Prepare: no metadata.json at all (labels.json instead) → the winner creates it with If-None-Match: *.
-    await upload('etfs/IWM', 'v2', { 'model.onnx': Buffer.from(smallModel({ seed: 9 })), 'feature_names.json': JSON.stringify(FEATURES), 'labels.json': JSON.stringify(LABELS) });
+    await upload('etfs/IWM', 'v2', {
+      'model.onnx': Buffer.from(smallModel({ seed: 9 })),
+      'feature_names.json': JSON.stringify(FEATURES),
+      'labels.json': JSON.stringify(LABELS),
+    });
     const racers = Array.from({ length: 6 }, () => stack.gqlAsWriter(REGISTER, { m: 'etfs/IWM', v: 'v2' }));
 
     // Act
@@ -89,8 +103,19 @@ describe('registerVersion: versions uploaded by other tools', () => {
   });
 
   it('an invalid upload (ZipMap) is INVALID_MODEL, stays unregistered, and its metadata.json is unchanged', async () => {
-    const zip = buildTreeEnsembleClassifier({ featureNames: FEATURES, labels: LABELS, trees: 2, depth: 2, seed: 1, zipMap: true });
-    await upload('etfs/IWM', 'v3', { 'model.onnx': Buffer.from(zip), 'feature_names.json': JSON.stringify(FEATURES), 'metadata.json': JSON.stringify({ strategies: LABELS }) });
+    const zip = buildTreeEnsembleClassifier({
+      featureNames: FEATURES,
+      labels: LABELS,
+      trees: 2,
+      depth: 2,
+      seed: 1,
+      zipMap: true,
+    });
+    await upload('etfs/IWM', 'v3', {
+      'model.onnx': Buffer.from(zip),
+      'feature_names.json': JSON.stringify(FEATURES),
+      'metadata.json': JSON.stringify({ strategies: LABELS }),
+    });
     const before = await etag('etfs/IWM/archive/v3/metadata.json');
 
     const res = await stack.gqlAsWriter(REGISTER, { m: 'etfs/IWM', v: 'v3' });
@@ -108,8 +133,20 @@ describe('registerVersion: versions uploaded by other tools', () => {
     const none = await stack.gqlAsWriter(REGISTER, { m: 'etfs/IWM', v: 'v9', s: LABELS });
     expect(none.errors?.[0].extensions?.code).toBe('VERSION_NOT_FOUND');
 
-    await upload('etfs/IWM', 'v4', { 'model.onnx': Buffer.from(smallModel({ seed: 10 })), 'feature_names.json': JSON.stringify(FEATURES) });
-    const run = await cli(['register', 'etfs/IWM', 'v4', '--strategies', LABELS.join(','), '--endpoint', stack.server.s3!.endpoint, '--json']);
+    await upload('etfs/IWM', 'v4', {
+      'model.onnx': Buffer.from(smallModel({ seed: 10 })),
+      'feature_names.json': JSON.stringify(FEATURES),
+    });
+    const run = await cli([
+      'register',
+      'etfs/IWM',
+      'v4',
+      '--strategies',
+      LABELS.join(','),
+      '--endpoint',
+      stack.server.s3!.endpoint,
+      '--json',
+    ]);
     expect(run.code).toBe(0);
     expect(run.json.metadata).toMatchObject({ version: 'v4', strategies: LABELS, registered_by: 'test-engineer' });
   });

@@ -21,7 +21,9 @@ describe('bounded staleness after a promotion made by another process', () => {
   }
 
   async function firstServes(): Promise<string> {
-    const res = await stack.gql(`query($f: JSONObject!) { predict(ticker: "SPY", features: $f) { version } }`, { f: features });
+    const res = await stack.gql(`query($f: JSONObject!) { predict(ticker: "SPY", features: $f) { version } }`, {
+      f: features,
+    });
     expect(res.errors).toBeUndefined();
     return res.data!.predict.version;
   }
@@ -29,7 +31,11 @@ describe('bounded staleness after a promotion made by another process', () => {
   beforeAll(async () => {
     // The promoting instance trusts its pointers for 30 s: only its own write can make it serve a new version at once.
     stack = await startTestStack({ env: { POINTER_TTL_SECONDS: '30' } });
-    const config = loadConfig({ MODEL_BUCKET: stack.server.runtime.bucket, S3_ENDPOINT: stack.server.s3!.endpoint, POINTER_TTL_SECONDS: '1' });
+    const config = loadConfig({
+      MODEL_BUCKET: stack.server.runtime.bucket,
+      S3_ENDPOINT: stack.server.s3!.endpoint,
+      POINTER_TTL_SECONDS: '1',
+    });
     other = createRuntime(config, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
   });
   afterAll(async () => {
@@ -59,14 +65,20 @@ describe('bounded staleness after a promotion made by another process', () => {
     }
 
     // Act: the first instance promotes.
-    const promoted = await stack.gqlAsWriter(`mutation { promote(model: "etfs/SPY", version: "v1.0.0", reason: "staleness test") { toVersion } }`);
+    const promoted = await stack.gqlAsWriter(
+      `mutation { promote(model: "etfs/SPY", version: "v1.0.0", reason: "staleness test") { toVersion } }`,
+    );
     expect(promoted.errors).toBeUndefined();
     const promotedAt = Date.now();
 
     // Assess: the promoter serves it at once (its cached pointer is 30 s fresh: only its own write explains this) …
     expect(await firstServes()).toBe('v1.0.0');
     // … the other instance within its TTL (generous deadline for a loaded machine).
-    await eventually(async () => ((await otherServes()) === 'v1.0.0' ? true : undefined), 15_000, 'the other instance to serve v1.0.0');
+    await eventually(
+      async () => ((await otherServes()) === 'v1.0.0' ? true : undefined),
+      15_000,
+      'the other instance to serve v1.0.0',
+    );
     const lag = Date.now() - promotedAt;
     const changed = s3.requests().filter((r) => r.method === 'GET' && r.key === POINTER && r.startedAt >= promotedAt);
     expect(changed.at(-1)).toMatchObject({ status: 200 });

@@ -26,7 +26,10 @@ export interface CliRun {
 }
 
 /** Runs the `modelgraph` command in this process: the same code path as the binary, output captured. */
-export async function cli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliRun> {
+export async function cli(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string } = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -74,11 +77,14 @@ export async function writeVersionFolder(spec: FolderSpec = {}): Promise<string>
   const labels = spec.labels ?? LABELS;
   const model = spec.modelBytes ?? smallModel({ ...spec, featureNames, labels });
   const modelFile = spec.compression ? `model.onnx.${spec.compression}` : 'model.onnx';
-  const bytes = spec.compression === 'gz' ? gzipSync(model) : spec.compression === 'br' ? brotliCompressSync(model) : model;
+  const bytes =
+    spec.compression === 'gz' ? gzipSync(model) : spec.compression === 'br' ? brotliCompressSync(model) : model;
   await writeFile(join(dir, modelFile), bytes);
-  if (spec.featureNamesFile !== null) await writeFile(join(dir, 'feature_names.json'), JSON.stringify(spec.featureNamesFile ?? featureNames));
+  if (spec.featureNamesFile !== null)
+    await writeFile(join(dir, 'feature_names.json'), JSON.stringify(spec.featureNamesFile ?? featureNames));
   if (spec.labelsFile !== undefined) await writeFile(join(dir, 'labels.json'), JSON.stringify(spec.labelsFile));
-  if (spec.metadata !== null) await writeFile(join(dir, 'metadata.json'), JSON.stringify(spec.metadata ?? { strategies: labels, accuracy: 0.7 }));
+  if (spec.metadata !== null)
+    await writeFile(join(dir, 'metadata.json'), JSON.stringify(spec.metadata ?? { strategies: labels, accuracy: 0.7 }));
   return dir;
 }
 
@@ -102,9 +108,16 @@ export function separateProcesses(stack: () => TestStack) {
   const clients: ReturnType<typeof createS3Client>[] = [];
   return {
     open(opts: DeploymentsOptions = {}): { registry: Registry; deployments: Deployments } {
-      const client = createS3Client({ region: 'us-east-1', endpoint: stack().server.s3!.endpoint, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      const client = createS3Client({
+        region: 'us-east-1',
+        endpoint: stack().server.s3!.endpoint,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      });
       clients.push(client);
-      const registry = new Registry(new ObjectStore(client, stack().server.runtime.bucket), { pointerTtlMs: 30_000, maxStaleMs: 0 });
+      const registry = new Registry(new ObjectStore(client, stack().server.runtime.bucket), {
+        pointerTtlMs: 30_000,
+        maxStaleMs: 0,
+      });
       return { registry, deployments: new Deployments(registry, opts) };
     },
     close(): void {
@@ -114,13 +127,20 @@ export function separateProcesses(stack: () => TestStack) {
 }
 
 /** A stage pointer as stored in the bucket right now. */
-export async function storedPointer(stack: TestStack, model: string, stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION'): Promise<StagePointer> {
+export async function storedPointer(
+  stack: TestStack,
+  model: string,
+  stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION',
+): Promise<StagePointer> {
   const key = stagePointerKey(model, stage);
   return parseJsonDocument(StagePointerSchema, (await stack.server.runtime.store.get(key)).body, key);
 }
 
 /** Racers' outcomes split in winners and losers; asserts every loser failed with CONFLICT and at least one won. */
-export function winsAndConflicts<T>(settled: readonly PromiseSettledResult<T>[]): { wins: T[]; losses: ConflictError[] } {
+export function winsAndConflicts<T>(settled: readonly PromiseSettledResult<T>[]): {
+  wins: T[];
+  losses: ConflictError[];
+} {
   const wins = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const losses = settled.flatMap((s) => (s.status === 'rejected' ? [s.reason as ConflictError] : []));
   for (const err of losses) {

@@ -32,7 +32,8 @@ describe('traffic changes racing promotions and predictions', () => {
     stack = await startTestStack({ env: { POINTER_TTL_SECONDS: '0', SHADOW_FLUSH_SECONDS: '3600' } });
     const { store, deployments } = stack.server.runtime;
     // (a) a model of its own for the writers' race
-    for (let i = 0; i <= 5; i++) await publishVersion(store, 'etfs/TRAF', `v${i}`, demoVersionFiles(900 + i, { trees: 2, depth: 2 }), description);
+    for (let i = 0; i <= 5; i++)
+      await publishVersion(store, 'etfs/TRAF', `v${i}`, demoVersionFiles(900 + i, { trees: 2, depth: 2 }), description);
     await deployments.promote({ model: 'etfs/TRAF', version: 'v0', stage: 'PRODUCTION', by: 'setup' });
     // (b) more versions of SPY (production flips v1.1.0 ↔ v1.2.0, staging v1.3.0 ↔ v1.2.0) and a stock candidate for the canary
     await publishVersion(store, 'etfs/SPY', 'v1.2.0', demoVersionFiles(777), description);
@@ -41,9 +42,12 @@ describe('traffic changes racing promotions and predictions', () => {
     await publishVersion(store, 'stocks/universal', 'v1.2.0', demoVersionFiles(779), description);
     await deployments.promote({ model: 'stocks/universal', version: 'v1.2.0', stage: 'STAGING', by: 'setup' });
     // Reference answers come from another runtime's own sessions, not from the server's predictor.
-    reference = createRuntime(loadConfig({ MODEL_BUCKET: stack.server.runtime.bucket, S3_ENDPOINT: stack.server.s3!.endpoint }), {
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    });
+    reference = createRuntime(
+      loadConfig({ MODEL_BUCKET: stack.server.runtime.bucket, S3_ENDPOINT: stack.server.s3!.endpoint }),
+      {
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      },
+    );
   });
   afterAll(async () => {
     reference?.models.clear();
@@ -71,17 +75,28 @@ describe('traffic changes racing promotions and predictions', () => {
       const promotionCalls: Array<() => Promise<DeploymentResult>> = [];
       for (let i = 0; i < 10; i++) {
         const settings =
-          i % 3 === 0 ? { shadow: (i + round) % 2 === 0, canaryPercent: (round % 9) * 10 + i + 0.5 } : i % 3 === 1 ? { canaryPercent: (round % 9) * 10 + i + 0.25 } : { shadow: (i + round) % 2 === 1 };
+          i % 3 === 0
+            ? { shadow: (i + round) % 2 === 0, canaryPercent: (round % 9) * 10 + i + 0.5 }
+            : i % 3 === 1
+              ? { canaryPercent: (round % 9) * 10 + i + 0.25 }
+              : { shadow: (i + round) % 2 === 1 };
         const writer = separateProcess();
         trafficCalls.push(async () => {
-          const result = await writer.configureTraffic({ model: MODEL, ...settings, by: `traffic-${round}-${i}`, reason: `race ${round}` });
+          const result = await writer.configureTraffic({
+            model: MODEL,
+            ...settings,
+            by: `traffic-${round}-${i}`,
+            reason: `race ${round}`,
+          });
           requested.set(result.record.id, settings);
           return result;
         });
       }
       for (let i = 1; i <= 5; i++) {
         const writer = separateProcess();
-        promotionCalls.push(() => writer.promote({ model: MODEL, version: `v${i}`, stage: 'PRODUCTION', by: `promoter-${round}-${i}` }));
+        promotionCalls.push(() =>
+          writer.promote({ model: MODEL, version: `v${i}`, stage: 'PRODUCTION', by: `promoter-${round}-${i}` }),
+        );
       }
 
       // Act
@@ -114,7 +129,10 @@ describe('traffic changes racing promotions and predictions', () => {
           expect(entry.to).toBe(version);
           const asked = requested.get(entry.id)!;
           // Omitted settings come from the pointer this write replaced — not from a stale read.
-          const expected = { shadow: asked.shadow ?? traffic.shadow, canary_percent: asked.canaryPercent ?? traffic.canary_percent };
+          const expected = {
+            shadow: asked.shadow ?? traffic.shadow,
+            canary_percent: asked.canaryPercent ?? traffic.canary_percent,
+          };
           expect(entry.traffic).toEqual(expected);
           traffic = expected;
         } else {
@@ -129,8 +147,13 @@ describe('traffic changes racing promotions and predictions', () => {
       const lastTraffic = final.history.findLast((r: DeploymentRecord) => r.action === 'TRAFFIC');
       if (lastTraffic) expect(final.traffic).toEqual(lastTraffic.traffic);
       // The server (which did not write) serves that state.
-      const served = await stack.gql(`{ model(id: "${MODEL}") { production { version } traffic { shadow canaryPercent } } }`);
-      expect(served.data!.model).toEqual({ production: { version }, traffic: { shadow: traffic.shadow, canaryPercent: traffic.canary_percent } });
+      const served = await stack.gql(
+        `{ model(id: "${MODEL}") { production { version } traffic { shadow canaryPercent } } }`,
+      );
+      expect(served.data!.model).toEqual({
+        production: { version },
+        traffic: { shadow: traffic.shadow, canaryPercent: traffic.canary_percent },
+      });
     }
     // It was a race, and both kinds of writer won some of the time.
     expect(allLosses).toBeGreaterThan(0);
@@ -161,9 +184,21 @@ describe('traffic changes racing promotions and predictions', () => {
       stocksStaging: string;
     }
     const states: Array<{ state: State; from: number; to: number }> = [
-      { state: { spyProduction: 'v1.1.0', spyStaging: 'v1.3.0', shadow: false, canary: 0, stocksProduction: 'v1.1.0', stocksStaging: 'v1.2.0' }, from: -Infinity, to: Infinity },
+      {
+        state: {
+          spyProduction: 'v1.1.0',
+          spyStaging: 'v1.3.0',
+          shadow: false,
+          canary: 0,
+          stocksProduction: 'v1.1.0',
+          stocksStaging: 'v1.2.0',
+        },
+        from: -Infinity,
+        to: Infinity,
+      },
     ];
-    const possible = (start: number, end: number) => states.filter((s) => s.from <= end && s.to >= start).map((s) => s.state);
+    const possible = (start: number, end: number) =>
+      states.filter((s) => s.from <= end && s.to >= start).map((s) => s.state);
 
     const writeCodes: string[] = [];
     const write = async (mutation: string, change: Partial<State>) => {
@@ -191,10 +226,20 @@ describe('traffic changes racing promotions and predictions', () => {
       confidence: number;
       model: { id: string };
       probabilities: Array<{ label: string; probability: number }>;
-      ensemble: null | { voting: string; members: Array<{ model: { id: string }; version: string; weight: number; strategy: string; confidence: number }> };
+      ensemble: null | {
+        voting: string;
+        members: Array<{
+          model: { id: string };
+          version: string;
+          weight: number;
+          strategy: string;
+          confidence: number;
+        }>;
+      };
       shadow: null | { version: string; strategy: string; confidence: number; agrees: boolean };
     };
-    const answers: Array<{ row: number; start: number; end: number; res: GraphQLResponse<{ predictMany: Answer[] }> }> = [];
+    const answers: Array<{ row: number; start: number; end: number; res: GraphQLResponse<{ predictMany: Answer[] }> }> =
+      [];
     let writing = true;
     const reader = async (offset: number) => {
       for (let i = offset; writing; i++) {
@@ -212,20 +257,32 @@ describe('traffic changes racing promotions and predictions', () => {
     const readers = [reader(0), reader(1), reader(2)];
     for (let i = 0; i < ITERATIONS; i++) {
       const production = i % 2 === 0 ? 'v1.2.0' : 'v1.1.0';
-      await write(`mutation { promote(model: "etfs/SPY", version: "${production}", reason: "flip ${i}") { id } }`, { spyProduction: production });
+      await write(`mutation { promote(model: "etfs/SPY", version: "${production}", reason: "flip ${i}") { id } }`, {
+        spyProduction: production,
+      });
       const shadow = i % 3 !== 2;
-      await write(`mutation { configureTraffic(model: "etfs/SPY", shadow: ${shadow}, reason: "shadow ${i}") { id } }`, { shadow });
+      await write(`mutation { configureTraffic(model: "etfs/SPY", shadow: ${shadow}, reason: "shadow ${i}") { id } }`, {
+        shadow,
+      });
       const staging = i % 4 < 2 ? 'v1.2.0' : 'v1.3.0';
-      await write(`mutation { promote(model: "etfs/SPY", version: "${staging}", stage: STAGING, reason: "stage ${i}") { id } }`, { spyStaging: staging });
+      await write(
+        `mutation { promote(model: "etfs/SPY", version: "${staging}", stage: STAGING, reason: "stage ${i}") { id } }`,
+        { spyStaging: staging },
+      );
       const canary = i % 2 === 0 ? CANARY : 0;
-      await write(`mutation { configureTraffic(model: "stocks/universal", canaryPercent: ${canary}) { id } }`, { canary });
+      await write(`mutation { configureTraffic(model: "stocks/universal", canaryPercent: ${canary}) { id } }`, {
+        canary,
+      });
       await sleep(5);
     }
     writing = false;
     await Promise.all(readers);
 
     // Assess: the writer's moves all succeeded (it is the only writer)
-    expect(writeCodes.every((c) => c === 'OK'), writeCodes.join(' ')).toBe(true);
+    expect(
+      writeCodes.every((c) => c === 'OK'),
+      writeCodes.join(' '),
+    ).toBe(true);
     expect(answers.length).toBeGreaterThan(30);
 
     // Reference answers for every (model, version, row) from separate sessions.
@@ -234,27 +291,50 @@ describe('traffic changes racing promotions and predictions', () => {
       const key = `${model}@${version}`;
       let r = refs.get(key);
       if (!r) {
-        const bundle = await reference.models.get(model, version, await reference.registry.versionMetadata(model, version));
+        const bundle = await reference.models.get(
+          model,
+          version,
+          await reference.registry.versionMetadata(model, version),
+        );
         r = await bundle.predict(rows.map((f) => Float32Array.from(bundle.featureNames.map((n) => f[n]))));
         refs.set(key, r);
       }
       return r[row];
     };
-    const expectAnswerOf = async (a: { strategy: string; confidence: number; probabilities?: Answer['probabilities'] }, model: string, version: string, row: number) => {
+    const expectAnswerOf = async (
+      a: { strategy: string; confidence: number; probabilities?: Answer['probabilities'] },
+      model: string,
+      version: string,
+      row: number,
+    ) => {
       const ref = await refOf(model, version, row);
       expect(a.strategy, `${model}@${version} row ${row}`).toBe(ref.strategy);
       expect(a.confidence).toBeCloseTo(ref.confidence, 5);
-      if (a.probabilities) a.probabilities.forEach((p, c) => expect(p.probability).toBeCloseTo(ref.probabilities[c], 5));
+      if (a.probabilities)
+        a.probabilities.forEach((p, c) => expect(p.probability).toBeCloseTo(ref.probabilities[c], 5));
     };
 
-    const seen = { spy: new Set<string>(), shadows: new Set<string>(), noShadow: 0, canary: 0, stocksProduction: 0, dia: 0 };
+    const seen = {
+      spy: new Set<string>(),
+      shadows: new Set<string>(),
+      noShadow: 0,
+      canary: 0,
+      stocksProduction: 0,
+      dia: 0,
+    };
     for (const { row, start, end, res } of answers) {
       expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
       const [spy, dia, ...stocks] = res.data!.predictMany;
       const during = possible(start, end);
 
       // SPY: production's version at some moment of the request; a shadow names a staging version ≠ its own
-      expect(spy).toMatchObject({ ticker: 'SPY', model: { id: 'etfs/SPY' }, stage: 'PRODUCTION', canary: false, ensemble: null });
+      expect(spy).toMatchObject({
+        ticker: 'SPY',
+        model: { id: 'etfs/SPY' },
+        stage: 'PRODUCTION',
+        canary: false,
+        ensemble: null,
+      });
       expect(during.map((s) => s.spyProduction)).toContain(spy.version);
       await expectAnswerOf(spy, 'etfs/SPY', spy.version, row);
       seen.spy.add(spy.version);
@@ -268,14 +348,24 @@ describe('traffic changes racing promotions and predictions', () => {
       } else {
         seen.noShadow++;
         // Shadow was on throughout and no production version equalled any staging version: a shadow was owed.
-        const owed = during.every((s) => s.shadow) && during.every((p) => during.every((s) => p.spyProduction !== s.spyStaging));
+        const owed =
+          during.every((s) => s.shadow) && during.every((p) => during.every((s) => p.spyProduction !== s.spyStaging));
         expect(owed, `SPY ${spy.version} answered without a shadow during ${JSON.stringify(during)}`).toBe(false);
       }
 
       // DIA: the ensemble's version, members pinned to it whatever SPY's production serves
-      expect(dia).toMatchObject({ ticker: 'DIA', model: { id: DEMO_ENSEMBLE }, version: 'v1.0.0', stage: 'PRODUCTION', canary: false, shadow: null });
+      expect(dia).toMatchObject({
+        ticker: 'DIA',
+        model: { id: DEMO_ENSEMBLE },
+        version: 'v1.0.0',
+        stage: 'PRODUCTION',
+        canary: false,
+        shadow: null,
+      });
       expect(dia.ensemble!.voting).toBe('SOFT');
-      expect(dia.ensemble!.members.map((m) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(DEMO_ENSEMBLE_MEMBERS);
+      expect(dia.ensemble!.members.map((m) => ({ model: m.model.id, version: m.version, weight: m.weight }))).toEqual(
+        DEMO_ENSEMBLE_MEMBERS,
+      );
       for (const m of dia.ensemble!.members) await expectAnswerOf(m, m.model.id, m.version, row);
       seen.dia++;
 
@@ -329,11 +419,17 @@ describe('traffic changes racing promotions and predictions', () => {
     await publishVersion(stack.server.runtime.store, 'etfs/QQQ', 'v1.1.0', demoVersionFiles(780), description);
     expect((await stack.gql(PREDICT, { f })).data!.predict.version).toBe('v1.0.0');
     const s3 = stack.server.s3!;
-    s3.injectFault({ match: (r) => r.method === 'GET' && r.key === 'etfs/QQQ/production/metadata.json', kind: 'stall', times: 1 });
+    s3.injectFault({
+      match: (r) => r.method === 'GET' && r.key === 'etfs/QQQ/production/metadata.json',
+      kind: 'stall',
+      times: 1,
+    });
     try {
       const reading = stack.gql(PREDICT, { f });
       await sleep(100); // the revalidation is stalled in flight
-      const promoted = await stack.gqlAsWriter(`mutation { promote(model: "etfs/QQQ", version: "v1.1.0") { toVersion } }`);
+      const promoted = await stack.gqlAsWriter(
+        `mutation { promote(model: "etfs/QQQ", version: "v1.1.0") { toVersion } }`,
+      );
       expect(promoted.errors).toBeUndefined(); // the promotion itself succeeds
       s3.clearFaults();
       const res = await reading;

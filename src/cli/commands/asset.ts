@@ -47,7 +47,10 @@ export function addAssetCommand(program: Command, run: CommandRunner): void {
         `${result.created ? 'Registered' : 'Updated'} ${a.ticker} (${a.kind === 'ETF' ? 'ETF' : 'stock'}${a.name ? `, ${a.name}` : ''}) → served by ${a.modelId}`,
         result,
       );
-      if (!deployed) out.note(`${a.modelId} has no production version yet: predictions for ${a.ticker} answer MODEL_NOT_DEPLOYED until one is pushed and promoted.`);
+      if (!deployed)
+        out.note(
+          `${a.modelId} has no production version yet: predictions for ${a.ticker} answer MODEL_NOT_DEPLOYED until one is pushed and promoted.`,
+        );
     }),
   );
 }

@@ -30,14 +30,17 @@ function describe(record: DeploymentRecord): string {
 }
 
 /** Servers that did not make the change follow the pointer after their TTL. */
-const STALENESS_NOTE = 'Running servers serve it within their POINTER_TTL_SECONDS (the server that made a change serves it at once).';
+const STALENESS_NOTE =
+  'Running servers serve it within their POINTER_TTL_SECONDS (the server that made a change serves it at once).';
 
 export function addDeployCommands(program: Command, run: CommandRunner): void {
   withCommonOptions(
     program
       .command('promote')
       .summary('point production (or --stage staging) at a version')
-      .description('Point a stage (production by default) at a published version: compare-and-swap on the stage pointer; CONFLICT if it moved meanwhile.')
+      .description(
+        'Point a stage (production by default) at a published version: compare-and-swap on the stage pointer; CONFLICT if it moved meanwhile.',
+      )
       .argument('<model>', 'model id, e.g. etfs/SMH')
       .argument('<version>', 'a published version, e.g. v1.3')
       .addOption(stageOption())
@@ -48,7 +51,13 @@ export function addDeployCommands(program: Command, run: CommandRunner): void {
       const version = parseVersion(versionArg);
       const reason = parseReason(flags.reason);
       const conn = await connect();
-      const { record } = await conn.runtime.deployments.promote({ model, version, stage: flags.stage, by: user, reason });
+      const { record } = await conn.runtime.deployments.promote({
+        model,
+        version,
+        stage: flags.stage,
+        by: user,
+        reason,
+      });
       out.result(describe(record), record);
       out.note(STALENESS_NOTE);
     }),

@@ -2,7 +2,12 @@ import { Option, type Command } from 'commander';
 import { BadUserInputError } from '../../errors';
 import { ModelIdSchema, parseModelId, parseVersion, VersionSchema } from '../../registry/identifiers';
 import type { VotingMethod } from '../../registry/versionMetadata';
-import { MAX_ENSEMBLE_MEMBERS, parseEnsembleRegistration, registerEnsemble, splitMemberRef } from '../../release/registerEnsemble';
+import {
+  MAX_ENSEMBLE_MEMBERS,
+  parseEnsembleRegistration,
+  registerEnsemble,
+  splitMemberRef,
+} from '../../release/registerEnsemble';
 import { table } from '../io';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
@@ -26,7 +31,10 @@ const DECIMAL = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function badMember(raw: string, why: string): BadUserInputError {
   const shown = JSON.stringify(raw.length > 120 ? `${raw.slice(0, 120)}…` : raw);
-  return new BadUserInputError(`--member ${shown}: ${why} (expected ${MEMBER_SYNTAX})`, { argument: 'member', value: raw.slice(0, 200) });
+  return new BadUserInputError(`--member ${shown}: ${why} (expected ${MEMBER_SYNTAX})`, {
+    argument: 'member',
+    value: raw.slice(0, 200),
+  });
 }
 
 /** `<modelId>[@<version>]=<weight>`, strictly: every part is checked before anything is read or written. */
@@ -40,10 +48,12 @@ export function parseMemberSpec(raw: string): MemberSpec {
   if (!modelOk.success) throw badMember(raw, `"${model}" is not a model id (${modelOk.error.issues[0]?.message})`);
   if (version !== null) {
     const versionOk = VersionSchema.safeParse(version);
-    if (!versionOk.success) throw badMember(raw, `"${version}" is not a version (${versionOk.error.issues[0]?.message})`);
+    if (!versionOk.success)
+      throw badMember(raw, `"${version}" is not a version (${versionOk.error.issues[0]?.message})`);
   }
   const weight = DECIMAL.test(weightText) ? Number(weightText) : Number.NaN;
-  if (!Number.isFinite(weight) || weight <= 0) throw badMember(raw, `the weight "${weightText}" is not a positive number`);
+  if (!Number.isFinite(weight) || weight <= 0)
+    throw badMember(raw, `the weight "${weightText}" is not a positive number`);
   return { model, version, weight };
 }
 
@@ -52,7 +62,8 @@ function votingOption(): Option {
     .makeOptionMandatory()
     .argParser((v: string): VotingMethod => {
       const m = v.toLowerCase();
-      if (m !== 'soft' && m !== 'hard') throw new BadUserInputError(`--voting must be soft or hard, not "${v}"`, { argument: 'voting' });
+      if (m !== 'soft' && m !== 'hard')
+        throw new BadUserInputError(`--voting must be soft or hard, not "${v}"`, { argument: 'voting' });
       return m;
     });
 }
@@ -81,7 +92,13 @@ export function addEnsembleCommand(program: Command, run: CommandRunner): void {
       const model = parseModelId(ensembleArg);
       const version = parseVersion(flags.version);
       const specs = flags.member.map(parseMemberSpec);
-      const reg = parseEnsembleRegistration({ model, version, members: specs, voting: flags.voting, description: flags.description });
+      const reg = parseEnsembleRegistration({
+        model,
+        version,
+        members: specs,
+        voting: flags.voting,
+        description: flags.description,
+      });
       const conn = await connect();
       const metadata = await registerEnsemble(conn.runtime.registry, reg, user);
       const members = metadata.ensemble?.members ?? [];
@@ -93,7 +110,11 @@ export function addEnsembleCommand(program: Command, run: CommandRunner): void {
             '',
             table(
               ['MEMBER', 'VERSION', 'WEIGHT'],
-              members.map((m, i) => [m.model, specs[i]?.version ? m.version : `${m.version} (production now)`, String(m.weight)]),
+              members.map((m, i) => [
+                m.model,
+                specs[i]?.version ? m.version : `${m.version} (production now)`,
+                String(m.weight),
+              ]),
             ),
             '',
             `Next: modelgraph promote ${model} ${version} --stage staging`,

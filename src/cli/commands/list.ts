@@ -16,14 +16,22 @@ export function addListCommand(program: Command, run: CommandRunner): void {
   withCommonOptions(
     program
       .command('ls')
-      .summary('list models, or one model\'s versions and history')
-      .description('Without a model: every model with its production and staging versions. With one: its versions and deployment history.')
+      .summary("list models, or one model's versions and history")
+      .description(
+        'Without a model: every model with its production and staging versions. With one: its versions and deployment history.',
+      )
       .argument('[model]', 'model id, e.g. etfs/SPY')
-      .option('--history <n>', 'deployments to show, newest first', (v: string) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0 || n > 10_000) throw new BadUserInputError('--history must be an integer from 0 to 10000', { argument: 'history' });
-        return n;
-      }, 10),
+      .option(
+        '--history <n>',
+        'deployments to show, newest first',
+        (v: string) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 0 || n > 10_000)
+            throw new BadUserInputError('--history must be an integer from 0 to 10000', { argument: 'history' });
+          return n;
+        },
+        10,
+      ),
   ).action(async (modelArg: string | undefined, flags: ListFlags) =>
     run(flags, async ({ out, connect }) => {
       const model = modelArg === undefined ? undefined : parseModelId(modelArg);
@@ -53,7 +61,12 @@ async function listModels(runtime: Runtime) {
   return Promise.all(
     models.map(async (m) => {
       const [production, staging] = await Promise.all(STAGES.map((s) => runtime.registry.stagePointer(m.id, s)));
-      return { id: m.id, type: m.type, production: production?.value.version ?? null, staging: staging?.value.version ?? null };
+      return {
+        id: m.id,
+        type: m.type,
+        production: production?.value.version ?? null,
+        staging: staging?.value.version ?? null,
+      };
     }),
   );
 }
@@ -94,7 +107,16 @@ async function listModel(runtime: Runtime, model: string, historyCount: number) 
           stages,
         };
       } catch {
-        return { version, registered: false, created: null, accuracy: null, modelFile: null, size: null, sha256: null, stages };
+        return {
+          version,
+          registered: false,
+          created: null,
+          accuracy: null,
+          modelFile: null,
+          size: null,
+          sha256: null,
+          stages,
+        };
       }
     }),
   );
@@ -116,7 +138,14 @@ function formatModel(l: Awaited<ReturnType<typeof listModel>>): string {
           ['VERSION', 'CREATED', 'ACCURACY', 'SIZE', 'SHA256', 'STAGES'],
           l.versions.map((v) =>
             v.registered
-              ? [v.version, v.created?.slice(0, 10) ?? '-', v.accuracy?.toFixed(3) ?? '-', formatBytes(v.size!), v.sha256!.slice(0, 12), v.stages.map((s) => s.toLowerCase()).join(', ')]
+              ? [
+                  v.version,
+                  v.created?.slice(0, 10) ?? '-',
+                  v.accuracy?.toFixed(3) ?? '-',
+                  formatBytes(v.size!),
+                  v.sha256!.slice(0, 12),
+                  v.stages.map((s) => s.toLowerCase()).join(', '),
+                ]
               : [v.version, '-', '-', '-', '(unregistered upload)', ''],
           ),
         ),
@@ -126,7 +155,15 @@ function formatModel(l: Awaited<ReturnType<typeof listModel>>): string {
     lines.push(
       table(
         ['AT', 'STAGE', 'ACTION', 'FROM', 'TO', 'BY', 'REASON'],
-        l.history.map((d) => [d.at.replace('T', ' ').slice(0, 19), d.stage.toLowerCase(), d.action.toLowerCase(), d.from ?? '-', d.to, d.by, d.reason ?? '']),
+        l.history.map((d) => [
+          d.at.replace('T', ' ').slice(0, 19),
+          d.stage.toLowerCase(),
+          d.action.toLowerCase(),
+          d.from ?? '-',
+          d.to,
+          d.by,
+          d.reason ?? '',
+        ]),
       ),
     );
   }

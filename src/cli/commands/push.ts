@@ -36,7 +36,10 @@ export function addPushCommand(program: Command, run: CommandRunner): void {
       const path = resolve(io.cwd, folder);
       const contents = await readVersionFolder(path);
       const named = flags.version ?? contents.description.version;
-      if (named === undefined) throw new BadUserInputError('Name the version with --version (metadata.json has no "version")', { argument: 'version' });
+      if (named === undefined)
+        throw new BadUserInputError('Name the version with --version (metadata.json has no "version")', {
+          argument: 'version',
+        });
       const version = parseVersion(named);
       for (const name of contents.skipped) out.note(`skipping ${name}: not a version file`);
       out.note(`Validating and pushing ${model}@${version} from ${path} …`);
@@ -60,7 +63,7 @@ export function addPushCommand(program: Command, run: CommandRunner): void {
           [
             `Pushed ${model}@${version} to ${where}`,
             `  validated: ${validation.modelFile} loads in onnxruntime (${formatBytes(validation.modelBytes)}), ${validation.features} features, ` +
-              `${validation.labels} labels${validation.labelsCheckedAgainst === 'classifier-node' ? ' matching the classifier\'s classes' : ''}`,
+              `${validation.labels} labels${validation.labelsCheckedAgainst === 'classifier-node' ? " matching the classifier's classes" : ''}`,
             '',
             ...publishedVersionLines(model, version, metadata.artifacts),
           ].join('\n'),

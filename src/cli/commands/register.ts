@@ -19,12 +19,18 @@ export function addRegisterCommand(program: Command, run: CommandRunner): void {
       )
       .argument('<model>', 'model id, e.g. etfs/SMH')
       .argument('<version>', 'the version folder name under {model}/archive/')
-      .option('--strategies <labels>', 'comma-separated class labels in probabilities column order (if the uploaded metadata.json lacks them)'),
+      .option(
+        '--strategies <labels>',
+        'comma-separated class labels in probabilities column order (if the uploaded metadata.json lacks them)',
+      ),
   ).action(async (modelArg: string, versionArg: string, flags: RegisterFlags) =>
     run(flags, async ({ out, user, connect }) => {
       const model = parseModelId(modelArg);
       const version = parseVersion(versionArg);
-      const strategies = flags.strategies?.split(',').map((s) => s.trim()).filter(Boolean);
+      const strategies = flags.strategies
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       const conn = await connect();
       const { metadata, validation } = await registerVersion(conn.runtime, {
         model,

@@ -25,7 +25,10 @@ function parseCanary(v: string): number {
   const text = v.endsWith('%') ? v.slice(0, -1) : v;
   const n = /^(?:\d+(?:\.\d*)?|\.\d+)$/.test(text) ? Number(text) : Number.NaN;
   if (!(n >= 0 && n <= 100)) {
-    throw new BadUserInputError(`--canary must be a percentage from 0 to 100, not "${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`, { argument: 'canary' });
+    throw new BadUserInputError(
+      `--canary must be a percentage from 0 to 100, not "${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`,
+      { argument: 'canary' },
+    );
   }
   return n;
 }
@@ -46,7 +49,7 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
       .command('traffic')
       .summary("show or set a model's shadow mode and canary percentage")
       .description(
-        "Set shadow mode (every production prediction also runs the staging version) and/or the canary percentage (that share of " +
+        'Set shadow mode (every production prediction also runs the staging version) and/or the canary percentage (that share of ' +
           "tickers is served by staging) of a model's production: one compare-and-swap of its production pointer, recorded in the " +
           'history as TRAFFIC. Omitted settings stay. Without --shadow and --canary, show the current settings and the shadow ' +
           'agreement per pair of versions.',
@@ -63,7 +66,13 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
       const { registry, deployments, shadows } = conn.runtime;
 
       if (flags.shadow !== undefined || flags.canary !== undefined) {
-        const { record } = await deployments.configureTraffic({ model, shadow: flags.shadow, canaryPercent: flags.canary, by: user, reason });
+        const { record } = await deployments.configureTraffic({
+          model,
+          shadow: flags.shadow,
+          canaryPercent: flags.canary,
+          by: user,
+          reason,
+        });
         out.result(describeChange(record), record);
         const staging = await registry.stagePointer(model, 'STAGING');
         const active = record.traffic && (record.traffic.shadow || record.traffic.canary_percent > 0);
@@ -73,17 +82,28 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
               'shadow and canary take effect once another version is promoted to staging.',
           );
         }
-        out.note('Running servers apply it within their POINTER_TTL_SECONDS (the server that made a change applies it at once).');
+        out.note(
+          'Running servers apply it within their POINTER_TTL_SECONDS (the server that made a change applies it at once).',
+        );
         return;
       }
 
-      if (reason !== null) throw new BadUserInputError('--reason is recorded with a change: give --shadow and/or --canary', { argument: 'reason' });
+      if (reason !== null)
+        throw new BadUserInputError('--reason is recorded with a change: give --shadow and/or --canary', {
+          argument: 'reason',
+        });
       await registry.requireModel(model);
-      const [production, staging] = await Promise.all([registry.stagePointer(model, 'PRODUCTION'), registry.stagePointer(model, 'STAGING')]);
+      const [production, staging] = await Promise.all([
+        registry.stagePointer(model, 'PRODUCTION'),
+        registry.stagePointer(model, 'STAGING'),
+      ]);
       const traffic = production?.value.traffic ?? TRAFFIC_OFF;
       const productionVersion = production?.value.version ?? null;
       const stagingVersion = staging?.value.version ?? null;
-      const agreement = (await shadows.agreement(model, { productionVersion, stagingVersion })).map((p) => ({ ...p, rate: agreementRate(p) }));
+      const agreement = (await shadows.agreement(model, { productionVersion, stagingVersion })).map((p) => ({
+        ...p,
+        rate: agreementRate(p),
+      }));
       out.result(
         () =>
           [
@@ -94,7 +114,13 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
               ? 'No shadow agreement recorded.'
               : table(
                   ['PRODUCTION', 'STAGING', 'ROWS', 'AGREEMENTS', 'RATE'],
-                  agreement.map((a) => [a.productionVersion, a.stagingVersion, String(a.rows), String(a.agreements), a.rate === null ? '-' : `${(a.rate * 100).toFixed(1)}%`]),
+                  agreement.map((a) => [
+                    a.productionVersion,
+                    a.stagingVersion,
+                    String(a.rows),
+                    String(a.agreements),
+                    a.rate === null ? '-' : `${(a.rate * 100).toFixed(1)}%`,
+                  ]),
                 ),
           ].join('\n'),
         { model, production: productionVersion, staging: stagingVersion, traffic, shadowAgreement: agreement },

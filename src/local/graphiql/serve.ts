@@ -91,7 +91,13 @@ export function safeAssetPath(rawRelative: string): string | null {
   return segments.join('/');
 }
 
-function sendText(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', head = false): void {
+function sendText(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  type = 'text/plain; charset=utf-8',
+  head = false,
+): void {
   res.writeHead(status, {
     'Content-Type': type,
     'Content-Length': Buffer.byteLength(body),
@@ -129,7 +135,13 @@ export function createGraphiqlHandler(opts: GraphiqlHandlerOptions): GraphiqlHan
     try {
       template = await readFile(indexFile, 'utf8');
     } catch {
-      sendText(res, 503, MISSING_BUNDLE_PAGE.replace('%ENDPOINT%', escapeHtml(opts.endpoint)), 'text/html; charset=utf-8', head);
+      sendText(
+        res,
+        503,
+        MISSING_BUNDLE_PAGE.replace('%ENDPOINT%', escapeHtml(opts.endpoint)),
+        'text/html; charset=utf-8',
+        head,
+      );
       return;
     }
     // Function replacers: `$&`-style patterns in the config must stay literal.
@@ -207,7 +219,11 @@ export function createGraphiqlHandler(opts: GraphiqlHandlerOptions): GraphiqlHan
       return true;
     }
 
-    if (pathname === '/graphiql' || pathname === GRAPHIQL_ASSET_PREFIX || pathname === `${GRAPHIQL_ASSET_PREFIX}index.html`) {
+    if (
+      pathname === '/graphiql' ||
+      pathname === GRAPHIQL_ASSET_PREFIX ||
+      pathname === `${GRAPHIQL_ASSET_PREFIX}index.html`
+    ) {
       // The page lives at '/'; the raw template must not be served.
       res.writeHead(302, { Location: '/', 'Content-Length': 0 });
       res.end();
@@ -215,7 +231,9 @@ export function createGraphiqlHandler(opts: GraphiqlHandlerOptions): GraphiqlHan
     }
 
     if (rawPath.startsWith(GRAPHIQL_ASSET_PREFIX) || pathname.startsWith(GRAPHIQL_ASSET_PREFIX)) {
-      const rel = rawPath.startsWith(GRAPHIQL_ASSET_PREFIX) ? safeAssetPath(rawPath.slice(GRAPHIQL_ASSET_PREFIX.length)) : null;
+      const rel = rawPath.startsWith(GRAPHIQL_ASSET_PREFIX)
+        ? safeAssetPath(rawPath.slice(GRAPHIQL_ASSET_PREFIX.length))
+        : null;
       if (rel === null) {
         sendText(res, 400, 'Bad asset path\n', undefined, head);
         return true;

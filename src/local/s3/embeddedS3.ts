@@ -30,7 +30,12 @@
  */
 import { createCipheriv } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
@@ -369,11 +374,17 @@ class FrontServer {
     if (typeof req.headers['if-none-match'] === 'string') rec.ifNoneMatch = req.headers['if-none-match'];
     this.log.push(rec);
     // Trimmed in steps of a tenth, not one record per request (each trim moves the whole array).
-    if (this.log.length > this.logLimit + Math.ceil(this.logLimit / 10)) this.log.splice(0, this.log.length - this.logLimit);
+    if (this.log.length > this.logLimit + Math.ceil(this.logLimit / 10))
+      this.log.splice(0, this.log.length - this.logLimit);
     this.process(req, res, target, rec).catch((err: unknown) => this.internalError(res, rec, err));
   }
 
-  private async process(req: IncomingMessage, res: ServerResponse, target: S3Target, rec: S3RequestRecord): Promise<void> {
+  private async process(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: S3Target,
+    rec: S3RequestRecord,
+  ): Promise<void> {
     let fault = this.takeFault(target, req.headers);
     if (fault) rec.fault = fault.kind;
     if (fault?.kind === 'reset') {
@@ -412,7 +423,13 @@ class FrontServer {
     }
 
     if (!isSafeBucketSegment(target.bucket) || (target.key && !isStorableKey(target.key))) {
-      this.sendError(res, rec, 400, 'InvalidArgument', "The embedded S3 server cannot store keys with '.' or '..' path segments.");
+      this.sendError(
+        res,
+        rec,
+        400,
+        'InvalidArgument',
+        "The embedded S3 server cannot store keys with '.' or '..' path segments.",
+      );
       return;
     }
 
@@ -484,7 +501,10 @@ class FrontServer {
       case 'DeleteObjects':
         return this.locks.acquireAll([
           bucketLock(true),
-          ...(parseDeleteObjects(body.toString('utf8'))?.objects ?? []).map((o) => ({ name: key(t.bucket, o.key), exclusive: true })),
+          ...(parseDeleteObjects(body.toString('utf8'))?.objects ?? []).map((o) => ({
+            name: key(t.bucket, o.key),
+            exclusive: true,
+          })),
         ]);
       default:
         return Promise.resolve(() => undefined);
@@ -517,9 +537,16 @@ class FrontServer {
     const ifMatch = str(headers['if-match']);
     const ifNoneMatch = str(headers['if-none-match']);
     const fail = (condition: string): false => {
-      this.sendError(res, rec, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', {
-        Condition: condition,
-      });
+      this.sendError(
+        res,
+        rec,
+        412,
+        'PreconditionFailed',
+        'At least one of the pre-conditions you specified did not hold',
+        {
+          Condition: condition,
+        },
+      );
       return false;
     };
     const noSuchKey = (key: string): false => {
@@ -569,9 +596,16 @@ class FrontServer {
         if (ifMatch === undefined && ifNoneMatch === undefined) return true;
         if (!(await this.backend.store.getBucket(t.bucket))) return true; // s3rver answers NoSuchBucket
         if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
-          this.sendError(res, rec, 501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', {
-            Header: 'If-None-Match',
-          });
+          this.sendError(
+            res,
+            rec,
+            501,
+            'NotImplemented',
+            'A header you provided implies functionality that is not implemented',
+            {
+              Header: 'If-None-Match',
+            },
+          );
           return false;
         }
         const cur = await this.current(t.bucket, t.key);
@@ -614,7 +648,9 @@ class FrontServer {
     const parts: string[] = [];
     for (const { key, etag } of request.objects) {
       const error = (code: string, message: string) =>
-        parts.push(`<Error><Key>${escapeXml(key)}</Key><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`);
+        parts.push(
+          `<Error><Key>${escapeXml(key)}</Key><Code>${code}</Code><Message>${escapeXml(message)}</Message></Error>`,
+        );
       if (!isStorableKey(key)) {
         error('InvalidArgument', "The embedded S3 server cannot store keys with '.' or '..' path segments.");
         continue;
@@ -644,7 +680,11 @@ class FrontServer {
       res,
       rec,
       200,
-      { 'Content-Type': 'application/xml', 'Content-Length': String(Buffer.byteLength(xml)), 'x-amz-request-id': newRequestId() },
+      {
+        'Content-Type': 'application/xml',
+        'Content-Length': String(Buffer.byteLength(xml)),
+        'x-amz-request-id': newRequestId(),
+      },
       xml,
     );
     return true;
@@ -694,7 +734,8 @@ class FrontServer {
     fault: FaultSpec | undefined,
   ): Promise<void> {
     const outHeaders: OutgoingHttpHeaders = { ...headers };
-    if (body.length > 0 || req.method === 'PUT' || req.method === 'POST') outHeaders['content-length'] = String(body.length);
+    if (body.length > 0 || req.method === 'PUT' || req.method === 'POST')
+      outHeaders['content-length'] = String(body.length);
     else delete outHeaders['content-length'];
 
     return new Promise<void>((resolve, reject) => {
@@ -790,7 +831,13 @@ class FrontServer {
     res.write(half, () => res.socket?.destroy());
   }
 
-  private sendCorrupted(res: ServerResponse, rec: S3RequestRecord, status: number, headers: Array<[string, string]>, data: Buffer): void {
+  private sendCorrupted(
+    res: ServerResponse,
+    rec: S3RequestRecord,
+    status: number,
+    headers: Array<[string, string]>,
+    data: Buffer,
+  ): void {
     const out = Buffer.from(data);
     if (out.length > 0) {
       for (const i of new Set([0, Math.floor(out.length / 2), out.length - 1])) out[i] ^= 0xff;
@@ -800,13 +847,24 @@ class FrontServer {
     res.end(out);
   }
 
-  private writeHead(res: ServerResponse, rec: S3RequestRecord, status: number, headers: Array<[string, string]> | OutgoingHttpHeaders): void {
+  private writeHead(
+    res: ServerResponse,
+    rec: S3RequestRecord,
+    status: number,
+    headers: Array<[string, string]> | OutgoingHttpHeaders,
+  ): void {
     rec.status = status;
     if (Array.isArray(headers)) res.writeHead(status, headers.flat());
     else res.writeHead(status, headers);
   }
 
-  private send(res: ServerResponse, rec: S3RequestRecord, status: number, headers: OutgoingHttpHeaders, body?: string): void {
+  private send(
+    res: ServerResponse,
+    rec: S3RequestRecord,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    body?: string,
+  ): void {
     if (res.headersSent || res.destroyed) return;
     this.writeHead(res, rec, status, headers);
     if (body !== undefined && rec.method !== 'HEAD') rec.bytesOut += Buffer.byteLength(body);

@@ -206,8 +206,19 @@ export function newRequestId(): string {
 }
 
 /** An S3 error document: <Error><Code/><Message/>…details…<RequestId/><HostId/></Error>. */
-export function errorXml(code: string, message: string, requestId: string, detail: Record<string, string> = {}): string {
-  const fields = Object.entries({ Code: code, Message: message, ...detail, RequestId: requestId, HostId: 'embedded-s3' })
+export function errorXml(
+  code: string,
+  message: string,
+  requestId: string,
+  detail: Record<string, string> = {},
+): string {
+  const fields = Object.entries({
+    Code: code,
+    Message: message,
+    ...detail,
+    RequestId: requestId,
+    HostId: 'embedded-s3',
+  })
     .map(([k, v]) => `<${k}>${escapeXml(v)}</${k}>`)
     .join('');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${fields}</Error>`;

@@ -104,7 +104,10 @@ export const RESOURCE_TYPES: Record<string, ResourceTypeSpec> = {
   },
   'AWS::Serverless::HttpApi': { required: [], attributes: [], referable: () => ['Stage'] },
   'AWS::Serverless::LayerVersion': { required: ['ContentUri'], attributes: [] },
-  'AWS::S3::Bucket': { required: [], attributes: ['Arn', 'DomainName', 'DualStackDomainName', 'RegionalDomainName', 'WebsiteURL'] },
+  'AWS::S3::Bucket': {
+    required: [],
+    attributes: ['Arn', 'DomainName', 'DualStackDomainName', 'RegionalDomainName', 'WebsiteURL'],
+  },
   'AWS::S3::BucketPolicy': { required: ['Bucket', 'PolicyDocument'], attributes: [] },
   'AWS::Logs::LogGroup': { required: [], attributes: ['Arn'] },
   'AWS::ApiGatewayV2::Authorizer': { required: ['ApiId', 'AuthorizerType', 'Name'], attributes: ['AuthorizerId'] },
@@ -149,7 +152,8 @@ export function checkTemplate(t: Template): string[] {
   const params = new Set(Object.keys(t.Parameters ?? {}));
   const resources = new Set(Object.keys(t.Resources ?? {}));
   for (const [id, r] of Object.entries(t.Resources ?? {})) {
-    for (const generatedId of RESOURCE_TYPES[r.Type]?.generated?.(id, r.Properties ?? {}) ?? []) resources.add(generatedId);
+    for (const generatedId of RESOURCE_TYPES[r.Type]?.generated?.(id, r.Properties ?? {}) ?? [])
+      resources.add(generatedId);
   }
   const conditions = new Set(Object.keys(t.Conditions ?? {}));
   const mappings = new Set(Object.keys(t.Mappings ?? {}));
@@ -159,29 +163,35 @@ export function checkTemplate(t: Template): string[] {
   for (const key of Object.keys(t)) if (!TOP_LEVEL_KEYS.includes(key)) problems.push(`unknown top-level key ${key}`);
   const transforms = ([] as string[]).concat(t.Transform ?? []);
   const usesSam = Object.values(t.Resources ?? {}).some((r) => r.Type?.startsWith('AWS::Serverless::'));
-  if (usesSam && !transforms.includes('AWS::Serverless-2016-10-31')) problems.push('AWS::Serverless resources need Transform: AWS::Serverless-2016-10-31');
+  if (usesSam && !transforms.includes('AWS::Serverless-2016-10-31'))
+    problems.push('AWS::Serverless resources need Transform: AWS::Serverless-2016-10-31');
   if (!t.Resources || resources.size === 0) problems.push('the template has no Resources');
 
   // Names `!Ref Logical.Suffix` may use (SAM-generated resources).
   const referable = new Set<string>();
   for (const [id, r] of Object.entries(t.Resources ?? {})) {
-    for (const suffix of RESOURCE_TYPES[r.Type]?.referable?.(r.Properties ?? {}) ?? []) referable.add(`${id}.${suffix}`);
+    for (const suffix of RESOURCE_TYPES[r.Type]?.referable?.(r.Properties ?? {}) ?? [])
+      referable.add(`${id}.${suffix}`);
   }
 
   const refTarget = (name: string, where: string) => {
     if (params.has(name)) usedParams.add(name);
-    else if (!resources.has(name) && !PSEUDO_PARAMETERS.includes(name) && !referable.has(name)) problems.push(`${where}: Ref to unknown "${name}"`);
+    else if (!resources.has(name) && !PSEUDO_PARAMETERS.includes(name) && !referable.has(name))
+      problems.push(`${where}: Ref to unknown "${name}"`);
   };
   const getAttTarget = (resource: string, attribute: string | undefined, where: string) => {
     if (!resources.has(resource)) return problems.push(`${where}: GetAtt of unknown resource "${resource}"`);
     const r = t.Resources?.[resource];
     const spec = r && RESOURCE_TYPES[r.Type];
     if (spec && attribute !== undefined && !spec.attributes.includes(attribute.split('.')[0])) {
-      problems.push(`${where}: ${r.Type} has no attribute "${attribute}" (known: ${spec.attributes.join(', ') || 'none'})`);
+      problems.push(
+        `${where}: ${r.Type} has no attribute "${attribute}" (known: ${spec.attributes.join(', ') || 'none'})`,
+      );
     }
   };
   const conditionTarget = (name: unknown, where: string) => {
-    if (typeof name !== 'string' || !conditions.has(name)) problems.push(`${where}: unknown condition ${JSON.stringify(name)}`);
+    if (typeof name !== 'string' || !conditions.has(name))
+      problems.push(`${where}: unknown condition ${JSON.stringify(name)}`);
     else usedConditions.add(name);
   };
 
@@ -191,7 +201,8 @@ export function checkTemplate(t: Template): string[] {
       if (name.startsWith('!')) continue; // ${!Literal}
       if (extra.has(name)) continue;
       const dot = name.indexOf('.');
-      if (dot > 0 && !PSEUDO_PARAMETERS.includes(name) && !referable.has(name)) getAttTarget(name.slice(0, dot), name.slice(dot + 1), where);
+      if (dot > 0 && !PSEUDO_PARAMETERS.includes(name) && !referable.has(name))
+        getAttTarget(name.slice(0, dot), name.slice(dot + 1), where);
       else refTarget(name, where);
     }
   };
@@ -210,14 +221,22 @@ export function checkTemplate(t: Template): string[] {
           return;
         case 'Fn::GetAtt': {
           const parts = typeof arg === 'string' ? splitOnce(arg, '.') : (arg as Json[]);
-          if (!Array.isArray(parts) || parts.length !== 2 || typeof parts[0] !== 'string') return void problems.push(`${where}: GetAtt takes [Resource, Attribute]`);
+          if (!Array.isArray(parts) || parts.length !== 2 || typeof parts[0] !== 'string')
+            return void problems.push(`${where}: GetAtt takes [Resource, Attribute]`);
           getAttTarget(parts[0], typeof parts[1] === 'string' ? parts[1] : undefined, where);
           if (typeof parts[1] !== 'string') walk(parts[1], where);
           return;
         }
         case 'Fn::Sub': {
           if (typeof arg === 'string') return subVariables(arg, new Set(), where);
-          if (!Array.isArray(arg) || arg.length !== 2 || typeof arg[0] !== 'string' || typeof arg[1] !== 'object' || arg[1] === null || Array.isArray(arg[1])) {
+          if (
+            !Array.isArray(arg) ||
+            arg.length !== 2 ||
+            typeof arg[0] !== 'string' ||
+            typeof arg[1] !== 'object' ||
+            arg[1] === null ||
+            Array.isArray(arg[1])
+          ) {
             return void problems.push(`${where}: Sub takes a string or [string, {variables}]`);
           }
           const vars = arg[1] as JsonObject;
@@ -226,7 +245,8 @@ export function checkTemplate(t: Template): string[] {
           return;
         }
         case 'Fn::If': {
-          if (!Array.isArray(arg) || arg.length !== 3) return void problems.push(`${where}: If takes [Condition, then, else]`);
+          if (!Array.isArray(arg) || arg.length !== 3)
+            return void problems.push(`${where}: If takes [Condition, then, else]`);
           conditionTarget(arg[0], where);
           walk(arg[1], where);
           walk(arg[2], where);
@@ -237,8 +257,10 @@ export function checkTemplate(t: Template): string[] {
           if (typeof arg === 'string') return conditionTarget(arg, where);
           break;
         case 'Fn::FindInMap':
-          if (!Array.isArray(arg) || arg.length !== 3) return void problems.push(`${where}: FindInMap takes [Map, TopKey, SecondKey]`);
-          if (typeof arg[0] === 'string' && !mappings.has(arg[0])) problems.push(`${where}: unknown mapping "${arg[0]}"`);
+          if (!Array.isArray(arg) || arg.length !== 3)
+            return void problems.push(`${where}: FindInMap takes [Map, TopKey, SecondKey]`);
+          if (typeof arg[0] === 'string' && !mappings.has(arg[0]))
+            problems.push(`${where}: unknown mapping "${arg[0]}"`);
           return walk(arg.slice(1) as Json[], where);
         case 'Fn::Equals':
         case 'Fn::Select':
@@ -249,7 +271,8 @@ export function checkTemplate(t: Template): string[] {
           return walk(arg, where);
         case 'Fn::And':
         case 'Fn::Or':
-          if (!Array.isArray(arg) || arg.length < 2 || arg.length > 10) return void problems.push(`${where}: ${fn} takes 2–10 conditions`);
+          if (!Array.isArray(arg) || arg.length < 2 || arg.length > 10)
+            return void problems.push(`${where}: ${fn} takes 2–10 conditions`);
           return walk(arg, where);
         case 'Fn::Not':
           if (!Array.isArray(arg) || arg.length !== 1) return void problems.push(`${where}: Not takes [condition]`);
@@ -267,7 +290,8 @@ export function checkTemplate(t: Template): string[] {
 
   for (const [name, value] of Object.entries(t.Conditions ?? {})) {
     const fn = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value)[0] : undefined;
-    if (!fn || !['Fn::Equals', 'Fn::Not', 'Fn::And', 'Fn::Or', 'Condition'].includes(fn)) problems.push(`Conditions.${name}: not a condition function`);
+    if (!fn || !['Fn::Equals', 'Fn::Not', 'Fn::And', 'Fn::Or', 'Condition'].includes(fn))
+      problems.push(`Conditions.${name}: not a condition function`);
     walk(value, `Conditions.${name}`);
   }
 
@@ -280,12 +304,14 @@ export function checkTemplate(t: Template): string[] {
     }
     const props = r.Properties ?? {};
     for (const p of spec.required) if (!(p in props)) problems.push(`${where}: ${r.Type} requires ${p}`);
-    for (const group of spec.oneOf ?? []) if (!group.some((p) => p in props)) problems.push(`${where}: ${r.Type} requires one of ${group.join(', ')}`);
+    for (const group of spec.oneOf ?? [])
+      if (!group.some((p) => p in props)) problems.push(`${where}: ${r.Type} requires one of ${group.join(', ')}`);
     if (r.Type === 'AWS::Serverless::Function' && !('ImageUri' in props)) {
       for (const p of ZIP_FUNCTION_REQUIRED) if (!(p in props)) problems.push(`${where}: a zip function requires ${p}`);
     }
     if (r.Condition !== undefined) conditionTarget(r.Condition, `${where}.Condition`);
-    for (const dep of ([] as string[]).concat(r.DependsOn ?? [])) if (!resources.has(dep)) problems.push(`${where}: DependsOn unknown resource "${dep}"`);
+    for (const dep of ([] as string[]).concat(r.DependsOn ?? []))
+      if (!resources.has(dep)) problems.push(`${where}: DependsOn unknown resource "${dep}"`);
     walk(props as Json, `${where}.Properties`);
     walk((r.Metadata ?? null) as Json, `${where}.Metadata`);
   }
@@ -302,7 +328,8 @@ export function checkTemplate(t: Template): string[] {
   for (const [name, p] of Object.entries(t.Parameters ?? {})) {
     if (typeof p.Type !== 'string') problems.push(`Parameters.${name} needs a Type`);
     const allowed = p.AllowedValues as Json[] | undefined;
-    if (allowed && p.Default !== undefined && !allowed.map(String).includes(String(p.Default))) problems.push(`Parameters.${name}: Default is not an AllowedValue`);
+    if (allowed && p.Default !== undefined && !allowed.map(String).includes(String(p.Default)))
+      problems.push(`Parameters.${name}: Default is not an AllowedValue`);
   }
   return problems;
 }
@@ -314,7 +341,8 @@ export type ParameterValues = Record<string, string>;
 
 export function parameterDefaults(t: Template): ParameterValues {
   const out: ParameterValues = {};
-  for (const [name, p] of Object.entries(t.Parameters ?? {})) if (p.Default !== undefined) out[name] = String(p.Default);
+  for (const [name, p] of Object.entries(t.Parameters ?? {}))
+    if (p.Default !== undefined) out[name] = String(p.Default);
   return out;
 }
 
@@ -322,7 +350,12 @@ export function parameterDefaults(t: Template): ParameterValues {
  * Resolves a value the way CloudFormation would for these parameter values.
  * Resources resolve to `<LogicalId>` placeholders (their physical names are unknown here).
  */
-export function resolveValue(t: Template, value: Json | undefined, params: ParameterValues, pseudo: Record<string, string> = {}): Json | undefined {
+export function resolveValue(
+  t: Template,
+  value: Json | undefined,
+  params: ParameterValues,
+  pseudo: Record<string, string> = {},
+): Json | undefined {
   const ref = (name: string): string => {
     if (name in params) return params[name];
     if (name in pseudo) return pseudo[name];
@@ -343,7 +376,8 @@ export function resolveValue(t: Template, value: Json | undefined, params: Param
       switch (fn) {
         case 'Ref':
           if (arg === 'AWS::NoValue') return NO_VALUE;
-          if (t.Parameters?.[arg as string]?.Type === 'CommaDelimitedList') return (params[arg as string] ?? '').split(',');
+          if (t.Parameters?.[arg as string]?.Type === 'CommaDelimitedList')
+            return (params[arg as string] ?? '').split(',');
           return ref(arg as string);
         case 'Fn::If': {
           const [cond, a, b] = arg as Json[];
@@ -398,7 +432,8 @@ export function evaluateCondition(t: Template, name: string, params: ParameterVa
         return String(value(node));
     }
   };
-  const value = (node: Json): Json | undefined => (node !== null && typeof node === 'object' && !Array.isArray(node) ? resolveValue(t, node, params) : node);
+  const value = (node: Json): Json | undefined =>
+    node !== null && typeof node === 'object' && !Array.isArray(node) ? resolveValue(t, node, params) : node;
   const cond = t.Conditions?.[name];
   if (cond === undefined) throw new Error(`unknown condition ${name}`);
   return evalNode(cond) === true;
@@ -406,11 +441,20 @@ export function evaluateCondition(t: Template, name: string, params: ParameterVa
 
 /** Which resources exist for these parameter values. */
 export function activeResources(t: Template, params: ParameterValues): Record<string, Resource> {
-  return Object.fromEntries(Object.entries(t.Resources).filter(([, r]) => r.Condition === undefined || evaluateCondition(t, r.Condition, params)));
+  return Object.fromEntries(
+    Object.entries(t.Resources).filter(
+      ([, r]) => r.Condition === undefined || evaluateCondition(t, r.Condition, params),
+    ),
+  );
 }
 
 /** IAM-style wildcard match (`*` any run of characters including `/`, `?` one character). */
 export function iamPatternMatches(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(value);
 }

@@ -65,7 +65,14 @@ for (const file of eventFiles) {
   const started = performance.now();
   try {
     const result = await handler(event, context);
-    emit({ kind: 'result', event: basename(file, '.json'), requestId, ms: performance.now() - started, sinceProcessStartMs: performance.now(), result });
+    emit({
+      kind: 'result',
+      event: basename(file, '.json'),
+      requestId,
+      ms: performance.now() - started,
+      sinceProcessStartMs: performance.now(),
+      result,
+    });
   } catch (err) {
     emit({ kind: 'crash', event: basename(file, '.json'), requestId, error: String(err?.stack ?? err) });
   }

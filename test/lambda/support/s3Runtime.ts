@@ -25,7 +25,13 @@ export async function startS3Fixture(): Promise<S3Fixture> {
     s3,
     dir,
     runtime: (env = {}, overrides = {}) => {
-      const config = loadConfig({ NODE_ENV: 'test', MODEL_BUCKET: TEST_BUCKET, S3_ENDPOINT: s3.endpoint, S3_MAX_ATTEMPTS: '1', ...env });
+      const config = loadConfig({
+        NODE_ENV: 'test',
+        MODEL_BUCKET: TEST_BUCKET,
+        S3_ENDPOINT: s3.endpoint,
+        S3_MAX_ATTEMPTS: '1',
+        ...env,
+      });
       const s3Client = createS3Client({
         region: 'us-east-1',
         endpoint: s3.endpoint,
