@@ -1,4 +1,5 @@
 import type { Resolvers } from '../src/generated/resolvers-types';
+import { hasScope, Scope } from '../src/graphql/auth';
 import { MODELGRAPH_VERSION } from '../src/version';
 
 export const aboutResolvers: Resolvers = {
@@ -11,5 +12,9 @@ export const aboutResolvers: Resolvers = {
   },
   Mutation: {
     whoami: (_parent, _args, { caller }) => caller,
+  },
+  Caller: {
+    canWrite: (caller) => hasScope(caller, Scope.WRITE),
+    canApprove: (caller) => hasScope(caller, Scope.APPROVE),
   },
 };

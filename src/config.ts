@@ -40,10 +40,14 @@ export const ConfigSchema = z.object({
   DISK_CACHE_MAX_MB: int(400, 1),
   ORT_INTRA_OP_THREADS: int(1, 1),
   ORT_GRAPH_OPTIMIZATION: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
-  /** Local server: the bearer token that grants write permission. */
+  /** Local server: the `admin` principal's bearer token (default: generated once into the data folder). */
   MODELGRAPH_WRITE_TOKEN: z.string().min(16).optional(),
-  /** Lambda: the JWT scope that grants write permission. */
+  /** Lambda: the JWT scope that grants models:write (push, promote, roll back, tags, aliases, traffic). */
   WRITE_SCOPE: z.string().default('models:write'),
+  /** Lambda: the JWT scope that grants models:approve (approve, reject, policy, overrides). */
+  APPROVE_SCOPE: z.string().default('models:approve'),
+  /** Lambda: the JWT claim that names the principal recorded as `by`. */
+  PRINCIPAL_CLAIM: z.string().default('sub'),
   INTROSPECTION: bool(true),
   /** Local server: serve the GraphiQL page at / (it needs INTROSPECTION for its docs and completion). */
   GRAPHIQL: bool(true),

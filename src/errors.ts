@@ -109,7 +109,7 @@ export class StorageUnavailableError extends ModelgraphError {
 
 export class UnauthenticatedError extends ModelgraphError {
   constructor(
-    message = 'This operation needs a caller with write permission (local server: Authorization: Bearer <token>; on Lambda: a JWT with the write scope, sent to /admin/graphql)',
+    message = "This operation needs an authenticated principal (local server: Authorization: Bearer <a principal's token>; on Lambda: a JWT sent to /admin/graphql)",
   ) {
     super(ErrorCode.UNAUTHENTICATED, message);
     this.name = 'UnauthenticatedError';
@@ -117,10 +117,17 @@ export class UnauthenticatedError extends ModelgraphError {
 }
 
 export class ForbiddenError extends ModelgraphError {
-  constructor(
-    message = 'The caller is authenticated but lacks write permission (the WRITE_SCOPE scope, models:write by default)',
-  ) {
-    super(ErrorCode.FORBIDDEN, message);
+  /**
+   * `scope`: the scope the operation needs (FORBIDDEN names it). A governance
+   * rule that refuses a caller whatever its scopes (four eyes) passes its own
+   * message and `{ rule }` in `details`.
+   */
+  constructor(scope: string, message?: string, details: Record<string, unknown> = {}) {
+    super(
+      ErrorCode.FORBIDDEN,
+      message ?? `The caller is authenticated but lacks the ${scope} scope this operation needs`,
+      { requiredScope: scope, ...details },
+    );
     this.name = 'ForbiddenError';
   }
 }

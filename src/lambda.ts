@@ -64,7 +64,15 @@ function start(env: Record<string, string | undefined>): Started {
       onRejected: (reason) => logger.warn('request rejected before GraphQL', { reason }),
     });
     const lambdaHandler = startServerAndCreateLambdaHandler(server, requests, {
-      context: async ({ event }) => createContext(runtime, callerFromLambdaEvent(event, config.WRITE_SCOPE)),
+      context: async ({ event }) =>
+        createContext(
+          runtime,
+          callerFromLambdaEvent(event, {
+            principalClaim: config.PRINCIPAL_CLAIM,
+            writeScope: config.WRITE_SCOPE,
+            approveScope: config.APPROVE_SCOPE,
+          }),
+        ),
     });
     const serve: Serve = (event, context) =>
       lambdaHandler(event, context, () => undefined) as Promise<LambdaHttpResult>;

@@ -80,10 +80,14 @@ export type BucketFile = {
 /** The caller of a request. */
 export type Caller = {
   __typename?: 'Caller';
-  /** Whether the caller may promote, roll back and register. */
+  /** Whether the caller holds `models:approve` (approve, reject, promotion policy, policy overrides). */
+  canApprove: Scalars['Boolean']['output'];
+  /** Whether the caller holds `models:write` (push, register, promote, roll back, tags, aliases, traffic). */
   canWrite: Scalars['Boolean']['output'];
-  /** Who the caller is (token name, JWT subject, or `anonymous`). */
+  /** The principal: a local principal's name, the JWT's subject on Lambda, or `anonymous`. Every record's `by` holds it. */
   id: Scalars['String']['output'];
+  /** The scopes the caller holds: `models:write`, `models:approve`. */
+  scopes: Array<Scalars['String']['output']>;
 };
 
 /** Realised accuracy of one model version on one asset during one UTC day. */
@@ -276,10 +280,10 @@ export type ModelType =
   | 'UNIVERSAL';
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -374,10 +378,10 @@ export type Mutation = {
 
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationConfigureTrafficArgs = {
   canaryPercent?: InputMaybe<Scalars['Float']['input']>;
@@ -388,10 +392,10 @@ export type MutationConfigureTrafficArgs = {
 
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationPromoteArgs = {
   model: Scalars['ID']['input'];
@@ -402,10 +406,10 @@ export type MutationPromoteArgs = {
 
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationRecordOutcomesArgs = {
   batchId: Scalars['ID']['input'];
@@ -414,10 +418,10 @@ export type MutationRecordOutcomesArgs = {
 
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationRegisterAssetArgs = {
   kind: AssetKind;
@@ -430,10 +434,10 @@ export type MutationRegisterAssetArgs = {
 
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationRegisterEnsembleArgs = {
   description?: InputMaybe<Scalars['String']['input']>;
@@ -445,10 +449,10 @@ export type MutationRegisterEnsembleArgs = {
 
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationRegisterVersionArgs = {
   metadata?: InputMaybe<Scalars['JSONObject']['input']>;
@@ -459,10 +463,10 @@ export type MutationRegisterVersionArgs = {
 
 
 /**
- * Write operations. Every mutation needs a caller with write permission (locally
- * `Authorization: Bearer <MODELGRAPH_WRITE_TOKEN>`; on Lambda a JWT with the
- * `models:write` scope), otherwise it fails with UNAUTHENTICATED or FORBIDDEN and
- * changes nothing.
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationRollbackArgs = {
   model: Scalars['ID']['input'];
@@ -1038,8 +1042,10 @@ export type BucketFileResolvers<ContextType = GraphQLContext, ParentType extends
 };
 
 export type CallerResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Caller'] = ResolversParentTypes['Caller']> = {
+  canApprove?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   canWrite?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type DailyAccuracyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DailyAccuracy'] = ResolversParentTypes['DailyAccuracy']> = {

@@ -1,6 +1,6 @@
 import { handlers } from '@as-integrations/aws-lambda';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ANONYMOUS, callerFromJwtClaims, type Caller } from './auth';
+import { ANONYMOUS, callerFromJwtClaims, type Caller, type JwtClaimSettings } from './auth';
 
 type RequestHandler<E, R> = handlers.RequestHandler<E, R>;
 
@@ -75,7 +75,7 @@ function stringHeaders(headers: Record<string, unknown> | undefined): Record<str
  * HTTP API JWT authorizer: `requestContext.authorizer.jwt.{claims, scopes}`;
  * REST API Cognito authorizer: `requestContext.authorizer.claims`.
  */
-export function callerFromLambdaEvent(event: LambdaHttpEvent, writeScope: string): Caller {
+export function callerFromLambdaEvent(event: LambdaHttpEvent, settings: JwtClaimSettings): Caller {
   const authorizer = (event.requestContext as { authorizer?: Record<string, unknown> } | undefined)?.authorizer;
   if (!authorizer) return ANONYMOUS;
   const jwt = authorizer.jwt as { claims?: Record<string, unknown>; scopes?: unknown } | undefined;
@@ -84,5 +84,5 @@ export function callerFromLambdaEvent(event: LambdaHttpEvent, writeScope: string
   const scopes = Array.isArray(jwt?.scopes) ? jwt.scopes : undefined;
   const withScopes =
     claims.scope === undefined && claims.scp === undefined && scopes ? { ...claims, scope: scopes } : claims;
-  return callerFromJwtClaims(withScopes, writeScope);
+  return callerFromJwtClaims(withScopes, settings);
 }

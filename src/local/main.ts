@@ -24,9 +24,10 @@ async function main(): Promise<void> {
     curl -s ${server.graphqlUrl} -H 'content-type: application/json' \\
       -d '{"query":"{ assets { ticker kind model { id production { version } } } }"}'
 
-  Mutations need the write token (set MODELGRAPH_WRITE_TOKEN, or use the one generated in ${dataDir}/write-token):
+  Mutations need a principal's token. The admin principal (every scope) has the one in ${dataDir}/admin-token
+  (or MODELGRAPH_WRITE_TOKEN); add others with: npm run modelgraph -- token add NAME --scope models:write
     curl -s ${server.graphqlUrl} -H 'content-type: application/json' \\
-      -H "Authorization: Bearer $(cat ${dataDir}/write-token)" \\
+      -H "Authorization: Bearer $(cat ${dataDir}/admin-token)" \\
       -d '{"query":"mutation { rollback(model: \\"etfs/SPY\\", reason: \\"try it\\") { fromVersion toVersion } }"}'
 `);
   const stop = async () => {

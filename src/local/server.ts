@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../config';
+import { loadConfig } from '../config';
 import { callerFromBearer } from '../graphql/auth';
 import { createContext } from '../graphql/context';
 import { createGraphQLServer } from '../graphql/server';
@@ -15,6 +14,7 @@ import { createGraphiqlHandler } from './graphiql/serve';
 import { createGraphQLHttpHandler } from './httpAdapter';
 import { startEmbeddedS3, type EmbeddedS3 } from './s3/embeddedS3';
 import { LOCAL_BUCKET, S3_ENDPOINT_FILE } from './localTarget';
+import { LocalPrincipals } from './principals';
 
 export { LOCAL_BUCKET, S3_ENDPOINT_FILE };
 
@@ -60,7 +60,10 @@ export interface LocalServerOptions {
 export interface LocalServer {
   url: string;
   graphqlUrl: string;
+  /** The `admin` principal's token, when this process knows it (generated or configured). */
   writeToken: string;
+  /** The named principals of the data folder (`modelgraph token add`). */
+  principals: LocalPrincipals;
   runtime: Runtime;
   /** The embedded S3 server, when MODEL_BUCKET is not set. */
   s3?: EmbeddedS3;
@@ -68,17 +71,6 @@ export interface LocalServer {
   /** A bucket seeded by an earlier release got the demo models it lacked. */
   upgraded: boolean;
   close(): Promise<void>;
-}
-
-/** The token that grants write permission locally: configured, or generated once and kept in the data folder. */
-function localWriteToken(config: Config, dataDir: string): string {
-  if (config.MODELGRAPH_WRITE_TOKEN) return config.MODELGRAPH_WRITE_TOKEN;
-  const file = join(dataDir, 'write-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `mg_${randomBytes(24).toString('base64url')}`;
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
 }
 
 /**
@@ -117,7 +109,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   if (seeded) runtime.registry.invalidate();
   const endpointFile = join(opts.dataDir, S3_ENDPOINT_FILE);
   if (s3) writeFileSync(endpointFile, `${s3.endpoint}\n`);
-  const writeToken = localWriteToken(config, opts.dataDir);
+  const principals = new LocalPrincipals(opts.dataDir);
+  const writeToken = principals.ensureAdmin(config.MODELGRAPH_WRITE_TOKEN);
 
   runtime.models.onLoad = (key, ms) => logger.info('model loaded', { model: key, loadMs: Math.round(ms * 100) / 100 });
   const apollo = createGraphQLServer({
@@ -129,7 +122,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   await apollo.start();
   const graphql = createGraphQLHttpHandler(
     apollo,
-    async (req) => createContext(runtime, callerFromBearer(req.headers.authorization, writeToken)),
+    async (req) => createContext(runtime, callerFromBearer(req.headers.authorization, principals.credentials())),
     {
       maxBodyBytes: opts.maxBodyBytes ?? config.MAX_BODY_BYTES,
     },
@@ -165,7 +158,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   return {
     url,
     graphqlUrl: `${url}graphql`,
-    writeToken,
+    writeToken: writeToken ?? '',
+    principals,
     runtime,
     s3,
     seeded: seeded === 'seeded',

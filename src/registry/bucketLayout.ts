@@ -72,3 +72,36 @@ export function shadowStatsKey(model: string, productionVersion: string, staging
 
 /** Name of the compacted counts of a pair of versions (count files are named `{time}-{uuid}.json`). */
 export const SHADOW_SUMMARY_FILE = 'summary.json';
+
+/**
+ * Governance documents: mutable, compare-and-swap, each with its own history,
+ * written only by the API (the bucket policy refuses everyone else). Version
+ * folders stay write-once; these live beside them.
+ */
+/** A version's approval (and its publisher, recorded by the API that registered it). */
+export function approvalKey(model: string, version: string): string {
+  return `${model}/approvals/${version}.json`;
+}
+
+export function approvalsPrefix(model: string): string {
+  return `${model}/approvals/`;
+}
+
+/** A version's tags and description. */
+export function versionTagsKey(model: string, version: string): string {
+  return `${model}/tags/${version}.json`;
+}
+
+/** A named pointer beside production and staging, e.g. `champion`. */
+export function aliasKey(model: string, alias: string): string {
+  return `${model}/aliases/${alias}.json`;
+}
+
+export function aliasesPrefix(model: string): string {
+  return `${model}/aliases/`;
+}
+
+/** The model's promotion policy. */
+export function promotionPolicyKey(model: string): string {
+  return `${model}/policy.json`;
+}

@@ -67,7 +67,10 @@ describe('write permission and hostile identifiers', () => {
     '%s answers FORBIDDEN to an authenticated caller without the write scope, and changes nothing',
     async (name) => {
       // Prepare: a Lambda caller whose JWT lacks models:write, through the real resolvers and runtime.
-      const caller = callerFromJwtClaims({ sub: 'dashboard', scope: 'models:read' }, 'models:write');
+      const caller = callerFromJwtClaims(
+        { sub: 'dashboard', scope: 'models:read' },
+        { principalClaim: 'sub', writeScope: 'models:write', approveScope: 'models:approve' },
+      );
       const ctx = createContext(stack.server.runtime, caller);
       const args: Record<string, Record<string, unknown>> = {
         promote: { model: 'etfs/SPY', version: 'v1.0.0', stage: 'PRODUCTION' },
