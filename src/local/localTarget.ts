@@ -12,3 +12,10 @@ export const LOCAL_BUCKET = 'modelgraph-local';
  * configuration. Removed on close.
  */
 export const S3_ENDPOINT_FILE = 's3-endpoint';
+
+/**
+ * While the local server runs, this file in its data folder holds its GraphQL
+ * URL, so the CLI sends its mutations to the same server without
+ * configuration. Removed on close (unless another server has since written it).
+ */
+export const SERVER_URL_FILE = 'server-url';

@@ -13,10 +13,10 @@ import { seedDemoBucket } from './demoSeed';
 import { createGraphiqlHandler } from './graphiql/serve';
 import { createGraphQLHttpHandler } from './httpAdapter';
 import { startEmbeddedS3, type EmbeddedS3 } from './s3/embeddedS3';
-import { LOCAL_BUCKET, S3_ENDPOINT_FILE } from './localTarget';
+import { LOCAL_BUCKET, S3_ENDPOINT_FILE, SERVER_URL_FILE } from './localTarget';
 import { LocalPrincipals } from './principals';
 
-export { LOCAL_BUCKET, S3_ENDPOINT_FILE };
+export { LOCAL_BUCKET, S3_ENDPOINT_FILE, SERVER_URL_FILE };
 
 export const EXAMPLE_QUERY = `# Welcome to Modelgraph. Press the run button (or Ctrl-Enter).
 # Which strategy does SPY's production model pick for these features?
@@ -155,6 +155,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://localhost:${port}/`;
+  const serverUrlFile = join(opts.dataDir, SERVER_URL_FILE);
+  writeFileSync(serverUrlFile, `${url}graphql\n`);
   return {
     url,
     graphqlUrl: `${url}graphql`,
@@ -171,13 +173,14 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       });
       await apollo.stop();
       runtime.models.clear();
+      removeIfOurs(serverUrlFile, `${url}graphql`);
       if (s3) removeIfOurs(endpointFile, s3.endpoint);
       await s3?.close();
     },
   };
 }
 
-/** Removes the endpoint file unless another local server has since written its own. */
+/** Removes the endpoint (or server URL) file unless another local server has since written its own. */
 function removeIfOurs(file: string, endpoint: string): void {
   try {
     if (readFileSync(file, 'utf8').trim() === endpoint) rmSync(file);
