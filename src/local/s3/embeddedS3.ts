@@ -41,13 +41,29 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
+import { UnreachableCaseError } from '../../unreachable';
 import { LockTable, type Release } from './locks';
+import {
+  CONDITIONAL_HEADERS,
+  COPY_SOURCE_CONDITIONAL_HEADERS,
+  copySourceConditions,
+  copySourceVerdict,
+  type CurrentObject,
+  deleteVerdict,
+  PROCEED,
+  type PreconditionVerdict,
+  readConditions,
+  readVerdict,
+  type Refusal,
+  type StoredTarget,
+  writeConditions,
+  writeVerdict,
+} from './preconditions';
 import { decodeAwsChunked, isAwsChunked, PayloadError, verifyPayload } from './payload';
 import {
   classify,
   codeForStatus,
   errorXml,
-  etagListMatches,
   isSafeBucketSegment,
   isStorableKey,
   isValidBucketName,
@@ -55,7 +71,6 @@ import {
   newRequestId,
   parseCopySource,
   parseDeleteObjects,
-  parseHttpDate,
   parseTarget,
   type S3Operation,
   type S3Target,
@@ -260,19 +275,9 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
-/** Conditional request headers the front evaluates itself (s3rver ignores or mis-evaluates them). */
-const CONDITIONAL_HEADERS = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
-const COPY_SOURCE_CONDITIONS = [
-  'x-amz-copy-source-if-match',
-  'x-amz-copy-source-if-none-match',
-  'x-amz-copy-source-if-modified-since',
-  'x-amz-copy-source-if-unmodified-since',
-];
-
-interface CurrentObject {
-  etag: string;
-  lastModified: Date;
-}
+const PRECONDITION_FAILED_MESSAGE = 'At least one of the pre-conditions you specified did not hold';
+const NO_SUCH_KEY_MESSAGE = 'The specified key does not exist.';
+const NOT_IMPLEMENTED_MESSAGE = 'A header you provided implies functionality that is not implemented';
 
 class ClientGone extends Error {}
 
@@ -447,7 +452,11 @@ class FrontServer {
     const release = await this.lock(op, target, headers, body);
     try {
       if (op === 'DeleteObjects' && (await this.deleteObjects(target, body, res, rec))) return;
-      if (!(await this.checkPreconditions(op, target, headers, res, rec))) return;
+      const verdict = await this.preconditionVerdict(op, target, headers);
+      if (verdict.outcome !== 'proceed') {
+        this.answerVerdict(res, rec, target.key, verdict);
+        return;
+      }
       await this.forward(req, res, rec, headers, body, fault);
     } finally {
       release();
@@ -511,6 +520,12 @@ class FrontServer {
     }
   }
 
+  /** The bucket's existence and the key's object, for a write's or delete's conditions. */
+  private async stored(bucket: string, key: string): Promise<StoredTarget> {
+    if (!(await this.backend.store.getBucket(bucket))) return { bucketExists: false };
+    return { bucketExists: true, object: await this.current(bucket, key) };
+  }
+
   private async current(bucket: string, key: string): Promise<CurrentObject | undefined> {
     try {
       const meta = await this.backend.store.getMetadata(bucket, key);
@@ -523,116 +538,87 @@ class FrontServer {
   }
 
   /**
-   * Evaluates the preconditions of an operation while its locks are held.
-   * Returns false when it has answered the request itself (304/404/412/501).
-   * Strips the conditional headers it evaluated from `headers`.
+   * The verdict on an operation's preconditions, evaluated while its locks are held.
+   * Strips the conditional headers it evaluated from `headers` (s3rver ignores or
+   * mis-evaluates them) and rewrites CopyObject's source for s3rver.
    */
-  private async checkPreconditions(
+  private async preconditionVerdict(
     op: S3Operation,
     t: S3Target,
     headers: IncomingHttpHeaders,
-    res: ServerResponse,
-    rec: S3RequestRecord,
-  ): Promise<boolean> {
-    const ifMatch = str(headers['if-match']);
-    const ifNoneMatch = str(headers['if-none-match']);
-    const fail = (condition: string): false => {
-      this.sendError(
-        res,
-        rec,
-        412,
-        'PreconditionFailed',
-        'At least one of the pre-conditions you specified did not hold',
-        {
-          Condition: condition,
-        },
-      );
-      return false;
-    };
-    const noSuchKey = (key: string): false => {
-      this.sendError(res, rec, 404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
-      return false;
-    };
-
+  ): Promise<PreconditionVerdict> {
     switch (op) {
       case 'GetObject':
       case 'HeadObject': {
-        if (!CONDITIONAL_HEADERS.some((h) => headers[h] !== undefined)) return true;
-        const cur = await this.current(t.bucket, t.key);
-        const ifModifiedSince = parseHttpDate(headers['if-modified-since']);
-        const ifUnmodifiedSince = parseHttpDate(headers['if-unmodified-since']);
+        const conditions = readConditions(headers);
         for (const h of CONDITIONAL_HEADERS) delete headers[h];
-        if (!cur) return true; // s3rver answers NoSuchKey / NoSuchBucket
-        // RFC 7232 §6 order, which is also what S3 documents:
-        if (ifMatch !== undefined) {
-          if (!etagListMatches(ifMatch, cur.etag)) return fail('If-Match');
-        } else if (ifUnmodifiedSince && cur.lastModified > ifUnmodifiedSince) {
-          return fail('If-Unmodified-Since');
-        }
-        const notModified =
-          ifNoneMatch !== undefined
-            ? etagListMatches(ifNoneMatch, cur.etag)
-            : ifModifiedSince !== undefined && cur.lastModified <= ifModifiedSince;
-        if (notModified) {
-          this.send(res, rec, 304, {
-            ETag: cur.etag,
-            'Last-Modified': cur.lastModified.toUTCString(),
-            'x-amz-request-id': newRequestId(),
-          });
-          return false;
-        }
-        return true;
+        if (!conditions) return PROCEED;
+        return readVerdict(conditions, await this.current(t.bucket, t.key));
       }
 
       case 'PutObject':
       case 'CopyObject':
       case 'CompleteMultipartUpload': {
+        const conditions = writeConditions(headers);
         delete headers['if-match'];
         delete headers['if-none-match'];
         if (op === 'CopyObject') {
-          const ok = await this.checkCopySource(headers, fail);
-          if (!ok) return false;
+          const source = await this.copySourceVerdict(headers);
+          if (source.outcome !== 'proceed') return source;
         }
-        if (ifMatch === undefined && ifNoneMatch === undefined) return true;
-        if (!(await this.backend.store.getBucket(t.bucket))) return true; // s3rver answers NoSuchBucket
-        if (ifNoneMatch !== undefined && ifNoneMatch.trim() !== '*') {
-          this.sendError(
-            res,
-            rec,
-            501,
-            'NotImplemented',
-            'A header you provided implies functionality that is not implemented',
-            {
-              Header: 'If-None-Match',
-            },
-          );
-          return false;
-        }
-        const cur = await this.current(t.bucket, t.key);
-        if (ifMatch !== undefined) {
-          if (!cur) return noSuchKey(t.key);
-          if (!etagListMatches(ifMatch, cur.etag)) return fail('If-Match');
-        }
-        if (ifNoneMatch !== undefined && cur) return fail('If-None-Match');
-        return true;
+        if (!conditions) return PROCEED;
+        return writeVerdict(conditions, await this.stored(t.bucket, t.key));
       }
 
       case 'DeleteObject': {
+        const conditions = writeConditions(headers);
         delete headers['if-match'];
         delete headers['if-none-match'];
-        if (ifMatch === undefined && ifNoneMatch === undefined) return true;
-        if (!(await this.backend.store.getBucket(t.bucket))) return true;
-        const cur = await this.current(t.bucket, t.key);
-        if (ifMatch !== undefined) {
-          if (!cur) return noSuchKey(t.key);
-          if (!etagListMatches(ifMatch, cur.etag)) return fail('If-Match');
-        }
-        if (ifNoneMatch !== undefined && cur && etagListMatches(ifNoneMatch, cur.etag)) return fail('If-None-Match');
-        return true;
+        if (!conditions) return PROCEED;
+        return deleteVerdict(conditions, await this.stored(t.bucket, t.key));
       }
 
       default:
-        return true;
+        return PROCEED;
+    }
+  }
+
+  /** CopyObject's x-amz-copy-source-if-* conditions on its source object. */
+  private async copySourceVerdict(headers: IncomingHttpHeaders): Promise<PreconditionVerdict> {
+    const src = parseCopySource(String(headers['x-amz-copy-source']));
+    const conditions = copySourceConditions(headers);
+    for (const h of COPY_SOURCE_CONDITIONAL_HEADERS) delete headers[h];
+    if (!src) return PROCEED;
+    // s3rver decodes x-amz-copy-source with decodeURI (not decodeURIComponent): hand it a form
+    // that decodeURI turns into exactly the key S3 would use.
+    headers['x-amz-copy-source'] = `/${src.bucket}/${encodeURI(src.key)}`;
+    if (!conditions) return PROCEED;
+    return copySourceVerdict(conditions, await this.current(src.bucket, src.key));
+  }
+
+  /** Answers a request whose preconditions refused it. */
+  private answerVerdict(res: ServerResponse, rec: S3RequestRecord, key: string, verdict: Refusal): void {
+    switch (verdict.outcome) {
+      case 'notModified':
+        this.send(res, rec, 304, {
+          ETag: verdict.object.etag,
+          'Last-Modified': verdict.object.lastModified.toUTCString(),
+          'x-amz-request-id': newRequestId(),
+        });
+        return;
+      case 'preconditionFailed':
+        this.sendError(res, rec, 412, 'PreconditionFailed', PRECONDITION_FAILED_MESSAGE, {
+          Condition: verdict.condition,
+        });
+        return;
+      case 'noSuchKey':
+        this.sendError(res, rec, 404, 'NoSuchKey', NO_SUCH_KEY_MESSAGE, { Key: key });
+        return;
+      case 'notImplemented':
+        this.sendError(res, rec, 501, 'NotImplemented', NOT_IMPLEMENTED_MESSAGE, { Header: verdict.header });
+        return;
+      default:
+        throw new UnreachableCaseError(verdict);
     }
   }
 
@@ -656,13 +642,14 @@ class FrontServer {
         continue;
       }
       if (etag !== undefined) {
-        const cur = await this.current(t.bucket, key);
-        if (!cur) {
-          error('NoSuchKey', 'The specified key does not exist.');
+        const object = await this.current(t.bucket, key);
+        const verdict = deleteVerdict({ ifMatch: etag }, { bucketExists: true, object });
+        if (verdict.outcome === 'noSuchKey') {
+          error('NoSuchKey', NO_SUCH_KEY_MESSAGE);
           continue;
         }
-        if (!etagListMatches(etag, cur.etag)) {
-          error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold');
+        if (verdict.outcome !== 'proceed') {
+          error('PreconditionFailed', PRECONDITION_FAILED_MESSAGE);
           continue;
         }
       }
@@ -687,35 +674,6 @@ class FrontServer {
       },
       xml,
     );
-    return true;
-  }
-
-  /** CopyObject's x-amz-copy-source-if-* conditions (412 when one does not hold). */
-  private async checkCopySource(headers: IncomingHttpHeaders, fail: (condition: string) => false): Promise<boolean> {
-    const src = parseCopySource(String(headers['x-amz-copy-source']));
-    const ifMatch = str(headers['x-amz-copy-source-if-match']);
-    const ifNoneMatch = str(headers['x-amz-copy-source-if-none-match']);
-    const ifModifiedSince = parseHttpDate(headers['x-amz-copy-source-if-modified-since']);
-    const ifUnmodifiedSince = parseHttpDate(headers['x-amz-copy-source-if-unmodified-since']);
-    const conditional = COPY_SOURCE_CONDITIONS.some((h) => headers[h] !== undefined);
-    for (const h of COPY_SOURCE_CONDITIONS) delete headers[h];
-    if (!src) return true;
-    // s3rver decodes x-amz-copy-source with decodeURI (not decodeURIComponent): hand it a form
-    // that decodeURI turns into exactly the key S3 would use.
-    headers['x-amz-copy-source'] = `/${src.bucket}/${encodeURI(src.key)}`;
-    if (!conditional) return true;
-    const cur = await this.current(src.bucket, src.key);
-    if (!cur) return true; // s3rver answers NoSuchKey
-    if (ifMatch !== undefined) {
-      if (!etagListMatches(ifMatch, cur.etag)) return fail('x-amz-copy-source-If-Match');
-    } else if (ifUnmodifiedSince && cur.lastModified > ifUnmodifiedSince) {
-      return fail('x-amz-copy-source-If-Unmodified-Since');
-    }
-    if (ifNoneMatch !== undefined) {
-      if (etagListMatches(ifNoneMatch, cur.etag)) return fail('x-amz-copy-source-If-None-Match');
-    } else if (ifModifiedSince && cur.lastModified <= ifModifiedSince) {
-      return fail('x-amz-copy-source-If-Modified-Since');
-    }
     return true;
   }
 
@@ -903,10 +861,6 @@ class FrontServer {
     const message = `embedded S3 front server: ${err instanceof Error ? err.message : String(err)}`;
     this.sendError(res, rec, 500, 'InternalError', message);
   }
-}
-
-function str(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v.join(', ') : v;
 }
 
 /** Reads the whole request body (s3rver writes in place: never forward a partial upload). */
