@@ -77,6 +77,20 @@ export const ConfigSchema = z.object({
             .filter(Boolean)
         : [],
     ),
+  /** Events: POST every event here (JSON body, X-Modelgraph-Signature: sha256=HMAC of the body). Unset: no webhook. */
+  EVENTS_WEBHOOK_URL: z.url().optional(),
+  /** Events: the HMAC-SHA256 key of the webhook's signature (required with EVENTS_WEBHOOK_URL). */
+  EVENTS_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** Events: the EventBridge bus PutEvents sends to (Source "modelgraph"). Unset: no EventBridge. */
+  EVENTS_BUS_NAME: z.string().min(1).max(256).optional(),
+  /** Events: another EventBridge endpoint (tests, VPC endpoints). */
+  EVENTBRIDGE_ENDPOINT: z.url().optional(),
+  /** Local server: seconds between catch-ups (missed events, derived registry documents); 0 = only at start. */
+  EVENTS_CATCHUP_SECONDS: z.coerce.number().min(0).default(30),
+  /** Events: attempts per target before an event waits for the next catch-up (jittered exponential backoff). */
+  EVENTS_MAX_ATTEMPTS: int(5, 1),
+  /** Events: the longest one delivery attempt (webhook POST, PutEvents) may take. */
+  EVENTS_TIMEOUT_MS: int(5_000, 1),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL']).default('INFO'),
 });
 export type Config = z.infer<typeof ConfigSchema>;

@@ -9,6 +9,8 @@ export const MODEL_REGISTRY_KEY = 'metadata/model_registry.json';
 export const PERFORMANCE_TRACKING_KEY = 'metadata/performance_tracking.json';
 /** Bucket-wide feed of every promote/rollback, oldest first (written by the model registry feed). */
 export const DEPLOYMENT_HISTORY_KEY = 'metadata/deployment_history.json';
+/** Events: per document of record, the generation (and ETag) delivered so far (src/events/watermark.ts). */
+export const EVENTS_WATERMARK_KEY = 'metadata/events/watermark.json';
 /** Files shared by all models (feature definitions, notes): listed, never served. */
 export const SHARED_PREFIX = 'shared/';
 
@@ -92,13 +94,16 @@ export function versionTagsKey(model: string, version: string): string {
   return `${model}/tags/${version}.json`;
 }
 
+/** The folder of a model's aliases (a model id never contains it). */
+export const ALIASES_FOLDER = '/aliases/';
+
 /** A named pointer beside production and staging, e.g. `champion`. */
 export function aliasKey(model: string, alias: string): string {
-  return `${model}/aliases/${alias}.json`;
+  return `${model}${ALIASES_FOLDER}${alias}.json`;
 }
 
 export function aliasesPrefix(model: string): string {
-  return `${model}/aliases/`;
+  return `${model}${ALIASES_FOLDER}`;
 }
 
 /** The model's promotion policy. */

@@ -97,17 +97,34 @@ export async function updateModelRegistry(
   result: DeploymentResult,
   opts: ModelRegistryFeedOptions = {},
 ): Promise<boolean> {
+  return updateModelRegistryMany(registry, [result], opts);
+}
+
+/**
+ * Records many pointer moves (e.g. the current pointers of a catch-up) in
+ * model_registry.json with ONE compare-and-swap: each applied as
+ * updateModelRegistry would (a stage entry replaced only by a greater
+ * generation). Answers whether it wrote.
+ */
+export async function updateModelRegistryMany(
+  registry: Registry,
+  results: readonly DeploymentResult[],
+  opts: ModelRegistryFeedOptions = {},
+): Promise<boolean> {
+  if (results.length === 0) return false;
   const now = opts.now ?? (() => new Date());
+  const applyAll = (doc: ModelRegistryDocument) =>
+    results.reduce<ModelRegistryDocument | null>((acc, r) => applyToModelRegistry(acc ?? doc, r, now()) ?? acc, null);
   return compareAndSwap(registry.store, MODEL_REGISTRY_KEY, opts, async (body) => {
     const stored = readModelRegistryForUpdate(body);
-    if (!stored.rebuild) return applyToModelRegistry(stored.doc, result, now());
-    // The rebuilt models may already hold this move (the pointers were read after it): written either way.
+    if (!stored.rebuild) return applyAll(stored.doc);
+    // The rebuilt models may already hold these moves (the pointers were read after them): written either way.
     const rebuilt: ModelRegistryDocument = {
       ...stored.doc,
-      models: await currentModelStages(registry, result.record.model),
+      models: await currentModelStages(registry, results[0].record.model),
       last_updated: now().toISOString(),
     };
-    return applyToModelRegistry(rebuilt, result, now()) ?? rebuilt;
+    return applyAll(rebuilt) ?? rebuilt;
   });
 }
 
@@ -117,9 +134,19 @@ export async function appendDeploymentHistory(
   record: DeploymentRecord,
   opts: ModelRegistryFeedOptions = {},
 ): Promise<boolean> {
+  return appendDeploymentHistoryMany(store, [record], opts);
+}
+
+/** Appends many deployments (those not there yet) to deployment_history.json with ONE compare-and-swap. */
+export async function appendDeploymentHistoryMany(
+  store: ObjectStore,
+  records: readonly DeploymentRecord[],
+  opts: ModelRegistryFeedOptions = {},
+): Promise<boolean> {
+  if (records.length === 0) return false;
   return compareAndSwap(store, DEPLOYMENT_HISTORY_KEY, opts, async (body) => {
     const doc = readDeploymentHistoryForUpdate(body);
-    return applyToDeploymentHistory(doc, record, (opts.now ?? (() => new Date()))());
+    return applyManyToDeploymentHistory(doc, records, (opts.now ?? (() => new Date()))());
   });
 }
 
@@ -161,11 +188,25 @@ export function applyToDeploymentHistory(
   record: DeploymentRecord,
   now: Date,
 ): DeploymentHistoryDocument | null {
+  return applyManyToDeploymentHistory(doc, [record], now);
+}
+
+/** deployment_history.json with the records whose ids it lacks added (pure), or null when it has them all. */
+export function applyManyToDeploymentHistory(
+  doc: DeploymentHistoryDocument,
+  records: readonly DeploymentRecord[],
+  now: Date,
+): DeploymentHistoryDocument | null {
   const entries = doc.deployments.filter((d) => FeedRecordSchema.safeParse(d).success) as DeploymentRecord[];
-  if (entries.some((d) => d.id === record.id)) return null;
-  entries.push(record);
+  const ids = new Set(entries.map((d) => d.id));
+  const added = records.filter((r) => !ids.has(r.id) && (ids.add(r.id), true));
+  if (added.length === 0) return null;
+  entries.push(...added);
   entries.sort((a, b) => (a.at === b.at ? 0 : a.at < b.at ? -1 : 1)); // stable: equal times keep arrival order
-  return { ...doc, deployments: entries.slice(-DEPLOYMENT_HISTORY_MAX), last_updated: now.toISOString() };
+  const kept = entries.slice(-DEPLOYMENT_HISTORY_MAX);
+  // Records older than the newest DEPLOYMENT_HISTORY_MAX (a catch-up of old history) change nothing.
+  if (added.length > 1 && !kept.some((d) => added.includes(d))) return null;
+  return { ...doc, deployments: kept, last_updated: now.toISOString() };
 }
 
 function stageEntryOf(pointer: StagePointer): RegistryStageEntry {

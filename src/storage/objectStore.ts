@@ -71,6 +71,8 @@ export interface ListedObject {
   key: string;
   size: number;
   lastModified: Date | null;
+  /** The object's ETag as the listing reports it (the same value a GET answers). */
+  etag?: string;
 }
 
 /** Result of a revalidating GET: the object did not change since `etag`. */
@@ -331,7 +333,7 @@ export class ObjectStore {
         );
         for (const o of out.Contents ?? []) {
           if (o.Key && objects.length < limit)
-            objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null });
+            objects.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? null, etag: o.ETag });
         }
         token = out.IsTruncated && objects.length < limit ? out.NextContinuationToken : undefined;
       } catch (err) {
