@@ -5,6 +5,8 @@ import { DiskArtifactCache } from './inference/diskCache';
 import { ModelCache } from './inference/modelCache';
 import { Predictor } from './inference/predictor';
 import { ShadowTracker } from './inference/shadowTracker';
+import { createEventDelivery, type EventDelivery } from './events/eventDelivery';
+import { logger } from './observability/logger';
 import { Deployments } from './registry/deployments';
 import { modelRegistryFeed } from './registry/modelRegistryFeed';
 import { Registry } from './registry/registry';
@@ -25,6 +27,12 @@ export interface Runtime {
   models: ModelCache;
   predictor: Predictor;
   deployments: Deployments;
+  /**
+   * Events derived from the records of record, delivered off the request path
+   * (webhook, EventBridge), and repair of the derived registry documents.
+   * The local server starts its catch-up timer; on AWS a scheduled function does.
+   */
+  events: EventDelivery;
   /** Shadow-mode agreement counts (flushed to the bucket). */
   shadows: ShadowTracker;
   /** The artifact disk cache (config DISK_CACHE_DIR), if any. */
@@ -78,6 +86,12 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const predictor = new Predictor(registry, models, shadows);
   const deployments = new Deployments(registry, { onWarning: overrides.onWarning });
   deployments.addListener(modelRegistryFeed(registry)); // metadata/model_registry.json + deployment_history.json
+  const events = createEventDelivery(config, {
+    store,
+    registry,
+    onWarning: overrides.onWarning ?? ((message, details) => logger.warn(message, details)),
+  });
+  deployments.addListener(events.deploymentListener); // returns at once: delivery never delays a move
   return {
     config,
     bucket: config.MODEL_BUCKET,
@@ -87,6 +101,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     models,
     predictor,
     deployments,
+    events,
     shadows,
     diskCache,
   };

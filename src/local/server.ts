@@ -113,6 +113,8 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   const writeToken = principals.ensureAdmin(config.MODELGRAPH_WRITE_TOKEN);
 
   runtime.models.onLoad = (key, ms) => logger.info('model loaded', { model: key, loadMs: Math.round(ms * 100) / 100 });
+  // Events and derived registry documents: catch up now (in the background) and every EVENTS_CATCHUP_SECONDS.
+  runtime.events.start(config.EVENTS_CATCHUP_SECONDS);
   const apollo = createGraphQLServer({
     config,
     introspection: config.INTROSPECTION,
@@ -172,6 +174,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
         server.closeAllConnections();
       });
       await apollo.stop();
+      await runtime.events.stop();
       runtime.models.clear();
       removeIfOurs(serverUrlFile, `${url}graphql`);
       if (s3) removeIfOurs(endpointFile, s3.endpoint);

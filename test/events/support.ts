@@ -20,6 +20,8 @@ export interface ReceivedEvent {
 export class WebhookReceiver {
   readonly received: ReceivedEvent[] = [];
   mode: 'up' | 'failing' | 'hanging' = 'up';
+  /** Every event a request carried, whatever it was answered (hanging and failing ones too). */
+  readonly attempted: ModelgraphEvent[] = [];
   /** Requests that arrived, whatever they were answered. */
   requests = 0;
   private server: Server | undefined;
@@ -60,6 +62,11 @@ export class WebhookReceiver {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks);
     this.requests++;
+    try {
+      this.attempted.push(JSON.parse(raw.toString('utf8')) as ModelgraphEvent);
+    } catch {
+      // recorded below as received (and failing) when up
+    }
     if (this.mode === 'hanging') {
       this.hanging.add(res);
       return;
