@@ -1,6 +1,6 @@
-import { userInfo } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { BadUserInputError, ModelgraphError } from '../errors';
+import { ApiClient, CliError, resolveApi, type ApiFlags } from './api';
 import type { Stage } from '../registry/identifiers';
 import { MODELGRAPH_VERSION } from '../version';
 import { addAssetCommand } from './commands/asset';
@@ -9,6 +9,7 @@ import { addEnsembleCommand } from './commands/ensemble';
 import { addListCommand } from './commands/list';
 import { addPushCommand } from './commands/push';
 import { addRegisterCommand } from './commands/register';
+import { addTokenCommand } from './commands/token';
 import { addTrafficCommand } from './commands/traffic';
 import { connect, type Connection, type ConnectionFlags } from './connection';
 import { Output, type CliIo } from './io';
@@ -18,44 +19,36 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-export interface CommonFlags extends ConnectionFlags {
+export interface CommonFlags extends ConnectionFlags, ApiFlags {
   json?: boolean;
 }
 
-/** What every command's action gets: output, identity, and a connection opened on demand. */
+/** What every command's action gets: output, the GraphQL API, and a bucket connection opened on demand. */
 export interface CommandContext {
   io: CliIo;
   out: Output;
-  /** Recorded as `by` of deployments and `published_by` of versions. */
-  user: string;
-  /** Opens the bucket connection; closed when the command ends. */
+  /** The GraphQL API (--api / --token): every change goes through it, so the server checks and records the principal. */
+  api(): ApiClient;
+  /** Opens the bucket connection (push's upload, ls); closed when the command ends. */
   connect(): Promise<Connection>;
 }
 
 export type CommandRunner = (flags: CommonFlags, action: (ctx: CommandContext) => Promise<void>) => Promise<void>;
 
-/** `$MODELGRAPH_USER`, else the OS user. */
-export function cliUser(io: CliIo): string {
-  const raw = io.env.MODELGRAPH_USER?.trim() || safeOsUser() || 'unknown';
-  if (raw.length > 100 || /[\u0000-\u001f\u007f]/.test(raw))
-    throw new BadUserInputError('MODELGRAPH_USER must be at most 100 printable characters');
-  return raw;
-}
-
-function safeOsUser(): string | undefined {
-  try {
-    return userInfo().username;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Adds the options every command takes: where the bucket is, and --json. */
+/** Adds the options every command takes: where the API and the bucket are, and --json. */
 export function withCommonOptions(cmd: Command): Command {
   return cmd
     .option(
+      '--api <url>',
+      "the GraphQL API that makes every change; default MODELGRAPH_API_URL, or the running local server's (from its data folder)",
+    )
+    .option(
+      '--token <token>',
+      "a principal's token; default MODELGRAPH_TOKEN, or for the local server found in its data folder, its admin token ({data folder}/admin-token)",
+    )
+    .option(
       '--endpoint <url>',
-      "S3 endpoint (S3-compatible server); default S3_ENDPOINT, or the local server's embedded S3",
+      "S3 endpoint for push's upload and ls; default S3_ENDPOINT, or the local server's embedded S3",
     )
     .option('--bucket <name>', "model bucket; default MODEL_BUCKET, or the local server's bucket when unset")
     .option('--region <region>', 'AWS region; default AWS_REGION or us-east-1')
@@ -77,8 +70,13 @@ export function stageOption(): Option {
 export function buildProgram(io: CliIo, run: CommandRunner): Command {
   const program = new Command('modelgraph')
     .description(
-      'Ship, promote, roll back and list Modelgraph models. Talks to the model bucket directly: MODEL_BUCKET / S3_ENDPOINT / AWS_REGION ' +
-        '(or --bucket / --endpoint / --region); with no bucket configured, the bucket of the running local server (`npm start`).',
+      'Ship, promote, roll back, approve and list Modelgraph models. Every change is a GraphQL mutation of the API, which checks ' +
+        "the principal's scopes, approvals and promotion policies and records the principal as `by`: --api / MODELGRAPH_API_URL " +
+        'with --token / MODELGRAPH_TOKEN; with neither, the running local server (`npm start`) found through its data folder ' +
+        '(MODELGRAPH_DATA_DIR, default ./.modelgraph) and its admin token ({data folder}/admin-token). Without a reachable API ' +
+        'a change fails (SERVER_UNAVAILABLE); the CLI never writes stage pointers to the bucket. push uploads the version files ' +
+        'write-once to the bucket (MODEL_BUCKET / S3_ENDPOINT / AWS_REGION or --bucket / --endpoint / --region; by default the ' +
+        "local server's) and the API registers them; ls reads the bucket.",
     )
     .version(MODELGRAPH_VERSION, '-V, --version', 'print the modelgraph version')
     .enablePositionalOptions()
@@ -92,7 +90,11 @@ export function buildProgram(io: CliIo, run: CommandRunner): Command {
   addTrafficCommand(program, run);
   addListCommand(program, run);
   addAssetCommand(program, run);
-  for (const cmd of program.commands) cmd.exitOverride();
+  addTokenCommand(program, run);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
   return program;
 }
 
@@ -108,10 +110,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const out = new Output(io, json);
     const opened: Connection[] = [];
     try {
+      let api: ApiClient | undefined;
       await action({
         io,
         out,
-        user: cliUser(io),
+        api: () => (api ??= new ApiClient(resolveApi(flags, io))),
         connect: async () => {
           const c = await connect(flags, io);
           opened.push(c);
@@ -133,18 +136,34 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       // An argParser's own error (e.g. --stage) arrives wrapped; commander has printed its message.
       return EXIT_USAGE;
     }
-    printError(io, json, err);
-    return err instanceof BadUserInputError ? EXIT_USAGE : EXIT_FAILED;
+    const code = printError(io, json, err);
+    return code === 'BAD_USER_INPUT' ? EXIT_USAGE : EXIT_FAILED;
   }
 }
 
-function printError(io: CliIo, json: boolean, err: unknown): void {
-  const code = err instanceof ModelgraphError ? err.code : 'INTERNAL_ERROR';
+/** A policy rule a promotion broke, as POLICY_VIOLATION's `extensions.violations` lists them. */
+interface Violation {
+  rule?: unknown;
+  required?: unknown;
+  actual?: unknown;
+}
+
+/** Prints `error CODE: message` (a POLICY_VIOLATION's violations one a line), or with --json `{"error":{…}}`; answers the code. */
+function printError(io: CliIo, json: boolean, err: unknown): string {
+  const known = err instanceof ModelgraphError || err instanceof CliError;
+  const code = known ? err.code : 'INTERNAL_ERROR';
   const message = err instanceof Error ? err.message : String(err);
+  const details = known ? err.details : {};
   if (json) {
-    const details = err instanceof ModelgraphError ? err.details : {};
     io.stderr.write(`${JSON.stringify({ error: { ...details, code, message } })}\n`);
-  } else {
-    io.stderr.write(`error ${code}: ${message}\n`);
+    return code;
   }
+  io.stderr.write(`error ${code}: ${message}\n`);
+  const violations = Array.isArray(details.violations) ? (details.violations as Violation[]) : [];
+  for (const v of violations) {
+    io.stderr.write(
+      `  ${String(v.rule)}: required ${JSON.stringify(v.required)}, actual ${JSON.stringify(v.actual)}\n`,
+    );
+  }
+  return code;
 }

@@ -27,6 +27,9 @@ export interface PublishOptions {
   onFailure?: 'delete' | 'keep';
 }
 
+/** Fields of an uploaded metadata.json that only registration writes (registerVersion computes or records them). */
+const REGISTRATION_FIELDS = ['artifacts', 'published_at', 'published_by', 'registered_at', 'registered_by'];
+
 const SAFE_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$/;
 
 /**
@@ -49,22 +52,59 @@ export async function publishVersion(
   metadata: VersionDescription,
   opts: PublishOptions = {},
 ): Promise<VersionMetadata> {
-  for (const name of Object.keys(files)) {
-    if (!SAFE_FILE_NAME.test(name) || name.includes('..') || name === METADATA_FILE) {
-      throw new Error(`publishVersion: "${name}" is not a version artifact name`);
-    }
-  }
+  checkArtifactNames(files);
   const artifacts = artifactsOf(files);
   const stored: VersionMetadata = { ...metadata, version, artifacts, published_at: new Date().toISOString() };
-  const metadataKey = archiveKey(model, version, METADATA_FILE);
-  const metadataBody = JSON.stringify(stored, null, 2);
-
-  if (await store.head(metadataKey)) {
+  if (await store.head(archiveKey(model, version, METADATA_FILE))) {
     throw new ConflictError(
       `${model} already has a version ${version}; versions are immutable — choose a new version name`,
       { model, version },
     );
   }
+  await writeOnce(store, model, version, files, JSON.stringify(stored, null, 2), opts);
+  return stored;
+}
+
+/**
+ * Uploads a version folder for the API to register (registerVersion), the way
+ * another tool would: every artifact with If-None-Match: *, then a
+ * metadata.json WITHOUT checksums, publisher or registration fields (only
+ * registration writes those). Until the API registers it, it is an unfinished
+ * upload, not a version. Uploading the same bytes again is accepted (an
+ * earlier attempt whose registration failed); a registered version is CONFLICT.
+ */
+export async function uploadVersion(
+  store: ObjectStore,
+  model: string,
+  version: string,
+  files: VersionFiles,
+  description: Record<string, unknown>,
+  opts: PublishOptions = {},
+): Promise<void> {
+  checkArtifactNames(files);
+  await readUploadedMetadata(store, model, version); // CONFLICT when registered
+  const fields = Object.fromEntries(Object.entries(description).filter(([k]) => !REGISTRATION_FIELDS.includes(k)));
+  await writeOnce(store, model, version, files, JSON.stringify({ ...fields, version }, null, 2), opts);
+}
+
+function checkArtifactNames(files: VersionFiles): void {
+  for (const name of Object.keys(files)) {
+    if (!SAFE_FILE_NAME.test(name) || name.includes('..') || name === METADATA_FILE) {
+      throw new Error(`publishVersion: "${name}" is not a version artifact name`);
+    }
+  }
+}
+
+/** The artifacts (create-once, our own copies accepted), then `metadataBody` as metadata.json LAST; see publishVersion. */
+async function writeOnce(
+  store: ObjectStore,
+  model: string,
+  version: string,
+  files: VersionFiles,
+  metadataBody: string,
+  opts: PublishOptions,
+): Promise<void> {
+  const metadataKey = archiveKey(model, version, METADATA_FILE);
   const written: string[] = [];
   let step: 'artifacts' | 'metadata' = 'artifacts';
   try {
@@ -95,7 +135,7 @@ export async function publishVersion(
     // (A lost answer also shows as 412: the SDK's retry of our own PUT finds the key taken.)
     if (step === 'metadata') {
       const outcome = await landed(store, metadataKey, metadataBody);
-      if (outcome === 'yes') return stored;
+      if (outcome === 'yes') return;
       if (outcome === 'unknown') throw err;
     }
     if (opts.onFailure !== 'keep') await Promise.all(written.map((k) => store.delete(k).catch(() => undefined)));
@@ -108,7 +148,6 @@ export async function publishVersion(
     }
     throw err;
   }
-  return stored;
 }
 
 /**

@@ -3,7 +3,7 @@ import { METADATA_FILE, archiveKey } from '../registry/bucketLayout';
 import { validateVersion, type ValidationReport } from '../inference/validateVersion';
 import type { Config } from '../config';
 import { describeVersion, type VersionFiles } from '../registry/versionDescription';
-import { publishVersion, type PublishOptions } from '../registry/versionPublisher';
+import { publishVersion, readUploadedMetadata, uploadVersion, type PublishOptions } from '../registry/versionPublisher';
 import type { VersionMetadata } from '../registry/versionMetadata';
 import type { ObjectStore } from '../storage/objectStore';
 import { sessionSettings } from './sessionSettings';
@@ -37,18 +37,7 @@ export async function pushVersion(
   req: PushRequest,
   opts: PublishOptions = {},
 ): Promise<PushResult> {
-  const described = describeVersion(req.model, req.version, req.files, req.description);
-  // Fail fast on an existing version before spending a session on validation (publishVersion checks again, atomically).
-  if (await deps.store.head(archiveKey(req.model, req.version, METADATA_FILE))) {
-    throw new ConflictError(
-      `${req.model} already has a version ${req.version}; versions are immutable — choose a new version name`,
-      {
-        model: req.model,
-        version: req.version,
-      },
-    );
-  }
-  const validation = await validateVersion(req.model, described, req.files, sessionSettings(deps.config));
+  const { described, validation } = await checkVersion(deps, req, 'any');
   const metadata = await publishVersion(
     deps.store,
     req.model,
@@ -58,4 +47,47 @@ export async function pushVersion(
     opts,
   );
   return { metadata, validation };
+}
+
+/**
+ * A push through the API (`modelgraph push`): the same checks as pushVersion,
+ * then the folder is uploaded write-once as an unfinished upload
+ * (uploadVersion: the artifacts and a metadata.json without checksums). The
+ * version exists once the API's registerVersion has registered it, computing
+ * the checksums and recording the authenticated principal as its publisher.
+ * Uploading the same folder again after a failed registration is accepted.
+ */
+export async function uploadForRegistration(
+  deps: { store: ObjectStore; config: Pick<Config, 'ORT_INTRA_OP_THREADS' | 'ORT_GRAPH_OPTIMIZATION'> },
+  req: Omit<PushRequest, 'by' | 'description'> & { description: Record<string, unknown> },
+  opts: PublishOptions = {},
+): Promise<{ validation: ValidationReport }> {
+  const { validation } = await checkVersion(deps, req, 'registered');
+  await uploadVersion(deps.store, req.model, req.version, req.files, req.description, opts);
+  return { validation };
+}
+
+/**
+ * Describes and validates a folder, refusing first (before spending a session
+ * on validation) a version that exists: `any` metadata.json, or only a
+ * `registered` one (an unfinished upload may be uploaded again).
+ */
+async function checkVersion(
+  deps: { store: ObjectStore; config: Pick<Config, 'ORT_INTRA_OP_THREADS' | 'ORT_GRAPH_OPTIMIZATION'> },
+  req: Pick<PushRequest, 'model' | 'version' | 'files' | 'description'>,
+  exists: 'any' | 'registered',
+) {
+  const described = describeVersion(req.model, req.version, req.files, req.description);
+  if (exists === 'registered') await readUploadedMetadata(deps.store, req.model, req.version);
+  else if (await deps.store.head(archiveKey(req.model, req.version, METADATA_FILE))) {
+    throw new ConflictError(
+      `${req.model} already has a version ${req.version}; versions are immutable — choose a new version name`,
+      {
+        model: req.model,
+        version: req.version,
+      },
+    );
+  }
+  const validation = await validateVersion(req.model, described, req.files, sessionSettings(deps.config));
+  return { described, validation };
 }

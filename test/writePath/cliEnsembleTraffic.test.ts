@@ -3,7 +3,7 @@ import { buildTreeEnsembleClassifier } from '../../src/demo/treeEnsemble';
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
-import { cli, FEATURES, LABELS } from './support';
+import { cliFor, FEATURES, LABELS } from './support';
 
 const PREDICT = `query($f: JSONObject!, $m: ID) {
   predict(ticker: "SPY", features: $f, model: $m) { version strategy ensemble { voting members { model { id } version weight strategy } } }
@@ -17,7 +17,7 @@ const TRAFFIC = `query($id: ID!) {
 /** `modelgraph ensemble` and `modelgraph traffic` against a real stack (embedded S3 + GraphQL server). */
 describe('modelgraph ensemble and traffic', () => {
   let stack: TestStack;
-  let mg: (...args: string[]) => ReturnType<typeof cli>;
+  let mg: ReturnType<typeof cliFor>;
   const keysOf = (prefix: string) => stack.server.runtime.store.listKeys(prefix);
   const storedJson = async (key: string) =>
     JSON.parse((await stack.server.runtime.store.get(key)).body.toString('utf8'));
@@ -26,7 +26,7 @@ describe('modelgraph ensemble and traffic', () => {
     // TTL 0: the server revalidates pointers on every request, so what the CLI changes shows at once.
     // Shadow counts are flushed by the test (runtime.shadows.flush()), not by a timer.
     stack = await startTestStack({ env: { POINTER_TTL_SECONDS: '0', SHADOW_FLUSH_SECONDS: '3600' } });
-    mg = (...args) => cli([...args, '--endpoint', stack.server.s3!.endpoint]);
+    mg = cliFor(stack);
     // A classifier with another label set than the demo models (4 labels instead of the demo's).
     const model = buildTreeEnsembleClassifier({ featureNames: FEATURES, labels: LABELS, trees: 2, depth: 2, seed: 9 });
     await publishVersion(
@@ -72,7 +72,7 @@ describe('modelgraph ensemble and traffic', () => {
       expect(stored).toMatchObject({
         version: 'v1',
         description: 'CLI hard vote',
-        registered_by: 'test-engineer',
+        registered_by: 'admin', // the principal, not $MODELGRAPH_USER
         strategies: [...OPTION_STRATEGIES],
       });
       expect(await storedJson('ensembles/cli_vote/archive/v1/ensemble_weights.json')).toEqual({
@@ -81,7 +81,20 @@ describe('modelgraph ensemble and traffic', () => {
         'universal/all_assets_classifier': 2,
       });
       expect(await storedJson('ensembles/cli_vote/archive/v1/voting_strategy.json')).toMatchObject({ method: 'hard' });
-      expect(published.json).toEqual({ model: 'ensembles/cli_vote', version: 'v1', metadata: stored });
+      expect(published.json).toMatchObject({
+        model: 'ensembles/cli_vote',
+        version: 'v1',
+        registered: {
+          version: 'v1',
+          modelFile: 'ensemble_weights.json',
+          sha256: stored.artifacts['ensemble_weights.json'].sha256,
+          labels: [...OPTION_STRATEGIES],
+          ensemble: {
+            voting: 'HARD',
+            members: members.map((m) => ({ model: { id: m.model }, version: m.version, weight: m.weight })),
+          },
+        },
+      });
 
       // Published, not served yet.
       const f = featuresFor(DEMO_FEATURE_NAMES, 3);
@@ -335,7 +348,7 @@ describe('modelgraph ensemble and traffic', () => {
         stage: 'PRODUCTION',
         from: 'v1.1.0',
         to: 'v1.1.0',
-        by: 'test-engineer',
+        by: 'admin',
         reason: 'compare v1.0.0',
         traffic: { shadow: true, canary_percent: 0 },
       });
@@ -346,7 +359,7 @@ describe('modelgraph ensemble and traffic', () => {
         action: 'TRAFFIC',
         fromVersion: 'v1.1.0',
         toVersion: 'v1.1.0',
-        by: 'test-engineer',
+        by: 'admin',
         reason: 'compare v1.0.0',
         traffic: { shadow: true, canaryPercent: 0 },
       });
@@ -368,7 +381,7 @@ describe('modelgraph ensemble and traffic', () => {
       const canary = await mg('traffic', 'etfs/SPY', '--canary', '25');
       expect(canary.code).toBe(0);
       expect(canary.stdout).toBe(
-        `etfs/SPY production v1.1.0: shadow on, canary 25% (set by test-engineer, generation ${shadowOn.json.generation + 1})\n`,
+        `etfs/SPY production v1.1.0: shadow on, canary 25% (set by admin, generation ${shadowOn.json.generation + 1})\n`,
       );
       gql = (await stack.gql(TRAFFIC, { id: 'etfs/SPY' })).data!;
       expect(gql.model.traffic).toEqual({ shadow: true, canaryPercent: 25 });

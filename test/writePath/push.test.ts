@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,30 +9,20 @@ import { buildTreeEnsembleClassifier, treesForTargetSize } from '../../src/demo/
 import { pushVersion } from '../../src/release/pushVersion';
 import type { PublishProgressEvent } from '../../src/registry/versionPublisher';
 import { startTestStack, type TestStack } from '../support/stack';
-import { cli, FEATURES, LABELS, smallModel, writeVersionFolder } from './support';
+import { cliFor, FEATURES, LABELS, smallModel, writeVersionFolder } from './support';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('modelgraph push', () => {
   let stack: TestStack;
-  let endpoint: string;
+  let mg: ReturnType<typeof cliFor>;
   const keysOf = (prefix: string) => stack.server.runtime.store.listKeys(prefix);
   const push = (dir: string, model: string, version: string | undefined, ...extra: string[]) =>
-    cli([
-      'push',
-      dir,
-      '--model',
-      model,
-      ...(version ? ['--version', version] : []),
-      '--endpoint',
-      endpoint,
-      '--json',
-      ...extra,
-    ]);
+    mg('push', dir, '--model', model, ...(version ? ['--version', version] : []), '--json', ...extra);
 
   beforeAll(async () => {
     stack = await startTestStack({ env: { POINTER_TTL_SECONDS: '0' } });
-    endpoint = stack.server.s3!.endpoint;
+    mg = cliFor(stack);
   });
   afterAll(() => stack?.close());
 
@@ -82,13 +72,84 @@ describe('modelgraph push', () => {
       features: 5,
       strategies: LABELS,
       trainer: 'xgb-2',
-      published_by: 'test-engineer',
+      // The API registered it: the authenticated principal, never $MODELGRAPH_USER (test-engineer).
+      registered_by: 'admin',
     });
+    expect(stored.published_by).toBeUndefined();
+    expect(JSON.stringify(stored)).not.toContain('test-engineer');
     expect((await keysOf('etfs/SMH/archive/v1.3/')).sort()).toEqual([
       'etfs/SMH/archive/v1.3/feature_names.json',
       'etfs/SMH/archive/v1.3/metadata.json',
       'etfs/SMH/archive/v1.3/model.onnx',
     ]);
+  });
+
+  it('records lineage: --data-sha256, --training-window, the source and the git commit of the folder', async () => {
+    // Prepare: a version folder that is a git repository with one commit.
+    const dir = await writeVersionFolder({ seed: 41 });
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', dir, '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], {
+        encoding: 'utf8',
+      }).trim();
+    git('init', '-q');
+    git('add', '.');
+    git('commit', '-q', '-m', 'v4 training run');
+    const commit = git('rev-parse', 'HEAD');
+    const dataSha = 'ab'.repeat(32);
+
+    // Act
+    const run = await push(
+      dir,
+      'etfs/SMH',
+      'v4.0',
+      '--data-sha256',
+      dataSha.toUpperCase(),
+      '--training-window',
+      '2024-01-01..2024-12-31',
+    );
+    const other = await push(
+      await writeVersionFolder({ seed: 42 }),
+      'etfs/SMH',
+      'v4.1',
+      '--source-uri',
+      's3://lake/runs/42',
+    );
+
+    // Assess
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const stored = JSON.parse(
+      (await stack.server.runtime.store.get('etfs/SMH/archive/v4.0/metadata.json')).body.toString(),
+    );
+    expect(stored.lineage).toEqual({
+      git_commit: commit,
+      source_uri: dir,
+      training_data_sha256: dataSha,
+      training_from: '2024-01-01',
+      training_to: '2024-12-31',
+    });
+    expect(run.json.metadata.lineage).toEqual(stored.lineage);
+    expect(other.code).toBe(0);
+    expect(other.json.metadata.lineage).toEqual({
+      git_commit: null, // a temp folder outside any repository
+      source_uri: 's3://lake/runs/42',
+      training_data_sha256: null,
+      training_from: null,
+      training_to: null,
+    });
+
+    // Malformed lineage is a usage error, and nothing is uploaded.
+    for (const bad of [
+      ['--data-sha256', 'abc'],
+      ['--training-window', '2024-01-01'],
+      ['--training-window', '2024-13-01..2024-12-31'],
+      ['--training-window', '2024-12-31..2024-01-01'],
+    ]) {
+      const refused = await push(dir, 'etfs/SMH', 'v4.2', ...bad);
+      expect(refused.code, bad.join(' ')).toBe(2);
+      expect(refused.error.code).toBe('BAD_USER_INPUT');
+    }
+    expect(await keysOf('etfs/SMH/archive/v4.2/')).toEqual([]);
   });
 
   it('refuses to push an existing version again: CONFLICT, and no object of the version changes', async () => {
@@ -197,7 +258,7 @@ describe('modelgraph push', () => {
 
     // Act
     const runs = [await push(gz, 'etfs/SMH', 'v2-gz'), await push(br, 'etfs/SMH', 'v2-br')];
-    const promoted = await cli(['promote', 'etfs/SMH', 'v2-br', '--endpoint', endpoint, '--json']);
+    const promoted = await mg('promote', 'etfs/SMH', 'v2-br', '--json');
     const features = Object.fromEntries(FEATURES.map((f, i) => [f, i / 10]));
     const answer = await stack.gql(
       `query($f: JSONObject!) { predict(ticker: "SMH", features: $f) { version strategy } }`,
@@ -294,11 +355,22 @@ describe('modelgraph push', () => {
       expect(none.stderr).toMatch(
         /^error STORAGE_UNAVAILABLE: No bucket is configured and no local Modelgraph server is running/,
       );
+      const noApi = await run(['promote', 'etfs/SPY', 'v1.0.0'], { MODELGRAPH_DATA_DIR: empty });
+      expect(noApi.code).toBe(1);
+      expect(noApi.stderr).toMatch(
+        /^error SERVER_UNAVAILABLE: No Modelgraph API is configured and no local Modelgraph server is running/,
+      );
       await writeFile(join(empty, 's3-endpoint'), 'http://127.0.0.1:9\n'); // left behind by a killed server
+      const staleS3 = await run(['ls'], { MODELGRAPH_DATA_DIR: empty });
+      expect(staleS3.code).toBe(1);
+      expect(staleS3.stderr).toMatch(
+        /error STORAGE_UNAVAILABLE: .*http:\/\/127\.0\.0\.1:9 .*does not answer: is the local server \(`npm start`\) still running\?/,
+      );
+      await writeFile(join(empty, 'server-url'), 'http://127.0.0.1:9/graphql\n'); // also left behind
       const stale = await run(['promote', 'etfs/SPY', 'v1.0.0'], { MODELGRAPH_DATA_DIR: empty });
       expect(stale.code).toBe(1);
       expect(stale.stderr).toMatch(
-        /error STORAGE_UNAVAILABLE: .*http:\/\/127\.0\.0\.1:9 .*does not answer: is the local server \(`npm start`\) still running\?/,
+        /^error SERVER_UNAVAILABLE: The Modelgraph API at http:\/\/127\.0\.0\.1:9\/graphql .*does not answer .*is the local server \(`npm start`\) still running\?/,
       );
       await rm(empty, { recursive: true, force: true });
     });

@@ -6,7 +6,7 @@ import { Registry } from '../../src/registry/registry';
 import { ObjectStore } from '../../src/storage/objectStore';
 import { createS3Client } from '../../src/storage/s3Client';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
-import { cli } from './support';
+import { cliFor } from './support';
 
 const NEW_STOCKS = ['PLTR', 'SNOW', 'SHOP', 'ROKU', 'COIN', 'HOOD'];
 const NEW_ETFS = ['XLE', 'XLV', 'GLD', 'TLT'];
@@ -156,8 +156,10 @@ describe('registerAsset', () => {
     expect((await registryDocument()).stocks.supported_tickers.NEWX).toBeUndefined();
   });
 
-  it('modelgraph asset add registers through the same code', async () => {
-    const run = await cli([
+  it('modelgraph asset add registers through the API (mutation registerAsset)', async () => {
+    const s3 = stack.server.s3!;
+    s3.resetRequests();
+    const run = await cliFor(stack)(
       'asset',
       'add',
       'arkk',
@@ -167,9 +169,7 @@ describe('registerAsset', () => {
       'ARK Innovation ETF',
       '--uses-model',
       'universal/all_assets_classifier',
-      '--endpoint',
-      stack.server.s3!.endpoint,
-    ]);
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toBe('Registered ARKK (ETF, ARK Innovation ETF) → served by universal/all_assets_classifier\n');
@@ -178,5 +178,16 @@ describe('registerAsset', () => {
       name: 'ARK Innovation ETF',
       uses_model: 'universal/all_assets_classifier',
     });
+    // The server wrote the registry (the CLI has no S3 client for it): one successful conditional PUT.
+    expect(s3.count({ method: 'PUT', key: ASSET_REGISTRY_KEY, status: 200 })).toBe(1);
+
+    const again = await cliFor(stack)('asset', 'add', 'ARKK', '--kind', 'etf', '--sector', 'Innovation');
+    expect(again.stdout).toBe('Updated ARKK (ETF, ARK Innovation ETF) → served by universal/all_assets_classifier\n');
+
+    const anonymous = await cliFor(stack, null)('asset', 'add', 'NOPE', '--kind', 'stock', '--json');
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.error.code).toBe('UNAUTHENTICATED');
+    expect(anonymous.error.message).toMatch(/the CLI sent no token: give --token or MODELGRAPH_TOKEN/);
+    expect((await registryDocument()).stocks.supported_tickers.NOPE).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTreeEnsembleClassifier } from '../../src/demo/treeEnsemble';
 import { embeddedS3ClientConfig } from '../../src/local/s3/embeddedS3';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
-import { cli, FEATURES, LABELS, smallModel } from './support';
+import { cliFor, FEATURES, LABELS, smallModel } from './support';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -66,7 +66,7 @@ describe('registerVersion: versions uploaded by other tools', () => {
     const stored = JSON.parse(
       (await stack.server.runtime.store.get('etfs/QQQ/archive/v2/metadata.json')).body.toString(),
     );
-    expect(stored).toMatchObject({ version: 'v2', pipeline: 'nightly-42', registered_by: 'local-token', features: 5 });
+    expect(stored).toMatchObject({ version: 'v2', pipeline: 'nightly-42', registered_by: 'admin', features: 5 });
     expect(stored.artifacts['feature_names.json'].sha256).toBe(sha256(Buffer.from(JSON.stringify(FEATURES))));
     const promoted = await stack.gqlAsWriter(`mutation { promote(model: "etfs/QQQ", version: "v2") { toVersion } }`);
     expect(promoted.errors).toBeUndefined();
@@ -137,17 +137,14 @@ describe('registerVersion: versions uploaded by other tools', () => {
       'model.onnx': Buffer.from(smallModel({ seed: 10 })),
       'feature_names.json': JSON.stringify(FEATURES),
     });
-    const run = await cli([
-      'register',
-      'etfs/IWM',
-      'v4',
-      '--strategies',
-      LABELS.join(','),
-      '--endpoint',
-      stack.server.s3!.endpoint,
-      '--json',
-    ]);
+    const run = await cliFor(stack)('register', 'etfs/IWM', 'v4', '--strategies', LABELS.join(','), '--json');
     expect(run.code).toBe(0);
-    expect(run.json.metadata).toMatchObject({ version: 'v4', strategies: LABELS, registered_by: 'test-engineer' });
+    expect(run.json.registered).toMatchObject({ version: 'v4', labels: LABELS, featureNames: FEATURES });
+    const stored = JSON.parse(
+      (await stack.server.runtime.store.get('etfs/IWM/archive/v4/metadata.json')).body.toString(),
+    );
+    // The principal, not $MODELGRAPH_USER.
+    expect(stored).toMatchObject({ version: 'v4', strategies: LABELS, registered_by: 'admin' });
+    expect(run.json.registered.sha256).toBe(stored.artifacts['model.onnx'].sha256);
   });
 });

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_FEATURE_NAMES } from '../../src/demo/strategies';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
-import { cli, FEATURES, LABELS, writeVersionFolder } from './support';
+import { cliFor, FEATURES, LABELS, writeVersionFolder } from './support';
 
 /** The README's release workflow, through the CLI: push → staging → production → roll back. */
 describe('release workflow with the modelgraph CLI', () => {
   let stack: TestStack;
-  let mg: (...args: string[]) => ReturnType<typeof cli>;
+  let mg: ReturnType<typeof cliFor>;
   /** The version that answers a prediction for SMH (the demo's v1.0.0 takes the 84 demo features, the pushed ones 5). */
   const serving = async (stage: 'PRODUCTION' | 'STAGING' = 'PRODUCTION') => {
     for (const names of [FEATURES, DEMO_FEATURE_NAMES]) {
@@ -26,7 +26,8 @@ describe('release workflow with the modelgraph CLI', () => {
   beforeAll(async () => {
     // TTL 0: the server revalidates on every request, so changes made by the CLI show at once.
     stack = await startTestStack({ env: { POINTER_TTL_SECONDS: '0' } });
-    mg = (...args) => cli([...args, '--endpoint', stack.server.s3!.endpoint]);
+    // The CLI finds the API (and, for push, the bucket) through the stack's data folder, as beside `npm start`.
+    mg = cliFor(stack);
     for (const [version, seed] of [
       ['v2.0', 1],
       ['v2.1', 2],
@@ -50,7 +51,7 @@ describe('release workflow with the modelgraph CLI', () => {
     const toStaging = await mg('promote', 'etfs/SMH', 'v2.0', '--stage', 'staging', '--reason', 'candidate');
     expect(toStaging.code).toBe(0);
     expect(toStaging.stdout).toBe(
-      'etfs/SMH staging: (none) → v2.0 (promoted by test-engineer, generation 1, reason: candidate)\n',
+      'etfs/SMH staging: (none) → v2.0 (promoted by admin, generation 1, reason: candidate)\n',
     );
     expect(await serving('STAGING')).toBe('v2.0');
     expect(await serving()).toBe('v1.0.0');
@@ -66,7 +67,7 @@ describe('release workflow with the modelgraph CLI', () => {
       stage: 'PRODUCTION',
       from: 'v2.0',
       to: 'v2.1',
-      by: 'test-engineer',
+      by: 'admin', // the principal, not $MODELGRAPH_USER
       generation: 3,
     });
     expect(await serving()).toBe('v2.1');
@@ -115,7 +116,7 @@ describe('release workflow with the modelgraph CLI', () => {
     const human = await mg('ls', 'etfs/SMH');
     expect(human.stdout).toMatch(/^etfs\/SMH {2}production: v1\.0\.0 {2}staging: v2\.0\n/);
     expect(human.stdout).toMatch(/\nv2\.0 +\d{4}-\d\d-\d\d +0\.610 +[\d.]+ KB +[0-9a-f]{12} +staging\n/);
-    expect(human.stdout).toMatch(/production +rollback +v2\.0 +v1\.0\.0 +test-engineer/);
+    expect(human.stdout).toMatch(/production +rollback +v2\.0 +v1\.0\.0 +admin/);
     const all = await mg('ls', '--json');
     expect(all.json.models.find((m: { id: string }) => m.id === 'etfs/SMH')).toEqual({
       id: 'etfs/SMH',
@@ -133,8 +134,8 @@ describe('release workflow with the modelgraph CLI', () => {
       production: { version: 'v1.0.0' },
       staging: { version: 'v2.0' },
       history: [
-        { action: 'ROLLBACK', toVersion: 'v1.0.0', by: 'test-engineer' },
-        { action: 'ROLLBACK', toVersion: 'v2.0', by: 'test-engineer' },
+        { action: 'ROLLBACK', toVersion: 'v1.0.0', by: 'admin' },
+        { action: 'ROLLBACK', toVersion: 'v2.0', by: 'admin' },
       ],
     });
   });

@@ -49,6 +49,16 @@ export async function cli(
   return { code, stdout, stderr, json: parse(stdout), error: parse(stderr)?.error };
 }
 
+/**
+ * `modelgraph …` against a test stack the way an engineer runs it beside `npm start`: the API and the bucket found
+ * through the stack's data folder (server-url, s3-endpoint), with the admin principal's token unless `token` is given
+ * (null: no token). MODELGRAPH_USER is set (by cli) to prove it is never recorded: `by` is always the principal.
+ */
+export function cliFor(stack: TestStack, token: string | null = stack.server.writeToken) {
+  return (...args: string[]) =>
+    cli(args, { env: { MODELGRAPH_DATA_DIR: stack.dataDir, ...(token ? { MODELGRAPH_TOKEN: token } : {}) } });
+}
+
 export interface FolderSpec extends Partial<TreeEnsembleSpec> {
   /** metadata.json content (default: { strategies: labels, accuracy: 0.7 }); null = no metadata.json. */
   metadata?: Record<string, unknown> | null;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BadUserInputError } from '../../errors';
 import { parseModelId, parseVersion, type Stage } from '../../registry/identifiers';
 import type { DeploymentRecord } from '../../registry/versionMetadata';
+import { DEPLOYMENT_FIELDS, deploymentRecord, type DeploymentView } from '../operations';
 import { stageOption, withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
 interface DeployFlags extends CommonFlags {
@@ -39,25 +40,25 @@ export function addDeployCommands(program: Command, run: CommandRunner): void {
       .command('promote')
       .summary('point production (or --stage staging) at a version')
       .description(
-        'Point a stage (production by default) at a published version: compare-and-swap on the stage pointer; CONFLICT if it moved meanwhile.',
+        'Point a stage (production by default) at a published version through the API (mutation promote): compare-and-swap on the ' +
+          'stage pointer (CONFLICT if it moved meanwhile), recorded with the principal as `by`.',
       )
       .argument('<model>', 'model id, e.g. etfs/SMH')
       .argument('<version>', 'a published version, e.g. v1.3')
       .addOption(stageOption())
       .option('--reason <text>', 'why (recorded in the history)'),
   ).action(async (modelArg: string, versionArg: string, flags: DeployFlags) =>
-    run(flags, async ({ out, user, connect }) => {
+    run(flags, async ({ out, api }) => {
       const model = parseModelId(modelArg);
       const version = parseVersion(versionArg);
       const reason = parseReason(flags.reason);
-      const conn = await connect();
-      const { record } = await conn.runtime.deployments.promote({
-        model,
-        version,
-        stage: flags.stage,
-        by: user,
-        reason,
-      });
+      const { promote } = await api().request<{ promote: DeploymentView }>(
+        `mutation Promote($model: ID!, $version: String!, $stage: Stage, $reason: String) {
+          promote(model: $model, version: $version, stage: $stage, reason: $reason) { ${DEPLOYMENT_FIELDS} }
+        }`,
+        { model, version, stage: flags.stage, reason },
+      );
+      const record = deploymentRecord(promote);
       out.result(describe(record), record);
       out.note(STALENESS_NOTE);
     }),
@@ -75,12 +76,17 @@ export function addDeployCommands(program: Command, run: CommandRunner): void {
       .addOption(stageOption())
       .option('--reason <text>', 'why (recorded in the history)'),
   ).action(async (modelArg: string, flags: DeployFlags) =>
-    run(flags, async ({ out, user, connect }) => {
+    run(flags, async ({ out, api }) => {
       const model = parseModelId(modelArg);
       const to = flags.to === undefined ? null : parseVersion(flags.to);
       const reason = parseReason(flags.reason);
-      const conn = await connect();
-      const { record } = await conn.runtime.deployments.rollback({ model, to, stage: flags.stage, by: user, reason });
+      const { rollback } = await api().request<{ rollback: DeploymentView }>(
+        `mutation Rollback($model: ID!, $to: String, $stage: Stage, $reason: String) {
+          rollback(model: $model, to: $to, stage: $stage, reason: $reason) { ${DEPLOYMENT_FIELDS} }
+        }`,
+        { model, to, stage: flags.stage, reason },
+      );
+      const record = deploymentRecord(rollback);
       out.result(describe(record), record);
       out.note(STALENESS_NOTE);
     }),

@@ -2,13 +2,9 @@ import { Option, type Command } from 'commander';
 import { BadUserInputError } from '../../errors';
 import { ModelIdSchema, parseModelId, parseVersion, VersionSchema } from '../../registry/identifiers';
 import type { VotingMethod } from '../../registry/versionMetadata';
-import {
-  MAX_ENSEMBLE_MEMBERS,
-  parseEnsembleRegistration,
-  registerEnsemble,
-  splitMemberRef,
-} from '../../release/registerEnsemble';
+import { MAX_ENSEMBLE_MEMBERS, parseEnsembleRegistration, splitMemberRef } from '../../release/registerEnsemble';
 import { table } from '../io';
+import { VERSION_FIELDS, type VersionView } from '../operations';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
 interface EnsembleFlags extends CommonFlags {
@@ -75,7 +71,8 @@ export function addEnsembleCommand(program: Command, run: CommandRunner): void {
       .summary('publish a version of an ensemble (weighted vote over classifiers)')
       .description(
         'Publish a version of an ensemble ensembles/{name}: its members (each pinned to an exact version; without @version, the one ' +
-          'its production serves now), their weights and the voting method, written once into ensembles/{name}/archive/{version}/. ' +
+          'its production serves now), their weights and the voting method, registered through the API (mutation registerEnsemble), ' +
+          'which writes them once into ensembles/{name}/archive/{version}/. ' +
           'Members must be classifiers sharing one label set (INVALID_MODEL otherwise). Promote it like any model.',
       )
       .argument('<ensemble>', 'ensemble id, e.g. ensembles/multi_asset_ensemble')
@@ -88,10 +85,11 @@ export function addEnsembleCommand(program: Command, run: CommandRunner): void {
       .addOption(votingOption())
       .option('--description <text>', 'stored in metadata.json (at most 2,000 characters)'),
   ).action(async (ensembleArg: string, flags: EnsembleFlags) =>
-    run(flags, async ({ out, user, connect }) => {
+    run(flags, async ({ out, api }) => {
       const model = parseModelId(ensembleArg);
       const version = parseVersion(flags.version);
       const specs = flags.member.map(parseMemberSpec);
+      // Checked here first, so a wrong command line is a usage error before anything is sent.
       const reg = parseEnsembleRegistration({
         model,
         version,
@@ -99,19 +97,29 @@ export function addEnsembleCommand(program: Command, run: CommandRunner): void {
         voting: flags.voting,
         description: flags.description,
       });
-      const conn = await connect();
-      const metadata = await registerEnsemble(conn.runtime.registry, reg, user);
-      const members = metadata.ensemble?.members ?? [];
+      const { registerEnsemble: registered } = await api().request<{ registerEnsemble: VersionView }>(
+        `mutation RegisterEnsemble($model: ID!, $version: String!, $members: [EnsembleMemberInput!]!, $voting: VotingMethod!, $description: String) {
+          registerEnsemble(model: $model, version: $version, members: $members, voting: $voting, description: $description) { ${VERSION_FIELDS} }
+        }`,
+        {
+          model,
+          version,
+          members: specs.map((m) => ({ model: m.model, version: m.version, weight: m.weight })),
+          voting: reg.voting.toUpperCase(),
+          description: flags.description,
+        },
+      );
+      const members = registered.ensemble?.members ?? [];
       out.result(
         () =>
           [
             `Registered ${model}@${version} (${reg.voting} vote of ${members.length} member${members.length === 1 ? '' : 's'}, ` +
-              `${metadata.features ?? '?'} features, ${metadata.strategies?.length ?? 0} labels)`,
+              `${registered.featureNames.length} features, ${registered.labels.length} labels)`,
             '',
             table(
               ['MEMBER', 'VERSION', 'WEIGHT'],
               members.map((m, i) => [
-                m.model,
+                m.model.id,
                 specs[i]?.version ? m.version : `${m.version} (production now)`,
                 String(m.weight),
               ]),
@@ -119,7 +127,7 @@ export function addEnsembleCommand(program: Command, run: CommandRunner): void {
             '',
             `Next: modelgraph promote ${model} ${version} --stage staging`,
           ].join('\n'),
-        { model, version, metadata },
+        { model, version, registered },
       );
     }),
   );

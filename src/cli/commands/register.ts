@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { registerVersion } from '../../release/registerVersion';
 import { parseModelId, parseVersion } from '../../registry/identifiers';
 import { publishedVersionLines } from '../io';
+import { REGISTER_VERSION, type RegisterVersionAnswer } from '../operations';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
 interface RegisterFlags extends CommonFlags {
@@ -14,8 +14,9 @@ export function addRegisterCommand(program: Command, run: CommandRunner): void {
       .command('register')
       .summary('register a version another tool uploaded to the archive')
       .description(
-        'Register a version whose files another tool uploaded to {model}/archive/{version}/: compute checksums from the stored files, ' +
-          'validate the model like push, and write metadata.json once.',
+        'Register a version whose files another tool uploaded to {model}/archive/{version}/ through the API (mutation ' +
+          'registerVersion): it computes checksums from the stored files, validates the model like push, writes metadata.json once ' +
+          'and records the principal as its publisher.',
       )
       .argument('<model>', 'model id, e.g. etfs/SMH')
       .argument('<version>', 'the version folder name under {model}/archive/')
@@ -24,28 +25,28 @@ export function addRegisterCommand(program: Command, run: CommandRunner): void {
         'comma-separated class labels in probabilities column order (if the uploaded metadata.json lacks them)',
       ),
   ).action(async (modelArg: string, versionArg: string, flags: RegisterFlags) =>
-    run(flags, async ({ out, user, connect }) => {
+    run(flags, async ({ out, api }) => {
       const model = parseModelId(modelArg);
       const version = parseVersion(versionArg);
       const strategies = flags.strategies
         ?.split(',')
         .map((s) => s.trim())
         .filter(Boolean);
-      const conn = await connect();
-      const { metadata, validation } = await registerVersion(conn.runtime, {
+      const { registerVersion: registered } = await api().request<RegisterVersionAnswer>(REGISTER_VERSION, {
         model,
         version,
-        description: strategies ? { strategies } : undefined,
-        by: user,
+        strategies,
       });
       out.result(
         () =>
           [
-            `Registered ${model}@${version} (${validation.features} features, ${validation.labels} labels)`,
+            `Registered ${model}@${version} (${registered.featureNames.length} features, ${registered.labels.length} labels)`,
             '',
-            ...publishedVersionLines(model, version, metadata.artifacts),
+            ...publishedVersionLines(model, version, {
+              [registered.modelFile]: { size: registered.sizeBytes, sha256: registered.sha256 },
+            }),
           ].join('\n'),
-        { model, version, validation, metadata },
+        { model, version, registered },
       );
     }),
   );

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { BadUserInputError } from '../../errors';
-import { agreementRate } from '../../inference/shadowTracker';
+import { BadUserInputError, ModelNotFoundError } from '../../errors';
 import { parseModelId } from '../../registry/identifiers';
 import { TRAFFIC_OFF, type DeploymentRecord, type Traffic } from '../../registry/versionMetadata';
 import { table } from '../io';
+import { DEPLOYMENT_FIELDS, deploymentRecord, trafficRecord, type DeploymentView } from '../operations';
 import { parseReason } from './deploy';
 import { withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
@@ -50,8 +50,8 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
       .summary("show or set a model's shadow mode and canary percentage")
       .description(
         'Set shadow mode (every production prediction also runs the staging version) and/or the canary percentage (that share of ' +
-          "tickers is served by staging) of a model's production: one compare-and-swap of its production pointer, recorded in the " +
-          'history as TRAFFIC. Omitted settings stay. Without --shadow and --canary, show the current settings and the shadow ' +
+          "tickers is served by staging) of a model's production through the API (mutation configureTraffic): one compare-and-swap " +
+          'of its production pointer, recorded in the history as TRAFFIC with the principal as `by`. Omitted settings stay. Without --shadow and --canary, show the current settings and the shadow ' +
           'agreement per pair of versions.',
       )
       .argument('<model>', 'model id, e.g. etfs/SPY')
@@ -59,24 +59,27 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
       .option('--canary <percent>', 'share of tickers (0–100) served by the staging version', parseCanary)
       .option('--reason <text>', 'why (recorded in the history)'),
   ).action(async (modelArg: string, flags: TrafficFlags) =>
-    run(flags, async ({ out, user, connect }) => {
+    run(flags, async ({ out, api }) => {
       const model = parseModelId(modelArg);
       const reason = parseReason(flags.reason);
-      const conn = await connect();
-      const { registry, deployments, shadows } = conn.runtime;
+      const client = api();
 
       if (flags.shadow !== undefined || flags.canary !== undefined) {
-        const { record } = await deployments.configureTraffic({
-          model,
-          shadow: flags.shadow,
-          canaryPercent: flags.canary,
-          by: user,
-          reason,
-        });
+        const { configureTraffic } = await client.request<{
+          configureTraffic: DeploymentView & { model: { staging: { version: string } | null } };
+        }>(
+          `mutation ConfigureTraffic($model: ID!, $shadow: Boolean, $canary: Float, $reason: String) {
+            configureTraffic(model: $model, shadow: $shadow, canaryPercent: $canary, reason: $reason) {
+              ${DEPLOYMENT_FIELDS} model { staging { version } }
+            }
+          }`,
+          { model, shadow: flags.shadow, canary: flags.canary, reason },
+        );
+        const record = deploymentRecord(configureTraffic);
         out.result(describeChange(record), record);
-        const staging = await registry.stagePointer(model, 'STAGING');
+        const staging = configureTraffic.model.staging?.version ?? null;
         const active = record.traffic && (record.traffic.shadow || record.traffic.canary_percent > 0);
-        if (active && (!staging || staging.value.version === record.to)) {
+        if (active && (staging === null || staging === record.to)) {
           out.note(
             `${model} staging ${staging ? `serves the production version ${record.to}` : 'is not deployed'}: ` +
               'shadow and canary take effect once another version is promoted to staging.',
@@ -92,18 +95,33 @@ export function addTrafficCommand(program: Command, run: CommandRunner): void {
         throw new BadUserInputError('--reason is recorded with a change: give --shadow and/or --canary', {
           argument: 'reason',
         });
-      await registry.requireModel(model);
-      const [production, staging] = await Promise.all([
-        registry.stagePointer(model, 'PRODUCTION'),
-        registry.stagePointer(model, 'STAGING'),
-      ]);
-      const traffic = production?.value.traffic ?? TRAFFIC_OFF;
-      const productionVersion = production?.value.version ?? null;
-      const stagingVersion = staging?.value.version ?? null;
-      const agreement = (await shadows.agreement(model, { productionVersion, stagingVersion })).map((p) => ({
-        ...p,
-        rate: agreementRate(p),
-      }));
+      const { model: found } = await client.request<{
+        model: {
+          production: { version: string } | null;
+          staging: { version: string } | null;
+          traffic: { shadow: boolean; canaryPercent: number };
+          shadowAgreement: Array<{
+            productionVersion: string;
+            stagingVersion: string;
+            rows: number;
+            agreements: number;
+            rate: number | null;
+          }>;
+        } | null;
+      }>(
+        `query Traffic($model: ID!) {
+          model(id: $model) {
+            production { version } staging { version } traffic { shadow canaryPercent }
+            shadowAgreement { productionVersion stagingVersion rows agreements rate }
+          }
+        }`,
+        { model },
+      );
+      if (!found) throw new ModelNotFoundError(model);
+      const traffic: Traffic = trafficRecord(found.traffic);
+      const productionVersion = found.production?.version ?? null;
+      const stagingVersion = found.staging?.version ?? null;
+      const agreement = found.shadowAgreement;
       out.result(
         () =>
           [
