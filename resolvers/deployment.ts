@@ -1,17 +1,9 @@
 import type { Resolvers } from '../src/generated/resolvers-types';
-import { requireWrite } from '../src/graphql/auth';
+import { requireScope, requireWrite, Scope } from '../src/graphql/auth';
+import { governanceGate } from '../src/release/promotionGate';
 import { modelTypeOf, parseModelId, parseVersion } from '../src/registry/identifiers';
 import { BadUserInputError } from '../src/errors';
-
-const MAX_REASON = 500;
-
-export function parseReason(reason: string | null | undefined): string | null {
-  if (reason == null) return null;
-  if (reason.length > MAX_REASON || /[\u0000-\u001f\u007f]/.test(reason.replace(/[\n\t]/g, ' '))) {
-    throw new BadUserInputError(`reason must be at most ${MAX_REASON} printable characters`, { argument: 'reason' });
-  }
-  return reason;
-}
+import { parseReason } from '../src/registry/reason';
 
 export const deploymentResolvers: Resolvers = {
   Query: {
@@ -33,12 +25,18 @@ export const deploymentResolvers: Resolvers = {
       const model = parseModelId(args.model);
       const version = parseVersion(args.version);
       const reason = parseReason(args.reason);
+      const override = args.override === true;
+      if (override) {
+        requireScope(caller, Scope.APPROVE);
+        if (!reason) throw new BadUserInputError('An override needs a reason', { argument: 'reason' });
+      }
       const { record } = await runtime.deployments.promote({
         model,
         version,
         stage: args.stage ?? 'PRODUCTION',
         by: caller.id,
         reason,
+        gate: governanceGate(runtime, { override }),
       });
       return record;
     },
@@ -53,6 +51,7 @@ export const deploymentResolvers: Resolvers = {
         stage: args.stage ?? 'PRODUCTION',
         by: caller.id,
         reason,
+        gate: governanceGate(runtime, { override: false }),
       });
       return record;
     },
@@ -61,5 +60,8 @@ export const deploymentResolvers: Resolvers = {
     model: (d) => ({ id: d.model, type: modelTypeOf(d.model)! }),
     fromVersion: (d) => d.from,
     toVersion: (d) => d.to,
+    override: (d) => d.override === true,
+    violations: (d) => d.violations ?? [],
+    approval: (d) => d.approval?.status ?? null,
   },
 };

@@ -12,6 +12,7 @@ export const ensembleResolvers: Resolvers = {
         voting: args.voting === 'SOFT' ? 'soft' : args.voting === 'HARD' ? 'hard' : args.voting,
       });
       const metadata = await registerEnsemble(runtime.registry, reg, caller.id);
+      await runtime.governance.register(reg.model, reg.version, caller.id);
       return { model: reg.model, metadata };
     },
   },

@@ -3,6 +3,7 @@ import type { Resolvers } from '../src/generated/resolvers-types';
 import { DateTimeISOResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import { aboutResolvers } from './about';
 import { ensembleResolvers } from './ensemble';
+import { governanceResolvers } from './governance';
 import { trafficResolvers } from './traffic';
 import { assetResolvers } from './asset';
 import { deploymentResolvers } from './deployment';
@@ -36,6 +37,7 @@ const parts: Resolvers[] = [
   registriesResolvers,
   ensembleResolvers,
   trafficResolvers,
+  governanceResolvers,
 ];
 
 /** All resolvers, merged per type. Resolvers stay thin: parse args, call one domain function, return. */

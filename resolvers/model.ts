@@ -2,6 +2,7 @@ import { VersionNotFoundError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import type { Loaders } from '../src/graphql/loaders';
 import type { VersionRef } from '../src/graphql/mappers';
+import { searchModelVersions } from './governance';
 import { modelTypeOf, parseModelId, parseVersion, type Stage } from '../src/registry/identifiers';
 import { primaryArtifactName, taskOf } from '../src/registry/versionMetadata';
 
@@ -25,7 +26,10 @@ export const modelResolvers: Resolvers = {
       const pointer = await loaders.stagePointer.load(`${model.id}|STAGING`);
       return pointer ? { model: model.id, metadata: pointer.value } : null;
     },
-    versions: async (model, _args, { loaders }) => {
+    versions: async (model, args, ctx) => {
+      if (args.filter || args.orderBy || args.first != null || args.after)
+        return searchModelVersions(ctx, model.id, args);
+      const { loaders } = ctx;
       const names = await loaders.versions.load(model.id);
       const metas = await loaders.versionMetadata.loadMany(names.map((v) => `${model.id}@${v}`));
       // A folder without metadata.json is an unfinished upload, not a version.

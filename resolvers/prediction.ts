@@ -1,12 +1,13 @@
 import { BadUserInputError, locatedError, ModelgraphError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
-import { modelTypeOf } from '../src/registry/identifiers';
+import { AliasNameSchema } from '../src/registry/governance';
+import { modelTypeOf, parseArguments } from '../src/registry/identifiers';
 
 export const predictionResolvers: Resolvers = {
   Query: {
     predict: (_parent, args, { loaders }) =>
       loaders
-        .predictions(args.stage ?? 'PRODUCTION')
+        .predictions(args.stage ?? 'PRODUCTION', parseOptionalAlias(args.alias, 'alias'))
         .load({ ticker: args.ticker, features: args.features, model: args.model }),
     predictMatrix: (_parent, args, { runtime }) =>
       runtime.predictor.predictMatrix(
@@ -25,14 +26,16 @@ export const predictionResolvers: Resolvers = {
           },
         );
       }
-      const loader = loaders.predictions(args.stage ?? 'PRODUCTION');
-      const answers = await loader.loadMany(
-        args.requests.map((r, i) => ({
-          ticker: r.ticker,
-          features: r.features,
-          model: r.model,
-          where: `requests[${i}]`,
-        })),
+      const stage = args.stage ?? 'PRODUCTION';
+      // Rows that name an alias go to that alias's batch; the others to the stage's.
+      const aliases = args.requests.map((r, i) => parseOptionalAlias(r.alias, `requests[${i}].alias`));
+      const answers = await Promise.all(
+        args.requests.map((r, i) =>
+          loaders
+            .predictions(stage, aliases[i])
+            .load({ ticker: r.ticker, features: r.features, model: r.model, where: `requests[${i}]` })
+            .catch((err: Error) => err),
+        ),
       );
       const failed = answers.findIndex((a) => a instanceof Error);
       if (failed >= 0) throw namingRequest(answers[failed] as Error, failed);
@@ -59,4 +62,8 @@ export const predictionResolvers: Resolvers = {
 /** The error of `requests[i]`, naming it (message and `extensions.request`). */
 function namingRequest(err: Error, i: number): Error {
   return err instanceof ModelgraphError ? locatedError(err, `requests[${i}]`, { request: i }) : err;
+}
+
+function parseOptionalAlias(alias: string | null | undefined, argument: string): string | null {
+  return alias == null ? null : parseArguments(AliasNameSchema, alias, argument);
 }

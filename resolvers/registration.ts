@@ -1,6 +1,6 @@
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { requireWrite } from '../src/graphql/auth';
-import { registerVersion } from '../src/release/registerVersion';
+import { registerThroughApi } from '../src/release/registerVersion';
 import { parseAssetRegistration, registerAsset } from '../src/registry/assetRegistration';
 import { parseModelId, parseVersion } from '../src/registry/identifiers';
 
@@ -11,8 +11,7 @@ export const registrationResolvers: Resolvers = {
       const model = parseModelId(args.model);
       const version = parseVersion(args.version);
       const description = { ...args.metadata, ...(args.strategies ? { strategies: args.strategies } : {}) };
-      const { metadata } = await registerVersion(runtime, { model, version, description, by: caller.id });
-      return { model, metadata };
+      return { model, metadata: await registerThroughApi(runtime, { model, version, description, by: caller.id }) };
     },
     registerAsset: async (_parent, args, { runtime, caller }) => {
       requireWrite(caller);

@@ -3,7 +3,7 @@ import { requireWrite } from '../src/graphql/auth';
 import { agreementRate } from '../src/inference/shadowTracker';
 import { parseModelId } from '../src/registry/identifiers';
 import { TRAFFIC_OFF } from '../src/registry/versionMetadata';
-import { parseReason } from './deployment';
+import { parseReason } from '../src/registry/reason';
 
 export const trafficResolvers: Resolvers = {
   Model: {

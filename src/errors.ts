@@ -15,6 +15,7 @@ export const ErrorCode = {
   STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   FORBIDDEN: 'FORBIDDEN',
+  POLICY_VIOLATION: 'POLICY_VIOLATION',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -129,5 +130,28 @@ export class ForbiddenError extends ModelgraphError {
       { requiredScope: scope, ...details },
     );
     this.name = 'ForbiddenError';
+  }
+}
+
+/** One rule of a model's promotion policy that a promotion would break. */
+export interface ViolatedRule {
+  rule: string;
+  required: string;
+  actual: string;
+}
+
+/** A promotion refused by the model's policy: `extensions.violations` lists every broken rule; nothing was changed. */
+export class PolicyViolationError extends ModelgraphError {
+  constructor(model: string, version: string, violations: ViolatedRule[]) {
+    super(
+      ErrorCode.POLICY_VIOLATION,
+      `Promoting ${model}@${version} to production breaks its promotion policy: ${violations
+        .map((v) => `${v.rule} requires ${v.required}, has ${v.actual}`)
+        .join(
+          '; ',
+        )}. Nothing was changed (a principal with models:approve may promote with override: true and a reason)`,
+      { model, version, violations },
+    );
+    this.name = 'PolicyViolationError';
   }
 }

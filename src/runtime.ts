@@ -8,6 +8,7 @@ import { ShadowTracker } from './inference/shadowTracker';
 import { createEventDelivery, type EventDelivery } from './events/eventDelivery';
 import { logger } from './observability/logger';
 import { Deployments } from './registry/deployments';
+import { Governance } from './registry/governance';
 import { modelRegistryFeed } from './registry/modelRegistryFeed';
 import { Registry } from './registry/registry';
 import { ObjectStore } from './storage/objectStore';
@@ -27,6 +28,8 @@ export interface Runtime {
   models: ModelCache;
   predictor: Predictor;
   deployments: Deployments;
+  /** Approvals, tags, aliases and promotion policies (compare-and-swap documents beside the versions). */
+  governance: Governance;
   /**
    * Events derived from the records of record, delivered off the request path
    * (webhook, EventBridge), and repair of the derived registry documents.
@@ -92,6 +95,8 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     onWarning: overrides.onWarning ?? ((message, details) => logger.warn(message, details)),
   });
   deployments.addListener(events.deploymentListener); // returns at once: delivery never delays a move
+  const governance = new Governance(registry);
+  governance.addListener((key) => events.changed(key)); // approval, alias and policy documents
   return {
     config,
     bucket: config.MODEL_BUCKET,
@@ -102,6 +107,7 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
     predictor,
     deployments,
     events,
+    governance,
     shadows,
     diskCache,
   };

@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Prediction, PredictionRequest } from '../inference/predictor';
+import type { AliasDocument, ApprovalDocument, VersionTagsDocument } from '../registry/governanceRecords';
 import type { Stage } from '../registry/identifiers';
 import type { Versioned } from '../registry/registry';
 import type { StagePointer, VersionMetadata } from '../registry/versionMetadata';
@@ -13,7 +14,7 @@ import { readPerformanceDocument, type PerformanceDocument } from '../registry/p
  * `predictMany` rows of one request that hit one model run as one session call.
  */
 export function createLoaders(runtime: Runtime) {
-  const predictionLoaders = new Map<Stage, DataLoader<PredictionRequest, Prediction>>();
+  const predictionLoaders = new Map<string, DataLoader<PredictionRequest, Prediction>>();
   let performance: Promise<PerformanceDocument> | undefined;
   return {
     /** metadata/performance_tracking.json, read once per request however many fields need it. */
@@ -24,14 +25,16 @@ export function createLoaders(runtime: Runtime) {
     forgetPerformanceDocument(): void {
       performance = undefined;
     },
-    predictions(stage: Stage): DataLoader<PredictionRequest, Prediction> {
-      let loader = predictionLoaders.get(stage);
+    /** Predictions served by `stage`, or by `alias` when one is given (one batch per alias). */
+    predictions(stage: Stage, alias: string | null = null): DataLoader<PredictionRequest, Prediction> {
+      const key = alias === null ? stage : `alias:${alias}`;
+      let loader = predictionLoaders.get(key);
       if (!loader) {
-        loader = new DataLoader((requests) => runtime.predictor.predictBatch(requests, stage), {
+        loader = new DataLoader((requests) => runtime.predictor.predictBatch(requests, stage, alias), {
           cache: false,
           maxBatchSize: runtime.config.MAX_PREDICT_BATCH,
         });
-        predictionLoaders.set(stage, loader);
+        predictionLoaders.set(key, loader);
       }
       return loader;
     },
@@ -50,6 +53,28 @@ export function createLoaders(runtime: Runtime) {
           return runtime.registry.versionMetadata(k.slice(0, at), k.slice(at + 1)).catch((e: Error) => e);
         }),
       ),
+    ),
+    /** `{model}@{version}` → its approval document (null: never registered through the API). */
+    approval: new DataLoader<string, ApprovalDocument | null>((keys) =>
+      Promise.all(
+        keys.map(async (k) => {
+          const at = k.lastIndexOf('@');
+          return (await runtime.governance.approval(k.slice(0, at), k.slice(at + 1)))?.value ?? null;
+        }),
+      ),
+    ),
+    /** `{model}@{version}` → its tags document (null: never tagged). */
+    tags: new DataLoader<string, VersionTagsDocument | null>((keys) =>
+      Promise.all(
+        keys.map((k) => {
+          const at = k.lastIndexOf('@');
+          return runtime.governance.tags(k.slice(0, at), k.slice(at + 1));
+        }),
+      ),
+    ),
+    /** model → its alias documents (deleted ones included). */
+    aliases: new DataLoader<string, AliasDocument[]>((models) =>
+      Promise.all(models.map((m) => runtime.governance.aliases(m))),
     ),
     versions: new DataLoader<string, string[]>((models) =>
       Promise.all(models.map((m) => runtime.registry.listVersions(m))),

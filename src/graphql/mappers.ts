@@ -1,5 +1,6 @@
 import type { ModelType } from '../registry/identifiers';
 import type { Prediction } from '../inference/predictor';
+import type { ApprovalDocument } from '../registry/governanceRecords';
 import type { VersionMetadata } from '../registry/versionMetadata';
 
 /** What a `Model` field resolves from: its id and type; everything else is loaded on demand. */
@@ -25,3 +26,23 @@ export type EnsembleDefinitionRef = NonNullable<VersionMetadata['ensemble']>;
 
 /** What an `EnsembleVote` resolves from: a prediction's `ensemble`. */
 export type EnsembleVoteRef = NonNullable<Prediction['ensemble']>;
+
+/** What an `Approval` resolves from: the version and its approval document (null: never registered through the API). */
+export interface ApprovalRef {
+  model: string;
+  version: string;
+  doc: ApprovalDocument | null;
+}
+
+/** What a `Lineage` resolves from: the version's metadata and its approval document. */
+export interface LineageRef {
+  metadata: VersionMetadata;
+  approval: ApprovalDocument | null;
+}
+
+/** What a `VersionComparison` resolves from: the model and the two versions' metadata. */
+export interface VersionComparisonRef {
+  model: string;
+  a: VersionMetadata;
+  b: VersionMetadata;
+}

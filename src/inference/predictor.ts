@@ -2,7 +2,7 @@ import { BadUserInputError, ModelgraphError, ModelNotDeployedError, UnknownAsset
 import type { Asset } from '../registry/assetRegistry';
 import { modelTypeOf, parseModelId, parseTicker, type ModelType, type Stage } from '../registry/identifiers';
 import type { AssetDirectory, Registry } from '../registry/registry';
-import type { ModelTask, StagePointer, Traffic, VotingMethod } from '../registry/versionMetadata';
+import type { ModelTask, StagePointer, Traffic, VersionMetadata, VotingMethod } from '../registry/versionMetadata';
 import { argmax, type ModelBundle } from './modelBundle';
 import { parseFeatureMatrix } from './featureMatrix';
 import type { ModelCache } from './modelCache';
@@ -70,7 +70,10 @@ export interface Prediction {
   outputs: NamedValue[];
   model: string;
   version: string;
-  stage: Stage;
+  /** The stage that served the answer; null when an alias did. */
+  stage: Stage | null;
+  /** The alias that served the answer (predict(…, alias:)), else null. */
+  alias: string | null;
   canary: boolean;
   ensemble: { voting: VotingMethod; members: MemberVote[] } | null;
   shadow: ShadowAnswer | null;
@@ -182,8 +185,19 @@ export class Predictor {
     return bundle;
   }
 
+  /** What serves `model` through its alias now (the alias document is cached like a stage pointer). */
+  private async aliasUnit(model: string, alias: string): Promise<ServingUnit> {
+    const doc = await this.registry.aliasDocument(model, alias);
+    if (!doc?.value.version) throw new ModelNotDeployedError(model, `alias "${alias}"`);
+    return this.servingUnit(model, 'PRODUCTION', await this.registry.versionMetadata(model, doc.value.version));
+  }
+
   /** What serves `model` at `stage` now: its pointer's version, as one bundle or an ensemble of member bundles. */
-  private async servingUnit(model: string, stage: Stage, pointer?: StagePointer | null): Promise<ServingUnit> {
+  private async servingUnit(
+    model: string,
+    stage: Stage,
+    pointer?: StagePointer | VersionMetadata | null,
+  ): Promise<ServingUnit> {
     const p = pointer === undefined ? (await this.registry.stagePointer(model, stage))?.value : pointer;
     if (!p) throw new ModelNotDeployedError(model, stage);
     if (modelTypeOf(model) === 'ENSEMBLE' || p.ensemble) {
@@ -293,10 +307,11 @@ export class Predictor {
   async predictBatch(
     requests: readonly PredictionRequest[],
     stage: Stage = 'PRODUCTION',
+    alias: string | null = null,
   ): Promise<Array<Prediction | Error>> {
     const started = performance.now();
     try {
-      return await this.answerBatch(requests, stage);
+      return await this.answerBatch(requests, stage, alias);
     } finally {
       this.counters.batches++;
       this.counters.batchMs += performance.now() - started;
@@ -304,7 +319,15 @@ export class Predictor {
     }
   }
 
-  private async answerBatch(requests: readonly PredictionRequest[], stage: Stage): Promise<Array<Prediction | Error>> {
+  /**
+   * With `alias`, every row is served by the version the model's alias points
+   * to (no shadow, no canary: those belong to production).
+   */
+  private async answerBatch(
+    requests: readonly PredictionRequest[],
+    stage: Stage,
+    alias: string | null,
+  ): Promise<Array<Prediction | Error>> {
     const results: Array<Prediction | Error> = new Array(requests.length);
     const assets = await this.resolveTickers(requests);
 
@@ -346,7 +369,7 @@ export class Predictor {
     // the requests by (model, stage the row is served from) synchronously.
     const models = [...new Set(targets.filter((t): t is string => typeof t === 'string'))];
     const trafficByModel = new Map<string, Awaited<ReturnType<typeof trafficOf>> | Error>();
-    if (stage === 'PRODUCTION') {
+    if (stage === 'PRODUCTION' && !alias) {
       await Promise.all(models.map(async (m) => trafficByModel.set(m, await trafficOf(m).catch(asError))));
     }
     // Per model, the rows production (or the asked stage) serves and the canary rows staging serves.
@@ -411,8 +434,11 @@ export class Predictor {
         let unit: ServingUnit;
         let shadowUnit: ServingUnit | undefined;
         try {
-          const t = group.stage === 'PRODUCTION' && stage === 'PRODUCTION' ? await trafficOf(group.model) : undefined;
-          unit = await this.servingUnit(group.model, group.stage, t ? t.production : undefined);
+          const t =
+            group.stage === 'PRODUCTION' && stage === 'PRODUCTION' && !alias ? await trafficOf(group.model) : undefined;
+          unit = alias
+            ? await this.aliasUnit(group.model, alias)
+            : await this.servingUnit(group.model, group.stage, t ? t.production : undefined);
           if (t?.traffic?.shadow && t.staging && t.staging.version !== unit.version) {
             shadowUnit = await this.servingUnit(group.model, 'STAGING', t.staging).catch(() => {
               this.counters.shadowFailures++;
@@ -501,7 +527,8 @@ export class Predictor {
           outputs: answer.outputs,
           model: work.unit.model,
           version: work.unit.version,
-          stage: group.stage,
+          stage: alias ? null : group.stage,
+          alias,
           canary: group.canary,
           ensemble: answer.ensemble,
           shadow,

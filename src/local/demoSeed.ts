@@ -6,6 +6,7 @@ import { registerAsset } from '../registry/assetRegistration';
 import type { AssetRegistryDocument } from '../registry/assetRegistry';
 import { ASSET_REGISTRY_KEY, PERFORMANCE_TRACKING_KEY } from '../registry/bucketLayout';
 import type { Deployments } from '../registry/deployments';
+import type { Governance } from '../registry/governance';
 import { publishVersion } from '../registry/versionPublisher';
 import type { ObjectStore } from '../storage/objectStore';
 import { seedDemoExtras } from './demoExtras';
@@ -280,4 +281,18 @@ async function upgradeDemoBucket(store: ObjectStore, deployments: Deployments): 
     wrote = true;
   }
   return wrote;
+}
+
+/**
+ * A freshly seeded bucket's versions are registered as the seed's
+ * (approval documents, PENDING, published by `demo-seed`), so approving them
+ * works like for any pushed version. Buckets seeded by earlier releases keep
+ * their versions unregistered (their publishers are unknown).
+ */
+export async function registerSeededVersions(registry: Registry, governance: Governance): Promise<void> {
+  for (const { id } of await registry.listModels()) {
+    for (const version of await registry.listVersions(id)) {
+      if (!(await governance.approval(id, version))) await governance.register(id, version, DEMO_SEED_USER);
+    }
+  }
 }

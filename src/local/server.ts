@@ -9,7 +9,7 @@ import { createGraphQLServer } from '../graphql/server';
 import { logger } from '../observability/logger';
 import { createRuntime, type Runtime } from '../runtime';
 import { createS3Client } from '../storage/s3Client';
-import { seedDemoBucket } from './demoSeed';
+import { registerSeededVersions, seedDemoBucket } from './demoSeed';
 import { createGraphiqlHandler } from './graphiql/serve';
 import { createGraphQLHttpHandler } from './httpAdapter';
 import { startEmbeddedS3, type EmbeddedS3 } from './s3/embeddedS3';
@@ -106,6 +106,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   }
   const seeded = s3 && opts.seed !== false ? await seedDemoBucket(runtime.store, runtime.deployments) : false;
   // The seed wrote documents (the asset registry last) that reads during the seed may have cached as missing.
+  if (seeded === 'seeded') await registerSeededVersions(runtime.registry, runtime.governance);
   if (seeded) runtime.registry.invalidate();
   const endpointFile = join(opts.dataDir, S3_ENDPOINT_FILE);
   if (s3) writeFileSync(endpointFile, `${s3.endpoint}\n`);

@@ -24,7 +24,24 @@ export interface DeploymentRequest {
   stage: Stage;
   by: string;
   reason?: string | null;
+  /**
+   * Governance: runs after the pointer this move replaces was read and before it
+   * is written with If-Match that read. It refuses the move by throwing, or
+   * answers what the record keeps as evidence (approval read, override).
+   */
+  gate?: DeploymentGate;
 }
+
+/** What a gate saw about the move it let through; kept in the deployment record. */
+export type GateEvidence = Pick<DeploymentRecord, 'override' | 'violations' | 'approval'>;
+
+export type DeploymentGate = (move: {
+  model: string;
+  stage: Stage;
+  action: 'PROMOTE' | 'ROLLBACK';
+  version: string;
+  current: StagePointer | null;
+}) => Promise<GateEvidence>;
 
 export interface DeploymentResult {
   record: DeploymentRecord;
@@ -98,7 +115,14 @@ export class Deployments {
     await this.registry.requireModel(req.model);
     const metadata = await this.registry.versionMetadata(req.model, req.version);
     const current = await this.currentPointer(req.model, req.stage);
-    return this.notify(await this.swap(req, 'PROMOTE', metadata, current));
+    const evidence = await req.gate?.({
+      model: req.model,
+      stage: req.stage,
+      action: 'PROMOTE',
+      version: req.version,
+      current: current?.value ?? null,
+    });
+    return this.notify(await this.swap(req, 'PROMOTE', metadata, current, undefined, evidence));
   }
 
   /**
@@ -125,7 +149,16 @@ export class Deployments {
       }
     }
     const metadata = await this.registry.versionMetadata(req.model, target);
-    return this.notify(await this.swap({ ...req, version: target }, 'ROLLBACK', metadata, current));
+    const evidence = await req.gate?.({
+      model: req.model,
+      stage: req.stage,
+      action: 'ROLLBACK',
+      version: target,
+      current: current.value,
+    });
+    return this.notify(
+      await this.swap({ ...req, version: target }, 'ROLLBACK', metadata, current, undefined, evidence),
+    );
   }
 
   /**
@@ -174,6 +207,7 @@ export class Deployments {
     metadata: Awaited<ReturnType<Registry['versionMetadata']>>,
     current: Versioned<StagePointer> | null,
     traffic?: Traffic,
+    evidence?: GateEvidence,
   ): Promise<DeploymentResult> {
     const generation = (current?.value.generation ?? 0) + 1;
     const at = new Date().toISOString();
@@ -189,6 +223,7 @@ export class Deployments {
       reason: req.reason ?? null,
       generation,
       ...(traffic ? { traffic } : {}),
+      ...evidence,
     };
     // Traffic settings belong to the stage, not the version: they survive promotions and rollbacks.
     const keptTraffic = traffic ?? current?.value.traffic;

@@ -421,3 +421,18 @@ export function versionTotals(doc: PerformanceDocument, model: string, version: 
   }
   return accuracyOf({ predictions, correct });
 }
+
+/** A version's realised accuracy per UTC day, summed over every asset, oldest first. */
+export function versionDaily(doc: PerformanceDocument, model: string, version: string): DailyAccuracy[] {
+  const days = new Map<string, { predictions: number; correct: number }>();
+  for (const models of Object.values(doc.assets)) {
+    for (const [date, c] of Object.entries(models[model]?.[version]?.daily ?? {})) {
+      if (!DAY.test(date)) continue;
+      const d = days.get(date) ?? { predictions: 0, correct: 0 };
+      d.predictions += c.predictions;
+      d.correct += c.correct;
+      days.set(date, d);
+    }
+  }
+  return [...days.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([date, c]) => ({ date, ...accuracyOf(c) }));
+}

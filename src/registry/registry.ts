@@ -2,9 +2,12 @@ import { LRUCache } from 'lru-cache';
 import { InvalidModelError, ModelNotFoundError, UnknownAssetError, VersionNotFoundError } from '../errors';
 import { NOT_MODIFIED, type ObjectStore } from '../storage/objectStore';
 import { ObjectNotFoundError } from '../storage/errors';
+import { AliasDocumentSchema, type AliasDocument } from './governanceRecords';
 import { listAssets, parseAssetRegistry, type Asset, type AssetRegistryDocument } from './assetRegistry';
 import {
+  ALIASES_FOLDER,
   ASSET_REGISTRY_KEY,
+  aliasKey,
   FEATURE_NAMES_FILE,
   METADATA_FILE,
   archiveKey,
@@ -103,7 +106,11 @@ export class Registry {
   ): Promise<CachedDocument<unknown>> {
     // A body that is not JSON (damaged, or hand-edited) is a typed INVALID_MODEL error like any other bad document.
     const parse = (body: Buffer): unknown =>
-      key === ASSET_REGISTRY_KEY ? parseAssetRegistry(body) : parseJsonDocument(StagePointerSchema, body, key);
+      key === ASSET_REGISTRY_KEY
+        ? parseAssetRegistry(body)
+        : key.includes(ALIASES_FOLDER)
+          ? parseJsonDocument(AliasDocumentSchema, body, key)
+          : parseJsonDocument(StagePointerSchema, body, key);
     try {
       const got = await this.store.getIfChanged(key, stale?.doc?.etag);
       if (got === NOT_MODIFIED) return { doc: stale!.doc, verifiedAt: Date.now() };
@@ -179,6 +186,11 @@ export class Registry {
 
   async stagePointer(model: string, stage: Stage): Promise<Versioned<StagePointer> | null> {
     return this.document<StagePointer>(stagePointerKey(model, stage));
+  }
+
+  /** An alias document, cached and revalidated like a stage pointer (predict(…, alias:) reads it). */
+  async aliasDocument(model: string, alias: string): Promise<Versioned<AliasDocument> | null> {
+    return this.document<AliasDocument>(aliasKey(model, alias));
   }
 
   async versionMetadata(model: string, version: string): Promise<VersionMetadata> {

@@ -121,6 +121,13 @@ export const DeploymentRecordSchema = z.object({
   generation: z.number().int().positive(),
   /** For TRAFFIC: the shadow/canary settings after the change. */
   traffic: TrafficSchema.optional(),
+  /** A promotion that went through despite its policy (models:approve), with the rules it broke. */
+  override: z.boolean().optional(),
+  violations: z.array(z.object({ rule: z.string(), required: z.string(), actual: z.string() })).optional(),
+  /** The candidate's approval as the promotion read it (evidence; absent before governance existed). */
+  approval: z
+    .object({ status: z.enum(['PENDING', 'APPROVED', 'REJECTED']), generation: z.number().int().nonnegative() })
+    .optional(),
 });
 export type DeploymentRecord = z.infer<typeof DeploymentRecordSchema>;
 

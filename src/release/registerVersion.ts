@@ -3,6 +3,7 @@ import { ConflictError, ErrorCode, InvalidModelError, ModelgraphError } from '..
 import { validateVersion, type ValidationReport } from '../inference/validateVersion';
 import { ENSEMBLE_WEIGHTS_FILE, METADATA_FILE, versionPrefix } from '../registry/bucketLayout';
 import { modelTypeOf } from '../registry/identifiers';
+import type { Governance } from '../registry/governance';
 import type { Registry } from '../registry/registry';
 import { describeVersion, type VersionFiles } from '../registry/versionDescription';
 import type { VersionMetadata } from '../registry/versionMetadata';
@@ -117,4 +118,29 @@ export async function registerVersion(
   };
   await writeRegisteredMetadata(store, model, version, metadata, uploadedMetadata);
   return { metadata, validation };
+}
+
+/**
+ * registerVersion as the API does it: the version becomes visible with its
+ * approval document (PENDING), whose publisher is the authenticated principal
+ * `by` — four eyes compares against it, never against a name in the uploaded
+ * files. A version whose metadata.json is complete but has no approval
+ * document (uploaded by a tool, or a registration stopped between the two
+ * writes) is adopted: only the approval document is written.
+ */
+export async function registerThroughApi(
+  deps: Parameters<typeof registerVersion>[0] & { governance: Governance },
+  req: RegisterVersionRequest & { by: string },
+): Promise<VersionMetadata> {
+  let metadata: VersionMetadata;
+  try {
+    metadata = (await registerVersion(deps, req)).metadata;
+  } catch (err) {
+    if (!(err instanceof ConflictError) || (await deps.governance.approval(req.model, req.version))) throw err;
+    metadata = await deps.registry.versionMetadata(req.model, req.version).catch(() => {
+      throw err;
+    });
+  }
+  await deps.governance.register(req.model, req.version, req.by);
+  return metadata;
 }

@@ -52,6 +52,8 @@ export type ModelType =
 
 /** One row of a batch prediction. */
 export type PredictionRequest = {
+  /** Serve this row with the version the model's alias points to (e.g. `champion`) instead of a stage. */
+  alias?: string | null | undefined;
   /** Feature name → finite number; exactly the model's `featureNames`. */
   features: Record<string, unknown>;
   /** Ask this model instead of the ticker's own: a `universal/…` model or an `ensembles/…` ensemble (any asset may use those). */
@@ -125,7 +127,7 @@ export type PredictQueryVariables = Exact<{
 }>;
 
 
-export type PredictQuery = { predict: { ticker: string, task: ModelTask, strategy: string | null, confidence: number | null, modelType: ModelType, version: string, stage: Stage, canary: boolean, probabilities: Array<{ label: string, probability: number }>, outputs: Array<{ name: string, value: number }>, ensemble: { voting: VotingMethod, members: Array<{ version: string, weight: number, strategy: string, confidence: number, model: { id: string } }> } | null, shadow: { version: string, strategy: string | null, agrees: boolean } | null } };
+export type PredictQuery = { predict: { ticker: string, task: ModelTask, strategy: string | null, confidence: number | null, modelType: ModelType, version: string, stage: Stage | null, canary: boolean, probabilities: Array<{ label: string, probability: number }>, outputs: Array<{ name: string, value: number }>, ensemble: { voting: VotingMethod, members: Array<{ version: string, weight: number, strategy: string, confidence: number, model: { id: string } }> } | null, shadow: { version: string, strategy: string | null, agrees: boolean } | null } };
 
 export type PredictPortfolioQueryVariables = Exact<{
   requests: Array<PredictionRequest> | PredictionRequest;
