@@ -42,6 +42,16 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 import { UnreachableCaseError } from '../../unreachable';
+import {
+  type FaultedResponse,
+  faultedResponse,
+  type FaultKind,
+  type FaultSpec,
+  FaultTable,
+  injectedStatus,
+  responseFaultOf,
+  type ResponseFaultKind,
+} from './faults';
 import { LockTable, type Release } from './locks';
 import {
   CONDITIONAL_HEADERS,
@@ -62,7 +72,6 @@ import {
 import { decodeAwsChunked, isAwsChunked, PayloadError, verifyPayload } from './payload';
 import {
   classify,
-  codeForStatus,
   errorXml,
   isSafeBucketSegment,
   isStorableKey,
@@ -79,6 +88,8 @@ import {
 // ---------------------------------------------------------------------------
 // Public API
 // ---------------------------------------------------------------------------
+
+export type { FaultKind, FaultSpec, S3RequestInfo } from './faults';
 
 export interface EmbeddedS3Options {
   /** Directory holding the buckets; created if missing; survives restarts. */
@@ -116,40 +127,6 @@ export interface S3RequestRecord {
   fault?: FaultKind;
   /** Date.now() at arrival. */
   startedAt: number;
-}
-
-/** What a fault's `match` sees. */
-export interface S3RequestInfo {
-  method: string;
-  bucket: string;
-  key: string;
-  query: string;
-  headers: IncomingHttpHeaders;
-}
-
-export type FaultKind = 'status' | 'reset' | 'stall' | 'truncate' | 'corrupt';
-
-export interface FaultSpec {
-  /** Which requests the fault applies to. */
-  match: (req: S3RequestInfo) => boolean;
-  /**
-   * - 'status': answer `status` (default 503) with an S3 XML error body; the request is not forwarded.
-   * - 'reset': destroy the connection without answering; the request is not forwarded.
-   * - 'stall': do not answer (request not forwarded) until clearFaults(), which lets it proceed
-   *   normally, or close(), which destroys it.
-   * - 'truncate': forward, then send the headers with the full Content-Length but only half the
-   *   body and destroy the connection. For a response without a body (PUT, DELETE, HEAD) the
-   *   connection is destroyed instead of answering: the write happened, the client cannot know.
-   * - 'corrupt': forward, then flip bytes of the response body (first, middle and last byte);
-   *   length and headers (ETag…) unchanged.
-   */
-  kind: FaultKind;
-  /** For kind 'status' (default 503). */
-  status?: number;
-  /** S3 error code for kind 'status' (default: InternalError for 500, ServiceUnavailable for 503, …). */
-  code?: string;
-  /** Apply to this many matching requests, then stop (default: until clearFaults()). */
-  times?: number;
 }
 
 export interface S3RequestFilter extends Partial<Pick<S3RequestRecord, 'method' | 'bucket' | 'key' | 'status'>> {
@@ -253,16 +230,6 @@ function matchesFilter(r: S3RequestRecord, f: S3RequestFilter): boolean {
 // Front server
 // ---------------------------------------------------------------------------
 
-interface ActiveFault {
-  spec: FaultSpec;
-  remaining: number;
-}
-
-interface Stalled {
-  resume: () => void;
-  destroy: () => void;
-}
-
 /** Headers that describe one hop and are never forwarded. */
 const HOP_BY_HOP = new Set([
   'connection',
@@ -284,8 +251,7 @@ class ClientGone extends Error {}
 class FrontServer {
   readonly log: S3RequestRecord[] = [];
   private seq = 0;
-  private faults: ActiveFault[] = [];
-  private readonly stalled = new Set<Stalled>();
+  private readonly faults = new FaultTable();
   private readonly locks = new LockTable();
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   private readonly server: http.Server;
@@ -330,24 +296,16 @@ class FrontServer {
   }
 
   injectFault(spec: FaultSpec): void {
-    if (spec.kind === 'status' && spec.status !== undefined && (spec.status < 400 || spec.status > 599)) {
-      throw new Error(`fault status must be 4xx or 5xx, got ${spec.status}`);
-    }
-    this.faults.push({ spec, remaining: spec.times ?? Infinity });
+    this.faults.inject(spec);
   }
 
   clearFaults(): void {
-    this.faults = [];
-    const stalled = [...this.stalled];
-    this.stalled.clear();
-    for (const s of stalled) s.resume();
+    this.faults.clear();
   }
 
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.faults = [];
-      for (const s of this.stalled) s.destroy();
-      this.stalled.clear();
+      this.faults.close();
       const frontClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
       this.server.closeAllConnections();
       for (const s of this.sockets) s.destroy();
@@ -390,29 +348,10 @@ class FrontServer {
     target: S3Target,
     rec: S3RequestRecord,
   ): Promise<void> {
-    let fault = this.takeFault(target, req.headers);
+    const { method, bucket, key, query } = target;
+    const fault = this.faults.take({ method, bucket, key, query, headers: req.headers });
     if (fault) rec.fault = fault.kind;
-    if (fault?.kind === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault?.kind === 'stall') {
-      const proceed = await new Promise<boolean>((resolve) => {
-        const entry: Stalled = {
-          resume: () => resolve(true),
-          destroy: () => {
-            req.socket.destroy();
-            resolve(false);
-          },
-        };
-        this.stalled.add(entry);
-        res.on('close', () => {
-          if (this.stalled.delete(entry)) resolve(false);
-        });
-      });
-      if (!proceed || res.destroyed) return;
-      fault = undefined;
-    }
+    if (fault && !(await this.faults.admit(fault, req, res))) return;
 
     let body: Buffer;
     try {
@@ -422,8 +361,8 @@ class FrontServer {
     }
 
     if (fault?.kind === 'status') {
-      const status = fault.status ?? 503;
-      this.sendError(res, rec, status, fault.code ?? codeForStatus(status), 'Injected fault.');
+      const { status, code } = injectedStatus(fault);
+      this.sendError(res, rec, status, code, 'Injected fault.');
       return;
     }
 
@@ -457,30 +396,10 @@ class FrontServer {
         this.answerVerdict(res, rec, target.key, verdict);
         return;
       }
-      await this.forward(req, res, rec, headers, body, fault);
+      await this.forward(req, res, rec, headers, body, responseFaultOf(fault));
     } finally {
       release();
     }
-  }
-
-  private takeFault(t: S3Target, headers: IncomingHttpHeaders): FaultSpec | undefined {
-    if (this.faults.length === 0) return undefined;
-    const info: S3RequestInfo = { method: t.method, bucket: t.bucket, key: t.key, query: t.query, headers };
-    for (const f of this.faults) {
-      if (f.remaining <= 0) continue;
-      let hit = false;
-      try {
-        hit = f.spec.match(info);
-      } catch {
-        hit = false;
-      }
-      if (hit) {
-        f.remaining--;
-        this.faults = this.faults.filter((x) => x.remaining > 0);
-        return f.spec;
-      }
-    }
-    return undefined;
   }
 
   /** Takes the locks an operation needs (always in one global order: no deadlocks). */
@@ -689,7 +608,7 @@ class FrontServer {
     rec: S3RequestRecord,
     headers: IncomingHttpHeaders,
     body: Buffer,
-    fault: FaultSpec | undefined,
+    fault: ResponseFaultKind | undefined,
   ): Promise<void> {
     const outHeaders: OutgoingHttpHeaders = { ...headers };
     if (body.length > 0 || req.method === 'PUT' || req.method === 'POST')
@@ -720,7 +639,7 @@ class FrontServer {
       const onResponse = (upRes: IncomingMessage) => {
         const status = upRes.statusCode ?? 502;
         const resHeaders = responseHeaders(upRes.rawHeaders);
-        if (fault?.kind === 'truncate' || fault?.kind === 'corrupt') {
+        if (fault) {
           const chunks: Buffer[] = [];
           upRes.on('data', (c: Buffer) => chunks.push(c));
           upRes.on('error', () => {
@@ -729,8 +648,7 @@ class FrontServer {
           });
           upRes.on('end', () => {
             const data = Buffer.concat(chunks);
-            if (fault.kind === 'truncate') this.sendTruncated(req, res, rec, status, resHeaders, data);
-            else this.sendCorrupted(res, rec, status, resHeaders, data);
+            this.sendFaulted(res, rec, status, faultedResponse(fault, req.method ?? '', resHeaders, data));
             resolve();
           });
           return;
@@ -768,41 +686,15 @@ class FrontServer {
     });
   }
 
-  private sendTruncated(
-    req: IncomingMessage,
-    res: ServerResponse,
-    rec: S3RequestRecord,
-    status: number,
-    headers: Array<[string, string]>,
-    data: Buffer,
-  ): void {
-    if (data.length === 0 || req.method === 'HEAD') {
-      // nothing to truncate: the operation happened but the client gets no answer
+  private sendFaulted(res: ServerResponse, rec: S3RequestRecord, status: number, faulted: FaultedResponse): void {
+    if (faulted.action === 'destroy') {
       res.socket?.destroy();
       return;
     }
-    const withLength = headers.filter(([k]) => k.toLowerCase() !== 'content-length');
-    withLength.push(['Content-Length', String(data.length)]);
-    this.writeHead(res, rec, status, withLength);
-    const half = data.subarray(0, Math.floor(data.length / 2));
-    rec.bytesOut += half.length;
-    res.write(half, () => res.socket?.destroy());
-  }
-
-  private sendCorrupted(
-    res: ServerResponse,
-    rec: S3RequestRecord,
-    status: number,
-    headers: Array<[string, string]>,
-    data: Buffer,
-  ): void {
-    const out = Buffer.from(data);
-    if (out.length > 0) {
-      for (const i of new Set([0, Math.floor(out.length / 2), out.length - 1])) out[i] ^= 0xff;
-    }
-    this.writeHead(res, rec, status, headers);
-    rec.bytesOut += out.length;
-    res.end(out);
+    this.writeHead(res, rec, status, faulted.headers);
+    rec.bytesOut += faulted.body.length;
+    if (faulted.then === 'destroy') res.write(faulted.body, () => res.socket?.destroy());
+    else res.end(faulted.body);
   }
 
   private writeHead(

@@ -224,28 +224,6 @@ export function errorXml(
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error>${fields}</Error>`;
 }
 
-/** Default S3 error code for a status used by fault injection. */
-export function codeForStatus(status: number): string {
-  switch (status) {
-    case 500:
-      return 'InternalError';
-    case 503:
-      return 'ServiceUnavailable';
-    case 502:
-      return 'BadGateway';
-    case 504:
-      return 'GatewayTimeout';
-    case 429:
-      return 'TooManyRequests';
-    case 403:
-      return 'AccessDenied';
-    case 404:
-      return 'NoSuchKey';
-    default:
-      return 'InjectedFault';
-  }
-}
-
 const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** S3 bucket naming rules (the subset that also keeps s3rver's paths inside its directory). */
