@@ -188,3 +188,38 @@ describe('a receiver that is down or hangs', () => {
     expect(event).toMatchObject({ type: 'ROLLED_BACK', model, by: 'admin', reason: 'down' });
   });
 });
+
+describe('a move written by another process that never delivered it', () => {
+  it('is delivered by the running server’s periodic catch-up, which also repairs the registries', async () => {
+    // Prepare: a writer with no listeners at all (as a process killed right after its pointer write)
+    const { Deployments } = await import('../../src/registry/deployments');
+    const { Registry } = await import('../../src/registry/registry');
+    const store = stack.server.runtime.store;
+    const other = new Deployments(new Registry(store, { pointerTtlMs: 0, maxStaleMs: 0 }));
+    const model = 'etfs/SPY';
+    // Act
+    const { record } = await other.promote({
+      model,
+      version: 'v1.0.0',
+      stage: 'STAGING',
+      by: 'other-process',
+      reason: 'cron',
+    });
+    // Assess: within the catch-up interval (EVENTS_CATCHUP_SECONDS=1), without any further move
+    const [event] = await eventsWithIds([record.id]);
+    expect(event).toMatchObject({
+      type: 'PROMOTED',
+      target: 'staging',
+      by: 'other-process',
+      generation: record.generation,
+    });
+    await waitFor(async () => {
+      const entry = (await readModelRegistry(store)).find((m) => m.model === model);
+      return entry?.staging?.generation === record.generation || undefined;
+    }, 'model_registry.json at the new staging generation');
+    await waitFor(
+      async () => (await readDeploymentHistory(store)).some((d) => d.id === record.id) || undefined,
+      'the feed with the new record',
+    );
+  });
+});
