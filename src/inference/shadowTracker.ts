@@ -236,13 +236,17 @@ export class ShadowTracker {
 
   /**
    * Agreement per pair of versions of `model`: summaries and count files of
-   * every instance plus this process's pending counts. The `current` pair
+   * every instance plus this process's pending counts (after its flush in
+   * flight, if any, has landed). The `current` pair
    * (production and staging now) first, then by version.
    */
   async agreement(
     model: string,
     current?: { productionVersion?: string | null; stagingVersion?: string | null },
   ): Promise<ShadowAgreement[]> {
+    // Counts this process is writing are neither pending nor in the bucket yet:
+    // wait for that write, so they are read back from their file.
+    while (this.flushing) await this.flushing;
     let flushed: Map<string, ShadowAgreement> | undefined;
     for (let attempt = 1; !flushed; attempt++) {
       try {
