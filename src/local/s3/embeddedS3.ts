@@ -52,7 +52,7 @@ import {
   responseFaultOf,
   type ResponseFaultKind,
 } from './faults';
-import { LockTable, type Release } from './locks';
+import { LockTable, locksFor } from './locks';
 import {
   CONDITIONAL_HEADERS,
   COPY_SOURCE_CONDITIONAL_HEADERS,
@@ -388,7 +388,8 @@ class FrontServer {
       return;
     }
 
-    const release = await this.lock(op, target, headers, body);
+    // acquireAll takes them in one global order: no deadlocks.
+    const release = await this.locks.acquireAll(locksFor(op, target, headers, body));
     try {
       if (op === 'DeleteObjects' && (await this.deleteObjects(target, body, res, rec))) return;
       const verdict = await this.preconditionVerdict(op, target, headers);
@@ -399,43 +400,6 @@ class FrontServer {
       await this.forward(req, res, rec, headers, body, responseFaultOf(fault));
     } finally {
       release();
-    }
-  }
-
-  /** Takes the locks an operation needs (always in one global order: no deadlocks). */
-  private lock(op: S3Operation, t: S3Target, headers: IncomingHttpHeaders, body: Buffer): Promise<Release> {
-    const key = (bucket: string, k: string) => `k:${bucket}\u0000${k}`;
-    // Creating files vs removing emptied directories (DELETE) in s3rver's store race
-    // across keys of one bucket: writers share the bucket lock, deletes take it alone.
-    const bucketLock = (exclusive: boolean) => ({ name: `b:${t.bucket}`, exclusive });
-    switch (op) {
-      case 'GetObject':
-      case 'HeadObject':
-        return this.locks.acquireAll([{ name: key(t.bucket, t.key), exclusive: false }]);
-      case 'PutObject':
-      case 'CompleteMultipartUpload':
-        return this.locks.acquireAll([bucketLock(false), { name: key(t.bucket, t.key), exclusive: true }]);
-      case 'CopyObject': {
-        const wanted = [bucketLock(false), { name: key(t.bucket, t.key), exclusive: true }];
-        const src = parseCopySource(String(headers['x-amz-copy-source']));
-        if (src) {
-          if (src.bucket !== t.bucket) wanted.push({ name: `b:${src.bucket}`, exclusive: false });
-          wanted.push({ name: key(src.bucket, src.key), exclusive: false });
-        }
-        return this.locks.acquireAll(wanted);
-      }
-      case 'DeleteObject':
-        return this.locks.acquireAll([bucketLock(true), { name: key(t.bucket, t.key), exclusive: true }]);
-      case 'DeleteObjects':
-        return this.locks.acquireAll([
-          bucketLock(true),
-          ...(parseDeleteObjects(body.toString('utf8'))?.objects ?? []).map((o) => ({
-            name: key(t.bucket, o.key),
-            exclusive: true,
-          })),
-        ]);
-      default:
-        return Promise.resolve(() => undefined);
     }
   }
 
@@ -497,8 +461,13 @@ class FrontServer {
         return deleteVerdict(conditions, await this.stored(t.bucket, t.key));
       }
 
-      default:
+      case 'UploadPart':
+      case 'DeleteObjects': // per-object conditions: see deleteObjects()
+      case 'Other':
         return PROCEED;
+
+      default:
+        throw new UnreachableCaseError(op);
     }
   }
 

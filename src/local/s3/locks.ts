@@ -6,8 +6,18 @@
  *    step and concurrent readers never see a half-written object;
  *  - reads (GET/HEAD) take it shared for as long as the body is streaming.
  */
+import type { IncomingHttpHeaders } from 'node:http';
+
+import { UnreachableCaseError } from '../../unreachable';
+import { parseCopySource, parseDeleteObjects, type S3Operation, type S3Target } from './s3Protocol';
 
 export type Release = () => void;
+
+/** One lock an operation wants: shared (readers) or exclusive (writers). */
+export interface LockRequest {
+  name: string;
+  exclusive: boolean;
+}
 
 interface Waiter {
   exclusive: boolean;
@@ -94,5 +104,48 @@ export class LockTable {
   /** Number of names currently locked or waited on (for tests / diagnostics). */
   get size(): number {
     return this.locks.size;
+  }
+}
+
+const keyLock = (bucket: string, key: string, exclusive: boolean): LockRequest => ({
+  name: `k:${bucket}\u0000${key}`,
+  exclusive,
+});
+
+/**
+ * The locks an S3 operation holds while the front checks its preconditions and
+ * s3rver runs it. Creating files and removing emptied directories (DELETE) in
+ * s3rver's store race across keys of one bucket, so writers share the bucket's
+ * lock and deletes take it alone. `body` is only read for DeleteObjects.
+ */
+export function locksFor(op: S3Operation, t: S3Target, headers: IncomingHttpHeaders, body: Buffer): LockRequest[] {
+  const bucketLock = (bucket: string, exclusive: boolean): LockRequest => ({ name: `b:${bucket}`, exclusive });
+  switch (op) {
+    case 'GetObject':
+    case 'HeadObject':
+      return [keyLock(t.bucket, t.key, false)];
+    case 'PutObject':
+    case 'CompleteMultipartUpload':
+      return [bucketLock(t.bucket, false), keyLock(t.bucket, t.key, true)];
+    case 'CopyObject': {
+      const wanted = [bucketLock(t.bucket, false), keyLock(t.bucket, t.key, true)];
+      const src = parseCopySource(String(headers['x-amz-copy-source']));
+      if (src) {
+        if (src.bucket !== t.bucket) wanted.push(bucketLock(src.bucket, false));
+        wanted.push(keyLock(src.bucket, src.key, false));
+      }
+      return wanted;
+    }
+    case 'DeleteObject':
+      return [bucketLock(t.bucket, true), keyLock(t.bucket, t.key, true)];
+    case 'DeleteObjects': {
+      const objects = parseDeleteObjects(body.toString('utf8'))?.objects ?? [];
+      return [bucketLock(t.bucket, true), ...objects.map((o) => keyLock(t.bucket, o.key, true))];
+    }
+    case 'UploadPart': // a part is invisible until CompleteMultipartUpload, which locks the key
+    case 'Other':
+      return [];
+    default:
+      throw new UnreachableCaseError(op);
   }
 }
