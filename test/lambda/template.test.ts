@@ -13,6 +13,10 @@ import { ConfigSchema, loadConfig } from '../../src/config';
 import {
   ASSET_REGISTRY_KEY,
   DEPLOYMENT_HISTORY_KEY,
+  aliasKey,
+  approvalKey,
+  promotionPolicyKey,
+  versionTagsKey,
   MODEL_REGISTRY_KEY,
   PERFORMANCE_TRACKING_KEY,
   archiveKey,
@@ -299,6 +303,47 @@ Resources:
       });
     });
 
+    it('the bucket lets nobody but the API write or delete what governance guards', () => {
+      const policy = template.Resources.ModelBucketPolicy.Properties!.PolicyDocument as Record<string, any>;
+      const deny = policy.Statement.find((s: JsonObject) => s.Sid === 'OnlyTheApiWritesGovernedKeys');
+      expect(deny).toMatchObject({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: ['s3:PutObject', 's3:DeleteObject'],
+        Condition: { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': ['GraphQLFunctionRole', 'Arn'] } } },
+      });
+      const resources = asList(resolveValue(template, deny.Resource, defaults) as Json);
+      const denied = (key: string) => resources.some((r) => iamPatternMatches(r, `<ModelBucket.Arn>/${key}`));
+      // Built by the same code that writes them.
+      for (const m of [
+        'etfs/SPY',
+        'stocks/universal',
+        'universal/all_assets_classifier',
+        'ensembles/multi_asset_ensemble',
+      ]) {
+        for (const key of [
+          stagePointerKey(m, 'PRODUCTION'),
+          stagePointerKey(m, 'STAGING'),
+          stageHistoryArchiveKey(m, 'PRODUCTION', 1, 100),
+          approvalKey(m, 'v1.2.0'),
+          versionTagsKey(m, 'v1.2.0'),
+          aliasKey(m, 'champion'),
+          promotionPolicyKey(m),
+          archiveKey(m, 'v1.2.0', 'metadata.json'),
+        ]) {
+          expect(denied(key), key).toBe(true);
+        }
+      }
+      // What an engineer's credentials may still do: upload a version's artifacts and shared files.
+      for (const key of [
+        archiveKey('etfs/SPY', 'v1.2.0', 'model.onnx'),
+        archiveKey('etfs/SPY', 'v1.2.0', 'feature_names.json'),
+        'shared/datasets/spy.parquet',
+      ]) {
+        expect(denied(key), key).toBe(false);
+      }
+    });
+
     it('allows writing exactly the keys the mutations, the registry feed and shadow mode write', () => {
       // The keys, built by the same code that writes them (src/registry/bucketLayout.ts).
       const models = [
@@ -313,6 +358,12 @@ Resources:
         ...models.map((m) => archiveKey(m, 'v1.2.0', 'metadata.json')),
         ...models.map((m) => stageHistoryArchiveKey(m, 'PRODUCTION', 1, 100)),
         ...models.map((m) => shadowStatsKey(m, 'v1.1.0', 'v1.2.0', '2026-11-27T18-00-00-000Z-0f8fad5b.json')),
+        ...models.flatMap((m) => [
+          approvalKey(m, 'v1.2.0'),
+          versionTagsKey(m, 'v1.2.0'),
+          aliasKey(m, 'champion'),
+          promotionPolicyKey(m),
+        ]),
         ASSET_REGISTRY_KEY,
         MODEL_REGISTRY_KEY,
         DEPLOYMENT_HISTORY_KEY,
