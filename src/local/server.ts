@@ -12,6 +12,7 @@ import { createS3Client } from '../storage/s3Client';
 import { registerSeededVersions, seedDemoBucket } from './demoSeed';
 import { createGraphiqlHandler } from './graphiql/serve';
 import { createGraphQLHttpHandler } from './httpAdapter';
+import { EMBEDDED_S3_CREDENTIALS } from './s3/credentials';
 import { startEmbeddedS3, type EmbeddedS3 } from './s3/embeddedS3';
 import { LOCAL_BUCKET, S3_ENDPOINT_FILE, SERVER_URL_FILE } from './localTarget';
 import { LocalPrincipals } from './principals';
@@ -40,6 +41,12 @@ query PredictSpy {
 #   predict(ticker: "SPY", …, model: "universal/volatility_predictor") { task outputs { name value } }
 #   { models { id type production { version task labels targets } } }
 #   { model(id: "etfs/SPY") { traffic { shadow canaryPercent } shadowAgreement { rows rate } history { action toVersion at } } }
+#
+# Governance: who published each version, who approved it, what the policy asks before production.
+#   { model(id: "etfs/SPY") { policy { rules { requireApproval minShadowAgreement } }
+#       versions { version approval { status publishedBy by } tags aliases lineage { gitCommit } } } }
+#   mutation { approveVersion(model: "etfs/SPY", version: "v1.1.0", note: "backtest ok") { status by } }
+#     (needs a models:approve principal other than the publisher; Headers tab: {"Authorization": "Bearer <token>"})
 `;
 
 export interface LocalServerOptions {
@@ -97,7 +104,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       region: config.AWS_REGION,
       endpoint: s3.endpoint,
       forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      credentials: EMBEDDED_S3_CREDENTIALS,
       maxAttempts: config.S3_MAX_ATTEMPTS,
       connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
