@@ -3,7 +3,7 @@
  * node) from JavaScript, without Python. Used by the demo seed, the tests and
  * the benchmarks.
  *
- * Model shape (see DESIGN.md): ir_version 8, opsets "":15 and "ai.onnx.ml":3,
+ * Model shape (docs/design-notes.md, "ONNX models without Python"): ir_version 8, opsets "":15 and "ai.onnx.ml":3,
  * input `X` float [N, features], outputs `label` (string or int64 [N]) and
  * `probabilities` float [N, classes]. With `zipMap: true` a ZipMap node is
  * appended and `probabilities` becomes seq(map(label, float)) — the shape

@@ -1,7 +1,7 @@
 import type { Stage } from './identifiers';
 
 /**
- * Key builders for the bucket layout (DESIGN.md). Arguments are already-parsed
+ * Key builders for the bucket layout (README, "Bucket layout"). Arguments are already-parsed
  * identifiers (see identifiers.ts); nothing else builds keys.
  */
 export const ASSET_REGISTRY_KEY = 'metadata/asset_registry.json';

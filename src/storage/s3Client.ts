@@ -31,7 +31,7 @@ export function createS3Client(opts: S3ConnectionOptions): S3Client {
     credentials: opts.credentials,
     maxAttempts: opts.maxAttempts ?? 3,
     // Checksums only where S3 requires them: s3rver stores streamed uploads with
-    // the SDK's default trailing checksums corrupted (DESIGN.md), and we verify
+    // the SDK's default trailing checksums corrupted (docs/design-notes.md), and we verify
     // every artifact with its own sha256 anyway.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
