@@ -118,18 +118,22 @@ export class UnauthenticatedError extends ModelgraphError {
 }
 
 export class ForbiddenError extends ModelgraphError {
-  /**
-   * `scope`: the scope the operation needs (FORBIDDEN names it). A governance
-   * rule that refuses a caller whatever its scopes (four eyes) passes its own
-   * message and `{ rule }` in `details`.
-   */
+  /** The caller lacks `scope` (named in `extensions.requiredScope`). */
   constructor(scope: string, message?: string, details: Record<string, unknown> = {}) {
     super(
       ErrorCode.FORBIDDEN,
       message ?? `The caller is authenticated but lacks the ${scope} scope this operation needs`,
-      { requiredScope: scope, ...details },
+      scope ? { requiredScope: scope, ...details } : details,
     );
     this.name = 'ForbiddenError';
+  }
+
+  /**
+   * A governance rule refuses the caller whatever its scopes (four eyes, a
+   * rejected version): `extensions.rule` names it.
+   */
+  static byRule(rule: string, message: string, details: Record<string, unknown> = {}): ForbiddenError {
+    return new ForbiddenError('', message, { rule, ...details });
   }
 }
 

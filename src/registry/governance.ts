@@ -164,18 +164,18 @@ export class Governance {
     await this.registry.versionMetadata(req.model, req.version); // VERSION_NOT_FOUND first
     const current = await this.approval(req.model, req.version);
     if (!current) {
-      throw new ForbiddenError(
-        'models:approve',
+      throw ForbiddenError.byRule(
+        FOUR_EYES,
         `${req.model}@${req.version} was not registered through the API, so its publisher is unknown and four eyes cannot be checked: register it with registerVersion (or modelgraph register) first`,
-        { rule: FOUR_EYES, model: req.model, version: req.version },
+        { model: req.model, version: req.version },
       );
     }
     const doc = current.value;
     if (doc.published_by === req.by) {
-      throw new ForbiddenError(
-        'models:approve',
+      throw ForbiddenError.byRule(
+        FOUR_EYES,
         `Four eyes: ${req.by} published ${req.model}@${req.version} and may not ${req.status === 'APPROVED' ? 'approve' : 'reject'} it; another principal must`,
-        { rule: FOUR_EYES, model: req.model, version: req.version, publishedBy: doc.published_by },
+        { model: req.model, version: req.version, publishedBy: doc.published_by },
       );
     }
     if (doc.status === req.status) {

@@ -44,10 +44,10 @@ export function governanceGate(deps: GateDeps, opts: { override: boolean }): Dep
     } as const;
     if (move.action === 'ROLLBACK') {
       if (approval.status === 'REJECTED') {
-        throw new ForbiddenError(
-          'models:write',
+        throw ForbiddenError.byRule(
+          REJECTED_VERSION,
           `${move.model}@${move.version} was REJECTED (by ${approvalDoc?.value.by}): a stage is never rolled back to a rejected version; name another with "to"`,
-          { rule: REJECTED_VERSION, model: move.model, version: move.version },
+          { model: move.model, version: move.version },
         );
       }
       return { approval };
