@@ -6,7 +6,8 @@ import type { DeploymentRecord, Traffic } from '../registry/versionMetadata';
  * reading `--json` keep working.
  */
 
-export const DEPLOYMENT_FIELDS = `id model { id } stage action fromVersion toVersion by at reason generation traffic { shadow canaryPercent }`;
+export const DEPLOYMENT_FIELDS = `id model { id } stage action fromVersion toVersion by at reason generation traffic { shadow canaryPercent }
+  override violations { rule required actual }`;
 
 export interface DeploymentView {
   id: string;
@@ -20,6 +21,8 @@ export interface DeploymentView {
   reason: string | null;
   generation: number;
   traffic: { shadow: boolean; canaryPercent: number } | null;
+  override: boolean;
+  violations: Array<{ rule: string; required: string; actual: string }>;
 }
 
 export function trafficRecord(t: { shadow: boolean; canaryPercent: number }): Traffic {
@@ -40,6 +43,7 @@ export function deploymentRecord(d: DeploymentView): DeploymentRecord {
     reason: d.reason,
     generation: d.generation,
     ...(d.traffic ? { traffic: trafficRecord(d.traffic) } : {}),
+    ...(d.override ? { override: true, violations: d.violations } : {}),
   };
 }
 

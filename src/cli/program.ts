@@ -6,6 +6,7 @@ import { MODELGRAPH_VERSION } from '../version';
 import { addAssetCommand } from './commands/asset';
 import { addDeployCommands } from './commands/deploy';
 import { addEnsembleCommand } from './commands/ensemble';
+import { addGovernanceCommands } from './commands/governance';
 import { addListCommand } from './commands/list';
 import { addPushCommand } from './commands/push';
 import { addRegisterCommand } from './commands/register';
@@ -86,6 +87,7 @@ export function buildProgram(io: CliIo, run: CommandRunner): Command {
   addPushCommand(program, run);
   addRegisterCommand(program, run);
   addDeployCommands(program, run);
+  addGovernanceCommands(program, run);
   addEnsembleCommand(program, run);
   addTrafficCommand(program, run);
   addListCommand(program, run);
@@ -148,6 +150,8 @@ interface Violation {
   actual?: unknown;
 }
 
+const show = (x: unknown) => (typeof x === 'string' ? x : JSON.stringify(x));
+
 /** Prints `error CODE: message` (a POLICY_VIOLATION's violations one a line), or with --json `{"error":{…}}`; answers the code. */
 function printError(io: CliIo, json: boolean, err: unknown): string {
   const known = err instanceof ModelgraphError || err instanceof CliError;
@@ -161,9 +165,7 @@ function printError(io: CliIo, json: boolean, err: unknown): string {
   io.stderr.write(`error ${code}: ${message}\n`);
   const violations = Array.isArray(details.violations) ? (details.violations as Violation[]) : [];
   for (const v of violations) {
-    io.stderr.write(
-      `  ${String(v.rule)}: required ${JSON.stringify(v.required)}, actual ${JSON.stringify(v.actual)}\n`,
-    );
+    io.stderr.write(`  ${show(v.rule)}: required ${show(v.required)}, actual ${show(v.actual)}\n`);
   }
   return code;
 }

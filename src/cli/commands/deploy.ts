@@ -9,6 +9,7 @@ interface DeployFlags extends CommonFlags {
   stage: Stage;
   reason?: string;
   to?: string;
+  override?: boolean;
 }
 
 const MAX_REASON = 500;
@@ -23,11 +24,13 @@ export function parseReason(reason: string | undefined): string | null {
 }
 
 function describe(record: DeploymentRecord): string {
-  const verb = record.action === 'PROMOTE' ? 'promoted' : 'rolled back';
-  return (
+  const verb =
+    record.action === 'PROMOTE' ? (record.override ? 'promoted with a policy override' : 'promoted') : 'rolled back';
+  return [
     `${record.model} ${record.stage.toLowerCase()}: ${record.from ?? '(none)'} → ${record.to} ` +
-    `(${verb} by ${record.by}, generation ${record.generation}${record.reason ? `, reason: ${record.reason}` : ''})`
-  );
+      `(${verb} by ${record.by}, generation ${record.generation}${record.reason ? `, reason: ${record.reason}` : ''})`,
+    ...(record.violations ?? []).map((v) => `  overridden ${v.rule}: required ${v.required}, actual ${v.actual}`),
+  ].join('\n');
 }
 
 /** Servers that did not make the change follow the pointer after their TTL. */
@@ -41,22 +44,31 @@ export function addDeployCommands(program: Command, run: CommandRunner): void {
       .summary('point production (or --stage staging) at a version')
       .description(
         'Point a stage (production by default) at a published version through the API (mutation promote): compare-and-swap on the ' +
-          'stage pointer (CONFLICT if it moved meanwhile), recorded with the principal as `by`.',
+          'stage pointer (CONFLICT if it moved meanwhile), recorded with the principal as `by`. A promotion to production must ' +
+          "satisfy the model's promotion policy (POLICY_VIOLATION lists the broken rules, one a line) unless --override.",
       )
       .argument('<model>', 'model id, e.g. etfs/SMH')
       .argument('<version>', 'a published version, e.g. v1.3')
       .addOption(stageOption())
-      .option('--reason <text>', 'why (recorded in the history)'),
+      .option('--reason <text>', 'why (recorded in the history)')
+      .option(
+        '--override',
+        "promote to production despite the model's promotion policy (needs models:approve and --reason; recorded with the broken rules)",
+      ),
   ).action(async (modelArg: string, versionArg: string, flags: DeployFlags) =>
     run(flags, async ({ out, api }) => {
       const model = parseModelId(modelArg);
       const version = parseVersion(versionArg);
       const reason = parseReason(flags.reason);
+      if (flags.override && reason === null)
+        throw new BadUserInputError('--override needs a --reason (it is recorded with the rules it overrides)', {
+          argument: 'reason',
+        });
       const { promote } = await api().request<{ promote: DeploymentView }>(
-        `mutation Promote($model: ID!, $version: String!, $stage: Stage, $reason: String) {
-          promote(model: $model, version: $version, stage: $stage, reason: $reason) { ${DEPLOYMENT_FIELDS} }
+        `mutation Promote($model: ID!, $version: String!, $stage: Stage, $reason: String, $override: Boolean) {
+          promote(model: $model, version: $version, stage: $stage, reason: $reason, override: $override) { ${DEPLOYMENT_FIELDS} }
         }`,
-        { model, version, stage: flags.stage, reason },
+        { model, version, stage: flags.stage, reason, override: flags.override === true },
       );
       const record = deploymentRecord(promote);
       out.result(describe(record), record);
