@@ -205,6 +205,32 @@ try {
   const bundledOrt = Object.keys(result.metafile.inputs).filter((f) => f.includes('node_modules/onnxruntime-'));
   if (bundledOrt.length) throw new Error(`onnxruntime must stay external, but the bundle contains ${bundledOrt[0]}`);
 
+  // The scheduled events catch-up (template.yaml EventsCatchUpFunction, handler catchup.handler):
+  // the same sources, its own single file beside index.mjs — S3 and the event targets only,
+  // no GraphQL and no onnxruntime, and nothing that changes what index.mjs loads.
+  const catchUp = await build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'src/events/catchUpLambda.ts')],
+    outfile: join(functionDir, 'catchup.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: 'external',
+    legalComments: 'none',
+    mainFields: ['module', 'main'],
+    banner: {
+      js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
+    },
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const catchUpExtras = Object.keys(catchUp.metafile.inputs).filter((f) =>
+    /node_modules\/(onnxruntime-|@apollo\/server|graphql\/)/.test(f),
+  );
+  if (catchUpExtras.length) throw new Error(`the catch-up bundle must not contain ${catchUpExtras[0]}`);
+
   // The source map is for decoding stack traces offline, not for the deployed function.
   for (const file of readdirSync(functionDir, { recursive: true })
     .map(String)
@@ -219,7 +245,7 @@ try {
   const shipped = readdirSync(functionDir).sort();
   writeFileSync(
     join(functionDir, 'Makefile'),
-    `# Written by scripts/build-lambda.mjs: \`sam build\` copies the prebuilt bundle.\nbuild-GraphQLFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\n`,
+    `# Written by scripts/build-lambda.mjs: \`sam build\` copies the prebuilt bundle (one folder, two functions).\nbuild-GraphQLFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\nbuild-EventsCatchUpFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\n`,
   );
   writeFileSync(
     join(tmpDir, 'layer/Makefile'),

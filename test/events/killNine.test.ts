@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LOCAL_BUCKET, S3_ENDPOINT_FILE } from '../../src/local/localTarget';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { stagePointerKey } from '../../src/registry/bucketLayout';
 import { Deployments } from '../../src/registry/deployments';
 import { readDeploymentHistory, readModelRegistry } from '../../src/registry/modelRegistryFeed';
@@ -97,7 +98,7 @@ async function bucketOf(dataDir: string): Promise<ObjectStore> {
     region: 'us-east-1',
     endpoint,
     forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: EMBEDDED_S3_CREDENTIALS,
   });
   clients.push(client);
   return new ObjectStore(client, LOCAL_BUCKET);

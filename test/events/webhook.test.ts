@@ -40,8 +40,9 @@ async function pointer(model: string, stage: 'PRODUCTION' | 'STAGING' = 'PRODUCT
   return parseJsonDocument(StagePointerSchema, (await stack.server.runtime.store.get(key)).body, key);
 }
 
-async function write(query: string, variables: Record<string, unknown> = {}, token?: string) {
-  const res = token ? await stack.gql(query, variables, { token }) : await stack.gqlAsWriter(query, variables);
+/** A mutation as the admin (or `token`); `settle: false` returns as soon as it answered, before its events are delivered. */
+async function write(query: string, variables: Record<string, unknown> = {}, token?: string, settle = true) {
+  const res = await stack.gql(query, variables, { token: token ?? stack.server.writeToken, settle });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!;
 }
@@ -157,7 +158,12 @@ describe('a receiver that is down or hangs', () => {
     const model = 'etfs/QQQ';
     receiver.mode = 'hanging';
     // Act: the mutation answers although the event cannot be delivered
-    const moved = await write(`mutation { rollback(model: "${model}", to: "v1.0.0", reason: "hang") { generation } }`);
+    const moved = await write(
+      `mutation { rollback(model: "${model}", to: "v1.0.0", reason: "hang") { generation } }`,
+      {},
+      undefined,
+      false,
+    );
     const record = (await pointer(model)).history.at(-1)!;
     expect(record.generation).toBe(moved.rollback.generation);
     // Assess: the delivery of that very event is still hanging after the mutation answered
@@ -174,7 +180,12 @@ describe('a receiver that is down or hangs', () => {
     const model = 'etfs/IWM';
     await receiver.stop(); // connection refused
     // Act
-    const moved = await write(`mutation { rollback(model: "${model}", to: "v1.0.0", reason: "down") { generation } }`);
+    const moved = await write(
+      `mutation { rollback(model: "${model}", to: "v1.0.0", reason: "down") { generation } }`,
+      {},
+      undefined,
+      false,
+    );
     // Assess: the move, model_registry.json and the feed do not depend on the receiver
     const record = (await pointer(model)).history.at(-1)!;
     expect(record.generation).toBe(moved.rollback.generation);

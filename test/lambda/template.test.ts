@@ -13,6 +13,7 @@ import { ConfigSchema, loadConfig } from '../../src/config';
 import {
   ASSET_REGISTRY_KEY,
   DEPLOYMENT_HISTORY_KEY,
+  EVENTS_WATERMARK_KEY,
   aliasKey,
   approvalKey,
   promotionPolicyKey,
@@ -258,7 +259,13 @@ Resources:
   describe('IAM: least privilege', () => {
     it('reads with GetObject and ListBucket only; writes with PutObject only; deletes only compacted shadow counts', () => {
       const actions = new Set(policyStatements().flatMap((s) => asList(s.Action)));
-      expect([...actions].sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      expect([...actions].sort()).toEqual([
+        'events:PutEvents', // on the stack's bus only (checked with the events below)
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:PutObject',
+      ]);
       const deletes = policyStatements().filter((s) => asList(s.Action).includes('s3:DeleteObject'));
       expect(
         deletes.map((s) => ({ effect: s.Effect, actions: asList(s.Action), resources: asList(s.Resource) })),
@@ -278,7 +285,7 @@ Resources:
       ]) {
         expect(deleteAllowed(key), key).toBe(false);
       }
-      for (const s of policyStatements()) {
+      for (const s of policyStatements().filter((s) => !asList(s.Action).includes('events:PutEvents'))) {
         expect(s.Effect).toBe('Allow');
         for (const r of asList(s.Resource)) expect(r.startsWith('arn:aws:s3:::<ModelBucket>'), r).toBe(true);
       }
@@ -368,6 +375,7 @@ Resources:
         MODEL_REGISTRY_KEY,
         DEPLOYMENT_HISTORY_KEY,
         PERFORMANCE_TRACKING_KEY,
+        EVENTS_WATERMARK_KEY, // the events delivered after each move
         // registerEnsemble publishes an ensemble version: its (JSON) files, then metadata.json.
         ...[ENSEMBLE_WEIGHTS_FILE, VOTING_STRATEGY_FILE, 'feature_names.json'].map((f) =>
           archiveKey('ensembles/multi_asset_ensemble', 'v2', f),
@@ -449,5 +457,111 @@ Resources:
     expect(group.Type).toBe('AWS::Logs::LogGroup');
     expect(group.Properties!.RetentionInDays).toEqual({ Ref: 'LogRetentionDays' });
     expect(fnProps.LoggingConfig).toMatchObject({ LogGroup: { Ref: 'FunctionLogGroup' } });
+  });
+
+  describe('events', () => {
+    const catchUp = template.Resources.EventsCatchUpFunction;
+    const catchUpProps = catchUp.Properties as JsonObject;
+    const statementsOf = (props: JsonObject, params = defaults) =>
+      (resolveValue(template, props.Policies, params) as JsonObject[]).flatMap((p) => p.Statement as JsonObject[]);
+    const envOf = (props: JsonObject, params = defaults) =>
+      resolveValue(template, (props.Environment as JsonObject).Variables, params) as Record<string, string>;
+
+    it('creates an EventBridge bus; both functions put events on it (and only there) and name it in EVENTS_BUS_NAME', () => {
+      const bus = template.Resources.EventBus;
+      expect(bus.Type).toBe('AWS::Events::EventBus');
+      expect(resolveValue(template, bus.Properties!.Name, defaults)).toBe('modelgraph-events');
+      for (const props of [fnProps, catchUpProps]) {
+        const puts = statementsOf(props).filter((s) => asList(s.Action).some((a) => a.startsWith('events:')));
+        // Least privilege: one statement, one action, the stack's bus as the only resource.
+        expect(puts).toEqual([
+          { Sid: 'PutEventsOnTheStackBus', Effect: 'Allow', Action: 'events:PutEvents', Resource: '<EventBus.Arn>' },
+        ]);
+        expect(asList(statementsOf(props).flatMap((s) => asList(s.Resource)))).not.toContain('*');
+        expect(envOf(props).EVENTS_BUS_NAME).toBe('<EventBus>');
+      }
+      expect(resolveValue(template, template.Outputs!.EventBusName.Value, defaults)).toBe('<EventBus>');
+    });
+
+    it('runs the catch-up from the same bundle every minute, without the onnxruntime layer', () => {
+      expect(catchUp.Type).toBe('AWS::Serverless::Function');
+      expect(catchUpProps).toMatchObject({
+        CodeUri: fnProps.CodeUri, // the same prebuilt folder (catchup.mjs beside index.mjs)
+        Handler: 'catchup.handler',
+        Runtime: fnProps.Runtime,
+        Architectures: fnProps.Architectures,
+      });
+      expect(catchUpProps.Layers).toBeUndefined();
+      expect(catchUp.Metadata?.BuildMethod).toBe('makefile');
+      const events = Object.values(catchUpProps.Events as Record<string, any>);
+      expect(events).toEqual([
+        {
+          Type: 'Schedule', // an EventBridge rule
+          Properties: expect.objectContaining({ Schedule: 'rate(1 minute)', Enabled: true }),
+        },
+      ]);
+      expect(Number(catchUpProps.Timeout)).toBeLessThanOrEqual(60); // a run ends before the next starts
+      expect(catchUpProps.LoggingConfig).toMatchObject({ LogGroup: { Ref: 'EventsCatchUpLogGroup' } });
+    });
+
+    it('the catch-up reads the bucket and writes only the derived documents and the watermark', () => {
+      const statements = statementsOf(catchUpProps);
+      const actions = [...new Set(statements.flatMap((s) => asList(s.Action)))].sort();
+      expect(actions).toEqual(['events:PutEvents', 's3:GetObject', 's3:ListBucket', 's3:PutObject']);
+      const canPut = (key: string) =>
+        statements.some(
+          (s) =>
+            asList(s.Action).includes('s3:PutObject') &&
+            asList(s.Resource).some((r) => iamPatternMatches(r, `arn:aws:s3:::<ModelBucket>/${key}`)),
+        );
+      for (const key of [MODEL_REGISTRY_KEY, DEPLOYMENT_HISTORY_KEY, EVENTS_WATERMARK_KEY])
+        expect(canPut(key), key).toBe(true);
+      for (const key of [
+        stagePointerKey('etfs/SPY', 'PRODUCTION'),
+        approvalKey('etfs/SPY', 'v1.2.0'),
+        aliasKey('etfs/SPY', 'champion'),
+        promotionPolicyKey('etfs/SPY'),
+        ASSET_REGISTRY_KEY,
+        archiveKey('etfs/SPY', 'v1.2.0', 'metadata.json'),
+        'metadata/other.json',
+      ]) {
+        expect(canPut(key), key).toBe(false);
+      }
+      const policy = template.Resources.ModelBucketPolicy.Properties!.PolicyDocument as Record<string, any>;
+      expect(
+        policy.Statement.find((s: JsonObject) => s.Sid === 'DenyUnconditionalWritesByTheEventsCatchUp'),
+      ).toMatchObject({
+        Effect: 'Deny',
+        Principal: { AWS: { 'Fn::GetAtt': ['EventsCatchUpFunctionRole', 'Arn'] } },
+        Action: 's3:PutObject',
+        Condition: { Null: { 's3:if-match': 'true', 's3:if-none-match': 'true' } },
+      });
+    });
+
+    it('sets config variables only, and a webhook only when EventsWebhookUrl is given', () => {
+      const configKeys = Object.keys(ConfigSchema.shape);
+      const withHook = {
+        ...defaults,
+        EventsWebhookUrl: 'https://hooks.example.com/modelgraph',
+        EventsWebhookSecret: 'a-secret-of-sixteen-chars',
+      };
+      for (const props of [fnProps, catchUpProps]) {
+        for (const name of Object.keys((props.Environment as JsonObject).Variables as JsonObject)) {
+          expect(configKeys, `${name} is not a key of ConfigSchema`).toContain(name);
+          expect(LAMBDA_RESERVED_ENV).not.toContain(name);
+        }
+        const plain = envOf(props);
+        expect(plain.EVENTS_WEBHOOK_URL).toBeUndefined();
+        expect(plain.EVENTS_WEBHOOK_SECRET).toBeUndefined();
+        const hooked = envOf(props, withHook);
+        expect(hooked.EVENTS_WEBHOOK_URL).toBe('https://hooks.example.com/modelgraph');
+        const config = loadConfig({ ...hooked, MODEL_BUCKET: 'modelgraph-modelbucket-1a2b3c' });
+        expect(config).toMatchObject({
+          EVENTS_BUS_NAME: '<EventBus>',
+          EVENTS_WEBHOOK_SECRET: 'a-secret-of-sixteen-chars',
+        });
+      }
+      expect((template.Parameters!.EventsWebhookSecret as JsonObject).NoEcho).toBe(true);
+    });
   });
 });

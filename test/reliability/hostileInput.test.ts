@@ -406,7 +406,7 @@ describe('hostile input never crashes and never reaches a key', () => {
         continue;
       }
       expect(w.key).toMatch(
-        /^([^/]+\/[^/]+\/(production|staging)\/|metadata\/(model_registry|deployment_history)\.json$|metadata\/shadow\/)/,
+        /^([^/]+\/[^/]+\/(production|staging)\/|metadata\/(model_registry|deployment_history|events\/watermark)\.json$|metadata\/shadow\/)/,
       );
     }
     await stack?.close();

@@ -45,6 +45,7 @@ export const BUCKET_LAYOUT = new RegExp(
     String.raw`^${MODEL_ID}/history\.json$`,
     String.raw`^${MODEL_ID}/(production|staging)/history/[0-9]{8}-[0-9]{8}\.json$`,
     String.raw`^metadata/[a-z_]+\.json$`,
+    String.raw`^metadata/events/watermark\.json$`,
     String.raw`^metadata/shadow/${MODEL_ID}/${VERSION}/${VERSION}/${FILE}$`,
     String.raw`^shared/${FILE}(/${FILE})*$`,
   ].join('|'),

@@ -16,7 +16,7 @@ export interface TestStack {
   gql<T = Record<string, any>>(
     query: string,
     variables?: Record<string, unknown>,
-    opts?: { token?: string | null },
+    opts?: { token?: string | null; settle?: boolean },
   ): Promise<GraphQLResponse<T>>;
   /** Same, with the write token. */
   gqlAsWriter<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
@@ -36,18 +36,25 @@ export async function startTestStack(
     NODE_ENV: 'test',
     MODELGRAPH_WRITE_TOKEN: 'test-write-token-0123456789',
     POINTER_TTL_SECONDS: '30',
+    // Events: no periodic catch-up unless a test asks for one (its S3 requests would land in other tests' counts).
+    EVENTS_CATCHUP_SECONDS: '0',
     ...opts.env,
   };
   const server = await startLocalServer({ port: 0, dataDir, env, seed: opts.seed });
+  // The start-up catch-up (and the seed's events) run in the background: let them finish first.
+  await server.runtime.events.idle();
   const gql = async <T>(
     query: string,
     variables?: Record<string, unknown>,
-    o: { token?: string | null } = {},
+    o: { token?: string | null; settle?: boolean } = {},
   ): Promise<GraphQLResponse<T>> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     const res = await fetch(server.graphqlUrl, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
     const body = (await res.json()) as GraphQLResponse<T>;
+    // A move's events are delivered in the background after its answer: unless the test is about that
+    // (settle: false), wait for them, so the S3 requests they make never land in a later step's counts.
+    if (o.settle !== false) await server.runtime.events.idle();
     return { ...body, status: res.status };
   };
   return {

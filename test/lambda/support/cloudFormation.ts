@@ -114,6 +114,7 @@ export const RESOURCE_TYPES: Record<string, ResourceTypeSpec> = {
   'AWS::ApiGatewayV2::Integration': { required: ['ApiId', 'IntegrationType'], attributes: ['IntegrationId'] },
   'AWS::ApiGatewayV2::Route': { required: ['ApiId', 'RouteKey'], attributes: ['RouteId'] },
   'AWS::Lambda::Permission': { required: ['Action', 'FunctionName', 'Principal'], attributes: ['Id'] },
+  'AWS::Events::EventBus': { required: ['Name'], attributes: ['Arn', 'Name', 'Policy'] },
 };
 
 /** Zip-packaged functions (no ImageUri) also need these. */
