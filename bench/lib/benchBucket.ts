@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config';
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { buildTreeEnsembleClassifier, treesForTargetSize } from '../../src/demo/treeEnsemble';
 import { demoAssetRegistry, demoDescription, seedDemoBucket } from '../../src/local/demoSeed';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/local/s3/embeddedS3';
 import { ASSET_REGISTRY_KEY } from '../../src/registry/bucketLayout';
 import { publishVersion } from '../../src/registry/versionPublisher';
@@ -20,7 +21,6 @@ import { createRuntime, type Runtime } from '../../src/runtime';
 import { createS3Client } from '../../src/storage/s3Client';
 
 export const BENCH_BUCKET = 'modelgraph-bench';
-export const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 export type SizeName = 'small' | 'large';
 export type ModelFileName = 'model.onnx' | 'model.onnx.br' | 'model.onnx.gz';
@@ -105,7 +105,7 @@ export async function startBenchBucket(opts: BenchBucketOptions): Promise<BenchB
     region: config.AWS_REGION,
     endpoint: s3.endpoint,
     forcePathStyle: true,
-    credentials: S3_CREDENTIALS,
+    credentials: EMBEDDED_S3_CREDENTIALS,
   });
   const setupRuntime = createRuntime(config, { s3Client });
   const { store, deployments } = setupRuntime;
@@ -213,7 +213,7 @@ export function bucketEnv(bucket: BenchBucket): Record<string, string> {
     MODEL_BUCKET: bucket.bucket,
     S3_ENDPOINT: bucket.endpoint,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: S3_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
   };
 }

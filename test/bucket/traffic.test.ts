@@ -5,6 +5,7 @@ import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies
 import { inCanary } from '../../src/inference/canary';
 import type { Prediction } from '../../src/inference/predictor';
 import { DEMO_STOCKS, demoVersionFiles } from '../../src/local/demoSeed';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { createRuntime, type Runtime } from '../../src/runtime';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
@@ -58,7 +59,7 @@ describe('shadow mode and canary traffic', () => {
       S3_ENDPOINT: stack.server.s3!.endpoint,
       POINTER_TTL_SECONDS: '0',
     });
-    other = createRuntime(config, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    other = createRuntime(config, { credentials: EMBEDDED_S3_CREDENTIALS });
   });
   afterAll(async () => {
     other?.models.clear();

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_FEATURE_NAMES } from '../../src/demo/strategies';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { LOCAL_BUCKET, startLocalServer, type LocalServer } from '../../src/local/server';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
 
@@ -17,8 +18,8 @@ describe('MODEL_BUCKET: the same server reads a bucket it does not host', () => 
     host = await startTestStack();
     readerDir = await mkdtemp(join(tmpdir(), 'modelgraph-reader-'));
     // Credentials come from the SDK's default chain, as on AWS.
-    process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
-    process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+    process.env.AWS_ACCESS_KEY_ID = EMBEDDED_S3_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = EMBEDDED_S3_CREDENTIALS.secretAccessKey;
     reader = await startLocalServer({
       port: 0,
       dataDir: readerDir,

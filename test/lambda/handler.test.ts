@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, DEMO_RISK_MODEL, seedDemoBucket } from '../../src/local/demoSeed';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import type { Prediction } from '../../src/inference/predictor';
 import { parseTemplate, type JsonObject } from './support/cloudFormation';
 import { startS3Fixture, TEST_BUCKET, type S3Fixture } from './support/s3Runtime';
@@ -86,8 +87,8 @@ async function invoke(name: string, events: string[], env: Record<string, string
         AWS_LAMBDA_FUNCTION_VERSION: '1',
         AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
         AWS_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_ACCESS_KEY_ID: EMBEDDED_S3_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: EMBEDDED_S3_CREDENTIALS.secretAccessKey,
         NODE_ENV: 'production',
         MODEL_BUCKET: TEST_BUCKET,
         S3_ENDPOINT: fx.s3.endpoint,
@@ -586,7 +587,7 @@ describe('observability', () => {
     expect(everything).not.toMatch(/authorization/i);
     expect(everything).not.toContain(FEATURE_VALUE);
     expect(everything).not.toContain('0.8642713'); // rsi_14 of the warm predict
-    expect(everything).not.toContain('S3RVER');
+    expect(everything).not.toContain(EMBEDDED_S3_CREDENTIALS.secretAccessKey);
   });
 });
 

@@ -3,6 +3,7 @@ import { DEMO_FEATURE_NAMES } from '../../src/demo/strategies';
 import { ASSET_REGISTRY_KEY } from '../../src/registry/bucketLayout';
 import { registerAsset, parseAssetRegistration } from '../../src/registry/assetRegistration';
 import { Registry } from '../../src/registry/registry';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { ObjectStore } from '../../src/storage/objectStore';
 import { createS3Client } from '../../src/storage/s3Client';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
@@ -81,7 +82,7 @@ describe('registerAsset', () => {
     const client = createS3Client({
       region: 'us-east-1',
       endpoint: stack.server.s3!.endpoint,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      credentials: EMBEDDED_S3_CREDENTIALS,
     });
     const elsewhere = new Registry(new ObjectStore(client, stack.server.runtime.bucket), {
       pointerTtlMs: 30_000,

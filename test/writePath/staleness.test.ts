@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { DEMO_FEATURE_NAMES } from '../../src/demo/strategies';
 import type { Prediction } from '../../src/inference/predictor';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { createRuntime, type Runtime } from '../../src/runtime';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
 import { eventually } from './support';
@@ -36,7 +37,7 @@ describe('bounded staleness after a promotion made by another process', () => {
       S3_ENDPOINT: stack.server.s3!.endpoint,
       POINTER_TTL_SECONDS: '1',
     });
-    other = createRuntime(config, { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    other = createRuntime(config, { credentials: EMBEDDED_S3_CREDENTIALS });
   });
   afterAll(async () => {
     other?.models.clear();

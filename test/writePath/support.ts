@@ -7,6 +7,7 @@ import { runCli } from '../../src/cli/program';
 import type { CliIo } from '../../src/cli/io';
 import { expect } from 'vitest';
 import { ConflictError } from '../../src/errors';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { stagePointerKey } from '../../src/registry/bucketLayout';
 import { Deployments, type DeploymentsOptions } from '../../src/registry/deployments';
 import { Registry } from '../../src/registry/registry';
@@ -121,7 +122,7 @@ export function separateProcesses(stack: () => TestStack) {
       const client = createS3Client({
         region: 'us-east-1',
         endpoint: stack().server.s3!.endpoint,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        credentials: EMBEDDED_S3_CREDENTIALS,
       });
       clients.push(client);
       const registry = new Registry(new ObjectStore(client, stack().server.runtime.bucket), {

@@ -7,6 +7,7 @@ import type { RowPrediction } from '../../src/inference/modelBundle';
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, demoVersionFiles } from '../../src/local/demoSeed';
 import { Deployments, type DeploymentResult } from '../../src/registry/deployments';
 import { TRAFFIC_OFF, type DeploymentRecord, type Traffic } from '../../src/registry/versionMetadata';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import { createRuntime, type Runtime } from '../../src/runtime';
 import { featuresFor, startTestStack, type GraphQLResponse, type TestStack } from '../support/stack';
@@ -45,7 +46,7 @@ describe('traffic changes racing promotions and predictions', () => {
     reference = createRuntime(
       loadConfig({ MODEL_BUCKET: stack.server.runtime.bucket, S3_ENDPOINT: stack.server.s3!.endpoint }),
       {
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        credentials: EMBEDDED_S3_CREDENTIALS,
       },
     );
   });

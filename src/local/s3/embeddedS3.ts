@@ -42,6 +42,7 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 
 import { UnreachableCaseError } from '../../unreachable';
+import { EMBEDDED_S3_CREDENTIALS } from './credentials';
 import {
   type FaultedResponse,
   faultedResponse,
@@ -158,7 +159,7 @@ export function embeddedS3ClientConfig(endpoint: string): S3ClientConfig {
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials: EMBEDDED_S3_CREDENTIALS,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   };

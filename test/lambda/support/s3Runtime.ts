@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../../src/config';
+import { EMBEDDED_S3_CREDENTIALS } from '../../../src/local/s3/credentials';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../../src/local/s3/embeddedS3';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../../../src/runtime';
 import { createS3Client } from '../../../src/storage/s3Client';
@@ -36,7 +37,7 @@ export async function startS3Fixture(): Promise<S3Fixture> {
         region: 'us-east-1',
         endpoint: s3.endpoint,
         forcePathStyle: true,
-        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        credentials: EMBEDDED_S3_CREDENTIALS,
         maxAttempts: config.S3_MAX_ATTEMPTS,
       });
       return createRuntime(config, { s3Client, ...overrides });
