@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     curl -s ${server.graphqlUrl} -H 'content-type: application/json' \\
       -d '{"query":"{ assets { ticker kind model { id production { version } } } }"}'
 
+  The modelgraph CLI finds this server through ${dataDir}/server-url (npm run modelgraph -- --help).
   Mutations need a principal's token. The admin principal (every scope) has the one in ${dataDir}/admin-token
   (or MODELGRAPH_WRITE_TOKEN); add others with: npm run modelgraph -- token add NAME --scope models:write
     curl -s ${server.graphqlUrl} -H 'content-type: application/json' \\

@@ -78,7 +78,7 @@ export function addPushCommand(program: Command, run: CommandRunner): void {
   withCommonOptions(
     program
       .command('push')
-      .summary('validate a version folder and upload it once')
+      .summary('validate a version folder, upload it once and have the API register it')
       .description(
         'Validate a version folder, upload it once to {model}/archive/{version}/ and have the API register it (mutation ' +
           'registerVersion: checksums, validation again, the principal recorded as publisher, the lineage stored). The folder holds ' +
