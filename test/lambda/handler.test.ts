@@ -14,6 +14,9 @@ import { OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, DEMO_RISK_MODEL, seedDemoBucket } from '../../src/local/demoSeed';
 import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import type { Prediction } from '../../src/inference/predictor';
+import { Deployments } from '../../src/registry/deployments';
+import { readDeploymentHistory, readModelRegistry } from '../../src/registry/modelRegistryFeed';
+import { EventBridgeStandIn } from '../events/eventBridgeStandIn';
 import { parseTemplate, type JsonObject } from './support/cloudFormation';
 import { startS3Fixture, TEST_BUCKET, type S3Fixture } from './support/s3Runtime';
 
@@ -63,14 +66,19 @@ let broken: Run;
 let warmed: Run;
 
 /** Runs events through the handler in one fresh process whose only code is the built bundle and layer. */
-async function invoke(name: string, events: string[], env: Record<string, string>): Promise<Run> {
+async function invoke(
+  name: string,
+  events: string[],
+  env: Record<string, string>,
+  entry: { module: string; export: string } = { module: handlerModule, export: handlerExport },
+): Promise<Run> {
   const cacheDir = join(sandbox, `${name}-disk-cache`);
   const child = spawn(
     process.execPath,
     [
       join(sandbox, 'invoke.mjs'),
-      join(sandbox, 'task', `${handlerModule}.mjs`),
-      handlerExport,
+      join(sandbox, 'task', `${entry.module}.mjs`),
+      entry.export,
       ...events.map((e) => join(EVENTS, `${e}.json`)),
     ],
     {
@@ -246,6 +254,7 @@ describe('the build', () => {
     expect(bundle).toContain('Predicts the option strategy for one ticker.'); // the SDL is inlined
     expect(readdirSync(join(ROOT, 'dist/lambda/function')).sort()).toEqual([
       'Makefile',
+      'catchup.mjs', // the scheduled events catch-up (EventsCatchUpFunction)
       'chunks',
       'index.mjs',
       'index.mjs.LEGAL.txt',
@@ -272,7 +281,12 @@ describe('the build', () => {
 
   it('lets `sam build` copy the prebuilt artifacts (BuildMethod: makefile targets for the template logical ids)', () => {
     for (const [id, dir, expected] of [
-      ['GraphQLFunction', String(fnProps.CodeUri), ['chunks', 'index.mjs', 'index.mjs.LEGAL.txt']],
+      ['GraphQLFunction', String(fnProps.CodeUri), ['catchup.mjs', 'chunks', 'index.mjs', 'index.mjs.LEGAL.txt']],
+      [
+        'EventsCatchUpFunction',
+        String((template.Resources.EventsCatchUpFunction.Properties as JsonObject).CodeUri),
+        ['catchup.mjs', 'chunks', 'index.mjs', 'index.mjs.LEGAL.txt'],
+      ],
       ['OnnxRuntimeLayer', String(layerProps.ContentUri), ['nodejs']],
     ] as const) {
       const artifacts = join(sandbox, `sam-artifacts-${id}`);
@@ -283,6 +297,55 @@ describe('the build', () => {
       });
       expect(make.status, make.stderr).toBe(0);
       expect(readdirSync(artifacts).sort()).toEqual([...expected]);
+    }
+  });
+});
+
+describe('the built events catch-up (catchup.handler, run every minute on AWS)', () => {
+  it('repairs the registries from the pointers and puts the missed events to EventBridge (a loopback stand-in: AWS is not reachable here)', async () => {
+    // Prepare: a move whose process died before the registries and the events (no listeners at all)
+    const seeder = fx.runtime();
+    const bare = new Deployments(seeder.registry);
+    const { record } = await bare.rollback({
+      model: 'etfs/IWM',
+      stage: 'PRODUCTION',
+      to: 'v1.0.0',
+      by: 'died-before-feed',
+      reason: 'kill -9',
+    });
+    const standIn = new EventBridgeStandIn();
+    await standIn.start();
+    const [catchUpModule, catchUpExport] = String(
+      (template.Resources.EventsCatchUpFunction.Properties as JsonObject).Handler,
+    ).split('.');
+    try {
+      // Act: the built catchup.mjs in a fresh process, with a scheduled event
+      const run = await invoke(
+        'catchup',
+        ['scheduled-catchup'],
+        {
+          AWS_LAMBDA_FUNCTION_NAME: 'modelgraph-events-catchup',
+          EVENTS_BUS_NAME: 'modelgraph-events',
+          EVENTBRIDGE_ENDPOINT: standIn.endpoint,
+        },
+        { module: catchUpModule, export: catchUpExport },
+      );
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.order.map((r) => r.kind)).toEqual(['result']);
+      expect(run.order[0].result).toMatchObject({ pending: 0 });
+      const registry = await readModelRegistry(seeder.store);
+      expect(registry.find((m) => m.model === 'etfs/IWM')!.production!.generation).toBe(record.generation);
+      expect((await readDeploymentHistory(seeder.store)).some((d) => d.id === record.id)).toBe(true);
+      const entry = standIn.accepted.find((e) => JSON.parse(e.Detail!).id === record.id);
+      expect(entry).toMatchObject({
+        EventBusName: 'modelgraph-events',
+        Source: 'modelgraph',
+        DetailType: 'Modelgraph Version Rolled Back',
+      });
+      expect(JSON.parse(entry!.Detail!)).toMatchObject({ by: 'died-before-feed', generation: record.generation });
+    } finally {
+      await standIn.stop();
     }
   });
 });
