@@ -6,10 +6,11 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTreeEnsembleClassifier, treesForTargetSize } from '../../src/demo/treeEnsemble';
-import { pushVersion } from '../../src/release/pushVersion';
+import { pushVersion, uploadForRegistration } from '../../src/release/pushVersion';
 import type { PublishProgressEvent } from '../../src/registry/versionPublisher';
 import { startTestStack, type TestStack } from '../support/stack';
 import { cliFor, FEATURES, LABELS, smallModel, writeVersionFolder } from './support';
+import { readVersionFolder } from '../../src/cli/versionFolder';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -150,6 +151,39 @@ describe('modelgraph push', () => {
       expect(refused.error.code).toBe('BAD_USER_INPUT');
     }
     expect(await keysOf('etfs/SMH/archive/v4.2/')).toEqual([]);
+  });
+
+  it('an upload whose registration never happened is not a version; pushing the same folder again registers it, another folder is CONFLICT', async () => {
+    // Prepare: the first half of a push (validated, uploaded without checksums), as if the API had been unreachable.
+    const dir = await writeVersionFolder({ seed: 51 });
+    const folder = await readVersionFolder(dir);
+    await uploadForRegistration(stack.server.runtime, {
+      model: 'etfs/SMH',
+      version: 'v5.0',
+      files: folder.files,
+      description: folder.description,
+    });
+    const uploaded = JSON.parse(
+      (await stack.server.runtime.store.get('etfs/SMH/archive/v5.0/metadata.json')).body.toString(),
+    );
+    expect(uploaded.artifacts).toBeUndefined();
+    const listed = await stack.gql(`{ model(id: "etfs/SMH") { version(version: "v5.0") { version } } }`);
+    expect(listed.data!.model.version).toBeNull();
+
+    // Act
+    const other = await push(await writeVersionFolder({ seed: 52 }), 'etfs/SMH', 'v5.0');
+    const same = await push(dir, 'etfs/SMH', 'v5.0');
+
+    // Assess
+    expect(other.code).toBe(1);
+    expect(other.error.code).toBe('CONFLICT');
+    expect(other.error.message).toMatch(/already holds model\.onnx/);
+    expect(same.stderr).toBe('');
+    expect(same.code).toBe(0);
+    expect(same.json.metadata).toMatchObject({ version: 'v5.0', registered_by: 'admin' });
+    const again = await push(dir, 'etfs/SMH', 'v5.0');
+    expect(again.error).toMatchObject({ code: 'CONFLICT' });
+    expect(again.error.message).toMatch(/already registered; versions are immutable/);
   });
 
   it('refuses to push an existing version again: CONFLICT, and no object of the version changes', async () => {
