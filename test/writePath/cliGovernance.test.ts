@@ -393,6 +393,21 @@ describe('modelgraph through the API: principals, governance, no bucket fallback
       }
     });
 
+    it("with no configuration the CLI uses the local server's server-url and its admin-token file", async () => {
+      // A server without MODELGRAPH_WRITE_TOKEN generates admin's token into its data folder on first start.
+      const own = await startTestStack({ env: { MODELGRAPH_WRITE_TOKEN: undefined, POINTER_TTL_SECONDS: '0' } });
+      try {
+        const run = await cli(['promote', 'etfs/SPY', 'v1.0.0', '--stage', 'staging', '--json'], {
+          env: { MODELGRAPH_DATA_DIR: own.dataDir },
+        });
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        expect(run.json).toMatchObject({ to: 'v1.0.0', by: 'admin' });
+      } finally {
+        await own.close();
+      }
+    });
+
     it('the local server writes server-url on start and removes it on close', async () => {
       const own = await startTestStack({ seed: false });
       const file = join(own.dataDir, 'server-url');
