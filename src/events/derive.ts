@@ -64,6 +64,7 @@ export function stageEvents(records: readonly DeploymentRecord[], after: number)
     ...(r.action === 'TRAFFIC' && r.traffic
       ? { traffic: { shadow: r.traffic.shadow, canaryPercent: r.traffic.canary_percent } }
       : {}),
+    ...(r.override ? { override: true as const } : {}),
   }));
 }
 

@@ -43,6 +43,8 @@ export interface ModelgraphEvent {
   at: string;
   /** TRAFFIC_CHANGED: the settings after the change. */
   traffic?: { shadow: boolean; canaryPercent: number };
+  /** PROMOTED despite the model's policy (a principal with models:approve overrode it; the record names the broken rules). */
+  override?: true;
   /** POLICY_CHANGED: the policy after the change. */
   policy?: PromotionPolicy;
 }

@@ -49,7 +49,10 @@ const pointer = {
   promoted_by: 'alice-4',
   history: [
     deployment(1, 'PROMOTE', null, 'v1'),
-    deployment(2, 'PROMOTE', 'v1', 'v2'),
+    deployment(2, 'PROMOTE', 'v1', 'v2', {
+      override: true,
+      violations: [{ rule: 'requireApproval', required: 'APPROVED', actual: 'PENDING' }],
+    }),
     deployment(3, 'TRAFFIC', 'v2', 'v2', { traffic: { shadow: true, canary_percent: 10 } }),
     deployment(4, 'ROLLBACK', 'v2', 'v1'),
   ],
@@ -98,6 +101,7 @@ describe('events of a stage pointer', () => {
         by: 'alice-2',
         reason: null,
         at: '2026-12-01T10:00:02.000Z',
+        override: true, // promoted despite the policy
       },
       {
         id: 'dep-3',
