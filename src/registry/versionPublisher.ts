@@ -66,25 +66,30 @@ export async function publishVersion(
 }
 
 /**
- * Uploads a version folder for the API to register (registerVersion), the way
- * another tool would: every artifact with If-None-Match: *, then a
- * metadata.json WITHOUT checksums, publisher or registration fields (only
- * registration writes those). Until the API registers it, it is an unfinished
- * upload, not a version. Uploading the same bytes again is accepted (an
- * earlier attempt whose registration failed); a registered version is CONFLICT.
+ * Uploads a version folder's artifacts for the API to register
+ * (registerVersion), the way another tool would: every artifact with
+ * If-None-Match: *, and NO metadata.json — what describes the version is sent
+ * with the registration, and only the API writes metadata.json (on AWS the
+ * bucket policy refuses it to everyone else). Until the API registers it, it
+ * is an unfinished upload, not a version. Uploading the same bytes again is
+ * accepted (an earlier attempt whose registration failed); a registered
+ * version is CONFLICT.
  */
 export async function uploadVersion(
   store: ObjectStore,
   model: string,
   version: string,
   files: VersionFiles,
-  description: Record<string, unknown>,
   opts: PublishOptions = {},
 ): Promise<void> {
   checkArtifactNames(files);
   await readUploadedMetadata(store, model, version); // CONFLICT when registered
-  const fields = Object.fromEntries(Object.entries(description).filter(([k]) => !REGISTRATION_FIELDS.includes(k)));
-  await writeOnce(store, model, version, files, JSON.stringify({ ...fields, version }, null, 2), opts);
+  await writeOnce(store, model, version, files, null, opts);
+}
+
+/** The fields of a description that only registration may write (checksums, publisher, registration time) removed. */
+export function withoutRegistrationFields(description: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(description).filter(([k]) => !REGISTRATION_FIELDS.includes(k)));
 }
 
 function checkArtifactNames(files: VersionFiles): void {
@@ -95,13 +100,13 @@ function checkArtifactNames(files: VersionFiles): void {
   }
 }
 
-/** The artifacts (create-once, our own copies accepted), then `metadataBody` as metadata.json LAST; see publishVersion. */
+/** The artifacts (create-once, our own copies accepted), then `metadataBody` (if any) as metadata.json LAST; see publishVersion. */
 async function writeOnce(
   store: ObjectStore,
   model: string,
   version: string,
   files: VersionFiles,
-  metadataBody: string,
+  metadataBody: string | null,
   opts: PublishOptions,
 ): Promise<void> {
   const metadataKey = archiveKey(model, version, METADATA_FILE);
@@ -124,6 +129,7 @@ async function writeOnce(
       }
       written.push(key);
     }
+    if (metadataBody === null) return;
     step = 'metadata';
     await store.put(metadataKey, metadataBody, { ifNoneMatch: '*', contentType: 'application/json' });
   } catch (err) {
@@ -133,7 +139,7 @@ async function writeOnce(
     // If we cannot tell, the artifacts stay: an unfinished upload is harmless
     // (it is not a version), a version without its files is not.
     // (A lost answer also shows as 412: the SDK's retry of our own PUT finds the key taken.)
-    if (step === 'metadata') {
+    if (step === 'metadata' && metadataBody !== null) {
       const outcome = await landed(store, metadataKey, metadataBody);
       if (outcome === 'yes') return;
       if (outcome === 'unknown') throw err;

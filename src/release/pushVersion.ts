@@ -63,7 +63,7 @@ export async function uploadForRegistration(
   opts: PublishOptions = {},
 ): Promise<{ validation: ValidationReport }> {
   const { validation } = await checkVersion(deps, req, 'registered');
-  await uploadVersion(deps.store, req.model, req.version, req.files, req.description, opts);
+  await uploadVersion(deps.store, req.model, req.version, req.files, opts);
   return { validation };
 }
 

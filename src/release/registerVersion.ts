@@ -7,7 +7,7 @@ import type { Governance } from '../registry/governance';
 import type { Registry } from '../registry/registry';
 import { describeVersion, type VersionFiles } from '../registry/versionDescription';
 import type { VersionMetadata } from '../registry/versionMetadata';
-import { readUploadedMetadata, writeRegisteredMetadata } from '../registry/versionPublisher';
+import { readUploadedMetadata, withoutRegistrationFields, writeRegisteredMetadata } from '../registry/versionPublisher';
 import type { ObjectStore } from '../storage/objectStore';
 import { registerUploadedEnsemble } from './registerEnsemble';
 import { sessionSettings } from './sessionSettings';
@@ -98,7 +98,11 @@ export async function registerVersion(
     etags[name] = got.etag;
   }
 
-  const described = describeVersion(model, version, files, { ...uploaded, ...req.description });
+  // Publisher and registration fields come from the API, never from the uploaded files or the caller.
+  const described = describeVersion(model, version, files, {
+    ...withoutRegistrationFields(uploaded),
+    ...withoutRegistrationFields(req.description ?? {}),
+  });
   const validation = await validateVersion(model, described, files, sessionSettings(deps.config));
 
   // The files are not immutable until metadata.json names their checksums:

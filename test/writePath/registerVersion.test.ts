@@ -76,6 +76,34 @@ describe('registerVersion: versions uploaded by other tools', () => {
     expect(answer.data!.predict.version).toBe('v2');
   });
 
+  it('a publisher named in the uploaded files or the arguments is ignored: the authenticated principal is recorded', async () => {
+    // Prepare: an uploader tries to name someone else as publisher (to get around four eyes).
+    await upload('etfs/QQQ', 'v-forged', {
+      'model.onnx': Buffer.from(smallModel({ seed: 809 })),
+      'feature_names.json': JSON.stringify(FEATURES),
+      'metadata.json': JSON.stringify({
+        published_by: 'reviewer',
+        registered_by: 'reviewer',
+        registered_at: '2020-01-01',
+      }),
+    });
+    // Act
+    const res = await stack.gql(
+      `mutation($m: JSONObject) { registerVersion(model: "etfs/QQQ", version: "v-forged", strategies: ${JSON.stringify(LABELS)}, metadata: $m) { approval { publishedBy } } }`,
+      { m: { published_by: 'someone-else', published_at: '2020-01-01' } },
+      { token: stack.server.writeToken },
+    );
+    // Assess
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.registerVersion.approval.publishedBy).toBe('admin');
+    const stored = JSON.parse(
+      (await stack.server.runtime.store.get('etfs/QQQ/archive/v-forged/metadata.json')).body.toString(),
+    );
+    expect(stored.registered_by).toBe('admin');
+    expect(stored.published_by).toBeUndefined();
+    expect(stored.registered_at).not.toBe('2020-01-01');
+  });
+
   it('registering again is CONFLICT and leaves metadata.json untouched', async () => {
     const before = await etag('etfs/QQQ/archive/v2/metadata.json');
     const res = await stack.gqlAsWriter(REGISTER, { m: 'etfs/QQQ', v: 'v2', s: LABELS });

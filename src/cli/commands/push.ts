@@ -5,6 +5,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { BadUserInputError } from '../../errors';
 import { uploadForRegistration } from '../../release/pushVersion';
+import { withoutRegistrationFields } from '../../registry/versionPublisher';
 import { parseModelId, parseVersion } from '../../registry/identifiers';
 import type { PublishProgressEvent } from '../../registry/versionPublisher';
 import { readVersionFolder } from '../versionFolder';
@@ -151,7 +152,8 @@ export function addPushCommand(program: Command, run: CommandRunner): void {
         ({ registerVersion: registered } = await client.request<RegisterVersionAnswer>(REGISTER_VERSION, {
           model,
           version,
-          metadata: { lineage },
+          // What describes the version travels with the registration: only the API writes metadata.json.
+          metadata: { ...withoutRegistrationFields(contents.description), lineage },
         }));
       } catch (err) {
         out.note(
