@@ -205,6 +205,14 @@ export function newRequestId(): string {
   return randomBytes(8).toString('hex').toUpperCase();
 }
 
+/** Messages of the S3 errors the front answers itself (S3's own wording where S3 has one). */
+export const S3_ERROR_MESSAGES = {
+  PreconditionFailed: 'At least one of the pre-conditions you specified did not hold',
+  NoSuchKey: 'The specified key does not exist.',
+  NotImplemented: 'A header you provided implies functionality that is not implemented',
+  UnstorableKey: "The embedded S3 server cannot store keys with '.' or '..' path segments.",
+} as const;
+
 /** An S3 error document: <Error><Code/><Message/>…details…<RequestId/><HostId/></Error>. */
 export function errorXml(
   code: string,
