@@ -71,7 +71,8 @@ interface Outcome {
 const ArchiveChunkSchema = z.array(DeploymentRecordSchema);
 
 export class EventDelivery {
-  private readonly queue = new Map<string, string | undefined>();
+  /** Keys of documents to re-read (a Set: a burst of moves of one document is one read). */
+  private readonly queue = new Set<string>();
   private draining: Promise<void> | null = null;
   private readonly watermarks: WatermarkStore;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -100,7 +101,7 @@ export class EventDelivery {
    */
   changed(key: string): void {
     if (this.abort.signal.aborted || !recordDocumentOf(key)) return;
-    this.queue.set(key, undefined);
+    this.queue.add(key);
     this.kick();
   }
 
@@ -166,7 +167,7 @@ export class EventDelivery {
         report.listed++;
         const mark = marks[o.key];
         if (mark?.etag && o.etag && mark.etag === o.etag) continue;
-        if (!this.queue.has(o.key)) this.queue.set(o.key, o.etag);
+        this.queue.add(o.key);
       }
       this.kick();
       while (this.draining) await this.draining;
