@@ -10,6 +10,7 @@ import { addGovernanceCommands } from './commands/governance';
 import { addListCommand } from './commands/list';
 import { addPushCommand } from './commands/push';
 import { addRegisterCommand } from './commands/register';
+import { addDemoFolderCommand } from './commands/demoFolder';
 import { addTokenCommand } from './commands/token';
 import { addTrafficCommand } from './commands/traffic';
 import { connect, type Connection, type ConnectionFlags } from './connection';
@@ -93,6 +94,7 @@ export function buildProgram(io: CliIo, run: CommandRunner): Command {
   addListCommand(program, run);
   addAssetCommand(program, run);
   addTokenCommand(program, run);
+  addDemoFolderCommand(program, run);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
