@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:f
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTION_STRATEGIES } from '../../src/demo/strategies';
+import { buildTreeEnsembleClassifier } from '../../src/demo/treeEnsemble';
 import { DEMO_ENSEMBLE, DEMO_ENSEMBLE_MEMBERS, DEMO_RISK_MODEL, seedDemoBucket } from '../../src/local/demoSeed';
 import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import type { Prediction } from '../../src/inference/predictor';
@@ -64,6 +65,17 @@ let sandbox: string;
 let main: Run;
 let broken: Run;
 let warmed: Run;
+let governed: Run;
+
+/** A version uploaded straight to the bucket (as a training pipeline would): the API registers it as the JWT's subject. */
+const GOVERNED_MODEL = 'universal/gov_lambda';
+const GOVERNED_FEATURES = ['iv_rank', 'rsi_14', 'skew', 'term_slope', 'vix'];
+const GOVERNANCE_EVENTS = [
+  'http-api-register-version',
+  'http-api-approve-own-version',
+  'http-api-approve-without-scope',
+  'http-api-approve-version',
+];
 
 /** Runs events through the handler in one fresh process whose only code is the built bundle and layer. */
 async function invoke(
@@ -198,6 +210,14 @@ beforeAll(async () => {
   fx = await startS3Fixture();
   const seeder = fx.runtime();
   await seedDemoBucket(seeder.store, seeder.deployments);
+  const prefix = `${GOVERNED_MODEL}/archive/v1/`;
+  const labels = [...OPTION_STRATEGIES].slice(0, 4);
+  await seeder.store.put(
+    `${prefix}model.onnx`,
+    Buffer.from(buildTreeEnsembleClassifier({ featureNames: GOVERNED_FEATURES, labels, trees: 4, depth: 3, seed: 7 })),
+  );
+  await seeder.store.put(`${prefix}feature_names.json`, JSON.stringify(GOVERNED_FEATURES));
+  await seeder.store.put(`${prefix}metadata.json`, JSON.stringify({ strategies: labels, accuracy: 0.66 }));
 
   // What Lambda would see: the function code in the task root, the layer under /opt — copied
   // outside the repository so nothing can resolve the project's node_modules by accident.
@@ -207,7 +227,7 @@ beforeAll(async () => {
   cpSync(join(ROOT, String(layerProps.ContentUri)), join(sandbox, 'opt'), { recursive: true });
   cpSync(join(import.meta.dirname, 'support/invoke.mjs'), join(sandbox, 'invoke.mjs'));
 
-  [main, broken, warmed] = await Promise.all([
+  [main, broken, warmed, governed] = await Promise.all([
     invoke('main', MAIN_EVENTS, {}),
     // Invalid configuration: the module must still load and answer cleanly.
     invoke('broken', ['http-api-predict', 'rest-api-about'], { S3_ENDPOINT: 'not a url' }),
@@ -216,6 +236,8 @@ beforeAll(async () => {
       AWS_LAMBDA_INITIALIZATION_TYPE: 'provisioned-concurrency',
       WARM_MODELS: 'etfs/SPY, universal/not_there',
     }),
+    // Governance: register, then approvals from three JWT subjects, in one warm instance.
+    invoke('governance', GOVERNANCE_EVENTS, {}),
   ]);
   const first = main.order[0];
   console.log(
@@ -608,6 +630,66 @@ describe('the built handler with API Gateway events', () => {
     const files = readdirSync(join(sandbox, 'main-disk-cache'));
     expect(files.length).toBeGreaterThanOrEqual(2);
     for (const f of files) expect(f).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('governance on Lambda: the JWT subject is the principal', () => {
+  it('registerVersion records the JWT `sub` as the publisher; the version starts PENDING', () => {
+    expect(governed.code, governed.stderr).toBe(0);
+    expect(governed.order.filter((r) => r.kind === 'crash')).toEqual([]);
+    const { json } = response(governed, 'http-api-register-version');
+    expect(json.errors).toBeUndefined();
+    expect(json.data.registerVersion).toEqual({
+      version: 'v1',
+      approval: { status: 'PENDING', publishedBy: 'ml-engineer-42', generation: 1 },
+      lineage: { publishedBy: 'ml-engineer-42' },
+    });
+  });
+
+  it('four eyes: the sub that published the version may not approve it, even holding models:approve', () => {
+    const { status, json } = response(governed, 'http-api-approve-own-version');
+    expect(status).toBe(200);
+    expect(json.data).toBeNull();
+    expect(json.errors!.map((e: any) => e.extensions.code)).toEqual(['FORBIDDEN']);
+    expect(json.errors![0].extensions).toMatchObject({ rule: 'FOUR_EYES', publishedBy: 'ml-engineer-42' });
+    expect(json.errors![0].message).toMatch(/Four eyes: ml-engineer-42 published universal\/gov_lambda@v1/);
+  });
+
+  it('a sub with only models:write is FORBIDDEN, naming models:approve', () => {
+    const { json } = response(governed, 'http-api-approve-without-scope');
+    expect(json.data).toBeNull();
+    expect(json.errors!.map((e: any) => e.extensions.code)).toEqual(['FORBIDDEN']);
+    expect(json.errors![0].extensions).toMatchObject({ requiredScope: 'models:approve' });
+    expect(json.errors![0].message).toContain('models:approve');
+    expect(requestLog(governed, 'http-api-approve-without-scope').errorCodes).toEqual(['FORBIDDEN']);
+  });
+
+  it('another sub with models:approve approves it: `by` is that JWT subject, in the answer and in the bucket', async () => {
+    const { json } = response(governed, 'http-api-approve-version');
+    expect(json.errors).toBeUndefined();
+    expect(json.data.approveVersion).toEqual({
+      status: 'APPROVED',
+      by: 'risk-officer-7',
+      note: 'backtest reviewed',
+      publishedBy: 'ml-engineer-42',
+      generation: 2,
+      history: [
+        { action: 'REGISTER', status: 'PENDING', by: 'ml-engineer-42' },
+        { action: 'APPROVE', status: 'APPROVED', by: 'risk-officer-7' },
+      ],
+    });
+    // The approval document as stored: the refused calls left no trace.
+    const stored = await fx.runtime().governance.approval(GOVERNED_MODEL, 'v1');
+    expect(stored!.value).toMatchObject({
+      status: 'APPROVED',
+      by: 'risk-officer-7',
+      published_by: 'ml-engineer-42',
+      generation: 2,
+    });
+    expect(stored!.value.history.map((h) => [h.action, h.by])).toEqual([
+      ['REGISTER', 'ml-engineer-42'],
+      ['APPROVE', 'risk-officer-7'],
+    ]);
   });
 });
 
