@@ -23,6 +23,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { type EmbeddedS3, embeddedS3ClientConfig, startEmbeddedS3 } from '../../src/local/s3/embeddedS3';
+import { FRONT_KEEP_ALIVE_TIMEOUT_MS } from '../../src/local/s3/frontServer';
 
 const BUCKET = 'models';
 
@@ -62,6 +63,11 @@ async function failure(
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/** Resolves once `condition` holds (checked every 10 ms); the test's own timeout bounds the wait. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+}
 
 beforeAll(async () => {
   tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'embedded-s3-test-'));
@@ -676,8 +682,9 @@ describe('fault injection', () => {
         abortSignal: AbortSignal.timeout(300),
       }),
     );
+    const before = server.count({ key: 'faults/stall.json' });
     const pending = getText('faults/stall.json', noRetry);
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => server.count({ key: 'faults/stall.json' }) > before);
     const stalledRecord = server
       .requests()
       .filter((r) => r.key === 'faults/stall.json')
@@ -829,18 +836,28 @@ describe('lifecycle', () => {
     await c.send(new GetObjectCommand({ Bucket: 'bucket-one', Key: 'k' })).then((o) => o.Body!.transformToString());
     instance.injectFault({ match: (r) => r.key === 'stalled', kind: 'stall' });
     const stalled = c.send(new GetObjectCommand({ Bucket: 'bucket-one', Key: 'stalled' })).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => instance.count({ key: 'stalled' }) === 1);
 
-    // Act
-    const started = Date.now();
-    await instance.close();
-    await instance.close();
-    const elapsed = Date.now() - started;
-    await stalled;
-    c.destroy();
+    // Act: close() must not wait for the kept-alive connection to idle out (nor for the stalled
+    // request); the bound is a quarter of the front's keep-alive timeout, not a guess at machine speed.
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      (async () => {
+        await instance.close();
+        await instance.close();
+        return 'closed';
+      })(),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('still closing'), FRONT_KEEP_ALIVE_TIMEOUT_MS / 4);
+      }),
+    ]);
+    clearTimeout(timer);
 
     // Assess
-    expect(elapsed).toBeLessThan(1000);
+    expect(outcome).toBe('closed');
+    expect(await stalled).toBeInstanceOf(Error); // destroyed, never answered
+    c.destroy();
+    expect(instance.requests().find((r) => r.key === 'stalled')).toMatchObject({ status: 0, fault: 'stall' });
     await expect(rawRequestTo(instance.endpoint, 'GET', '/bucket-one/k')).rejects.toThrow();
   });
 

@@ -69,6 +69,13 @@ const HOP_BY_HOP = new Set([
   'expect',
 ]);
 
+/**
+ * How long the front keeps an idle client connection open: longer than the SDK's
+ * idle sockets live, so fewer "server closed an idle kept-alive socket just as the
+ * client reused it" races. close() ends every connection regardless.
+ */
+export const FRONT_KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 class ClientGone extends Error {}
 
 export class FrontServer {
@@ -87,10 +94,8 @@ export class FrontServer {
   ) {
     this.log = new RequestLog(logLimit);
     this.server = http.createServer((req, res) => this.handle(req, res));
-    // Fewer "server closed an idle kept-alive socket just as the client reused it" races;
-    // close() ends every connection regardless.
-    this.server.keepAliveTimeout = 65_000;
-    this.server.headersTimeout = 66_000;
+    this.server.keepAliveTimeout = FRONT_KEEP_ALIVE_TIMEOUT_MS;
+    this.server.headersTimeout = FRONT_KEEP_ALIVE_TIMEOUT_MS + 1_000;
     this.server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
