@@ -1,6 +1,7 @@
-// Minimal typings for s3rver 3.7 (the package ships none). Only what
-// the embedded server (embeddedS3.ts, frontServer.ts, s3rverStore.ts) uses; `store` is s3rver's FilesystemStore, which s3rver itself
-// exposes on the instance (it is what configureBuckets() uses).
+// Minimal typings for s3rver 3.7 (the package ships none). Only what the
+// embedded server (embeddedS3.ts, frontServer.ts, s3rverStore.ts) uses;
+// `store` is s3rver's FilesystemStore, which s3rver itself exposes on the
+// instance (it is what configureBuckets() uses).
 declare module 's3rver' {
   import type { Server } from 'node:http';
   import type { AddressInfo } from 'node:net';
