@@ -21,12 +21,20 @@ import {
 } from '../src/registry/versionSearch';
 
 const TagsInputSchema = z
-  .record(
-    z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a tag key is 1–64 of A-Z a-z 0-9 _ . : -'),
-    z
-      .union([z.string(), z.number(), z.boolean()])
-      .transform(String)
-      .pipe(z.string().max(256, 'a tag value is at most 256 characters')),
+  // zod's record skips a "__proto__" key without validating it: refused here, or its value would go unchecked
+  // and the tag would silently vanish from an answer that says it was stored.
+  .custom<unknown>(
+    (t) => !(t !== null && typeof t === 'object' && Object.hasOwn(t, '__proto__')),
+    'a tag key may not be "__proto__"',
+  )
+  .pipe(
+    z.record(
+      z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'a tag key is 1–64 of A-Z a-z 0-9 _ . : -'),
+      z
+        .union([z.string(), z.number(), z.boolean()])
+        .transform(String)
+        .pipe(z.string().max(256, 'a tag value is at most 256 characters')),
+    ),
   )
   .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
 
