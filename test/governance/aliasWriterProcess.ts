@@ -10,6 +10,7 @@
  *
  *   node --import tsx aliasWriterProcess.ts <s3 endpoint> <bucket>
  */
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { Governance } from '../../src/registry/governance';
 import { Registry } from '../../src/registry/registry';
 import { ObjectStore } from '../../src/storage/objectStore';
@@ -20,7 +21,7 @@ const client = createS3Client({
   region: 'us-east-1',
   endpoint,
   forcePathStyle: true,
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  credentials: EMBEDDED_S3_CREDENTIALS,
 });
 const store = new ObjectStore(client, bucket);
 const governance = new Governance(new Registry(store, { pointerTtlMs: 0, maxStaleMs: 0 }));

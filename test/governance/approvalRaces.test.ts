@@ -27,6 +27,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { PolicyViolationError } from '../../src/errors';
+import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import { governanceGate } from '../../src/release/promotionGate';
 import { approvalKey } from '../../src/registry/bucketLayout';
 import { ApprovalDocumentSchema, type ApprovalDocument } from '../../src/registry/governanceRecords';
@@ -67,7 +68,7 @@ describe('approval racing promotion never lets an unapproved version through', (
     const s3Client = createS3Client({
       region: 'us-east-1',
       endpoint: stack.server.s3!.endpoint,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      credentials: EMBEDDED_S3_CREDENTIALS,
     });
     clients.push(s3Client);
     const runtime = createRuntime(
