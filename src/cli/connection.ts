@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { loadConfig, type Config } from '../config';
 import { ErrorCode, ModelgraphError } from '../errors';
 import { LOCAL_BUCKET, S3_ENDPOINT_FILE } from '../local/localTarget';
+import { EMBEDDED_S3_CREDENTIALS } from '../local/s3/credentials';
 import { createRuntime, type Runtime } from '../runtime';
 import { createS3Client } from '../storage/s3Client';
 import type { CliIo } from './io';
@@ -24,9 +25,6 @@ export interface Target {
   /** For messages: where the endpoint came from. */
   endpointSource?: string;
 }
-
-/** The embedded server (s3rver) accepts exactly these credentials. */
-const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 function storageError(message: string): ModelgraphError {
   return new ModelgraphError(ErrorCode.STORAGE_UNAVAILABLE, message);
@@ -91,7 +89,7 @@ export async function connect(flags: ConnectionFlags, io: CliIo): Promise<Connec
   const s3Client: S3Client = createS3Client({
     region: target.region,
     endpoint: target.endpoint,
-    credentials: target.local ? EMBEDDED_CREDENTIALS : undefined,
+    credentials: target.local ? EMBEDDED_S3_CREDENTIALS : undefined,
     maxAttempts: config.S3_MAX_ATTEMPTS,
     connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
     requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
