@@ -1,5 +1,11 @@
 import type { Resolvers } from '../src/generated/resolvers-types';
+import { connectionByKey, type PageArgs } from '../src/graphql/connections';
 import { parseTicker } from '../src/registry/identifiers';
+import type { Asset } from '../src/registry/assetRegistry';
+
+/** A page of assets in registry order, keyed by ticker. */
+export const assetPage = (assets: readonly Asset[], args: PageArgs) =>
+  connectionByKey(assets, (a) => a.ticker, args, { defaultFirst: 100, maxFirst: 500 });
 
 export const assetResolvers: Resolvers = {
   Query: {
@@ -10,6 +16,13 @@ export const assetResolvers: Resolvers = {
     assets: async (_parent, args, { runtime }) => {
       const { assets } = await runtime.registry.assetDirectory();
       return assets.filter((a) => (!args.kind || a.kind === args.kind) && (!args.status || a.status === args.status));
+    },
+    assetsConnection: async (_parent, args, { runtime }) => {
+      const { assets } = await runtime.registry.assetDirectory();
+      const matching = assets.filter(
+        (a) => (!args.kind || a.kind === args.kind) && (!args.status || a.status === args.status),
+      );
+      return assetPage(matching, args);
     },
   },
   Asset: {

@@ -141,6 +141,26 @@ export async function searchModelVersions(
   return (await search(ctx, [model], args)).items.map((r) => r.ref);
 }
 
+/** A `VersionConnection` over the versions of `models`, filtered, ordered and paged. */
+export async function versionConnection(ctx: GraphQLContext, models: string[], args: Parameters<typeof search>[2]) {
+  const page = await search(ctx, models, args);
+  return {
+    edges: page.items.map((r) => ({ cursor: cursorOf(r), node: r.ref })),
+    pageInfo: pageInfoOf(page, args.after),
+    totalCount: page.totalCount,
+  };
+}
+
+/** Relay page information of a page of version rows. */
+function pageInfoOf(page: { items: VersionRow[]; hasNextPage: boolean }, after?: string | null) {
+  return {
+    hasNextPage: page.hasNextPage,
+    hasPreviousPage: !!after,
+    startCursor: page.items.length ? cursorOf(page.items[0]!) : null,
+    endCursor: page.items.length ? cursorOf(page.items.at(-1)!) : null,
+  };
+}
+
 function parsePolicy(input: Record<string, unknown>): PromotionPolicy {
   return parseArguments(PromotionPolicySchema, noNulls(input), 'policy');
 }
@@ -150,12 +170,7 @@ export const governanceResolvers: Resolvers = {
     searchVersions: async (_parent, args, ctx) => {
       const { model } = parseSearch(args);
       const models = model ? [model] : (await ctx.runtime.registry.listModels()).map((m) => m.id);
-      const page = await search(ctx, models, args);
-      return {
-        edges: page.items.map((r) => ({ cursor: cursorOf(r), node: r.ref })),
-        pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.items.length ? cursorOf(page.items.at(-1)!) : null },
-        totalCount: page.totalCount,
-      };
+      return versionConnection(ctx, models, args);
     },
     compareVersions: async (_parent, args, { runtime }) => {
       const model = parseModelId(args.model);

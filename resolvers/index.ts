@@ -8,6 +8,7 @@ import { trafficResolvers } from './traffic';
 import { assetResolvers } from './asset';
 import { deploymentResolvers } from './deployment';
 import { modelResolvers } from './model';
+import { nodeResolvers } from './node';
 import { performanceResolvers } from './performance';
 import { predictionResolvers } from './prediction';
 import { registrationResolvers } from './registration';
@@ -38,6 +39,7 @@ const parts: Resolvers[] = [
   ensembleResolvers,
   trafficResolvers,
   governanceResolvers,
+  nodeResolvers,
 ];
 
 /** All resolvers, merged per type. Resolvers stay thin: parse args, call one domain function, return. */

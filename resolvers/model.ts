@@ -2,7 +2,9 @@ import { VersionNotFoundError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import type { Loaders } from '../src/graphql/loaders';
 import type { VersionRef } from '../src/graphql/mappers';
-import { searchModelVersions } from './governance';
+import { assetPage } from './asset';
+import { deploymentPage } from './deployment';
+import { searchModelVersions, versionConnection } from './governance';
 import { modelTypeOf, parseModelId, parseVersion, type Stage } from '../src/registry/identifiers';
 import { primaryArtifactName, taskOf } from '../src/registry/versionMetadata';
 
@@ -44,8 +46,15 @@ export const modelResolvers: Resolvers = {
         throw err;
       }
     },
+    versionsConnection: (model, args, ctx) => versionConnection(ctx, [model.id], args),
     assets: async (model, _args, { runtime }) =>
       (await runtime.registry.assetDirectory()).assets.filter((a) => a.modelId === model.id),
+    assetsConnection: async (model, args, { runtime }) =>
+      assetPage(
+        (await runtime.registry.assetDirectory()).assets.filter((a) => a.modelId === model.id),
+        args,
+      ),
+    historyConnection: (model, args, { runtime }) => deploymentPage(runtime, model.id, args),
     history: async (model, args, { runtime }) => {
       const first = Math.min(Math.max(args.first ?? 20, 0), 500);
       return (await runtime.deployments.history(model.id, first)).slice(0, first);

@@ -1,6 +1,8 @@
 import { BadUserInputError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { requireWrite } from '../src/graphql/auth';
+import { connectionByKey } from '../src/graphql/connections';
+import type { GraphQLContext } from '../src/graphql/context';
 import { modelTypeOf, parseModelId, parseTicker, parseVersion } from '../src/registry/identifiers';
 import {
   hasOutcomesFor,
@@ -19,23 +21,32 @@ function instant(value: unknown, argument: string): Date | null {
   return d;
 }
 
-const toGraphQL = (s: PerformanceSeries) => ({ ...s, model: { id: s.model, type: modelTypeOf(s.model)! } });
+/** The series of a `performance` query's arguments. */
+async function performanceSeries(
+  ctx: GraphQLContext,
+  args: { ticker: string; model?: string | null; version?: string | null; from?: unknown; to?: unknown },
+): Promise<PerformanceSeries[]> {
+  const ticker = parseTicker(args.ticker);
+  const model = args.model == null ? null : parseModelId(args.model);
+  const version = args.version == null ? null : parseVersion(args.version);
+  const from = instant(args.from, 'from');
+  const to = instant(args.to, 'to');
+  if (from && to && from.getTime() > to.getTime())
+    throw new BadUserInputError('from is after to', { argument: 'from' });
+  const doc = await ctx.loaders.performanceDocument();
+  // A ticker with recorded outcomes answers even if it was unregistered since.
+  if (!hasOutcomesFor(doc, ticker)) await ctx.runtime.registry.resolveTicker(ticker);
+  return listSeries(doc, { ticker, model, version, from, to });
+}
 
 export const performanceResolvers: Resolvers = {
   Query: {
-    performance: async (_parent, args, ctx) => {
-      const ticker = parseTicker(args.ticker);
-      const model = args.model == null ? null : parseModelId(args.model);
-      const version = args.version == null ? null : parseVersion(args.version);
-      const from = instant(args.from, 'from');
-      const to = instant(args.to, 'to');
-      if (from && to && from.getTime() > to.getTime())
-        throw new BadUserInputError('from is after to', { argument: 'from' });
-      const doc = await ctx.loaders.performanceDocument();
-      // A ticker with recorded outcomes answers even if it was unregistered since.
-      if (!hasOutcomesFor(doc, ticker)) await ctx.runtime.registry.resolveTicker(ticker);
-      return listSeries(doc, { ticker, model, version, from, to }).map(toGraphQL);
-    },
+    performance: (_parent, args, ctx) => performanceSeries(ctx, args),
+    performanceConnection: async (_parent, args, ctx) =>
+      connectionByKey(await performanceSeries(ctx, args), (s) => `${s.model}@${s.version}`, args, {
+        defaultFirst: 20,
+        maxFirst: 200,
+      }),
   },
   Mutation: {
     recordOutcomes: async (_parent, args, ctx) => {
@@ -46,8 +57,12 @@ export const performanceResolvers: Resolvers = {
       });
       const result = await recordOutcomes(ctx.runtime.registry, batch);
       ctx.loaders.forgetPerformanceDocument();
-      return { ...result, series: result.series.map(toGraphQL) };
+      return result;
     },
+  },
+  PerformanceSeries: {
+    model: (s) => ({ id: s.model, type: modelTypeOf(s.model)! }),
+    dailyConnection: (s, args) => connectionByKey(s.daily, (d) => d.date, args, { defaultFirst: 366, maxFirst: 1_000 }),
   },
   Version: {
     realizedAccuracy: async (v, _args, ctx) =>

@@ -1,4 +1,5 @@
 import type { Resolvers } from '../src/generated/resolvers-types';
+import { connectionByKey } from '../src/graphql/connections';
 import { SHARED_PREFIX } from '../src/registry/bucketLayout';
 import { parseSharedPrefix } from '../src/registry/identifiers';
 import { readDeploymentHistory, readModelRegistry } from '../src/registry/modelRegistryFeed';
@@ -12,6 +13,11 @@ export const registriesResolvers: Resolvers = {
       const first = Math.min(Math.max(args.first ?? 20, 0), 500);
       return (await readDeploymentHistory(runtime.store)).slice(0, first);
     },
+    recentDeploymentsConnection: async (_parent, args, { runtime }) =>
+      connectionByKey(await readDeploymentHistory(runtime.store), (d) => d.id, args, {
+        defaultFirst: 20,
+        maxFirst: 500,
+      }),
     modelRegistry: async (_parent, _args, { runtime }) =>
       (await readModelRegistry(runtime.store)).map((m) => {
         const times = [m.production?.promoted_at, m.staging?.promoted_at].filter((t): t is string => !!t).sort();

@@ -7,6 +7,7 @@ import type { DeploymentRecord, Traffic as TrafficRecord, EnsembleMember as Ense
 import type { ShadowAgreement as ShadowAgreementRecord } from '../inference/shadowTracker';
 import type { Caller as CallerRecord } from '../graphql/auth';
 import type { ApprovalRecord, PromotionPolicy as PromotionRulesRecord, PolicyDocument, PolicyRecord, AliasDocument, AliasRecord } from '../registry/governanceRecords';
+import type { PerformanceSeries as PerformanceSeriesRecord } from '../registry/performanceTracking';
 import type { GraphQLContext } from '../graphql/context';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -42,12 +43,14 @@ export type About = {
  * A named pointer beside production and staging, e.g. `champion` or `paper`
  * (`{model}/aliases/{name}.json`): compare-and-swap with an exact history, like a stage.
  */
-export type Alias = {
+export type Alias = Node & {
   __typename?: 'Alias';
   /** Grows by one with every move. */
   generation: Scalars['Int']['output'];
   /** Every move of the alias, newest first. */
   history: Array<AliasMove>;
+  /** Global id (opaque; the model and the alias name). */
+  id: Scalars['ID']['output'];
   /** The alias, e.g. `champion`. */
   name: Scalars['String']['output'];
   /** The version it points to (null once deleted). */
@@ -90,7 +93,7 @@ export type AliasMove = {
  * A version's approval, kept in a compare-and-swap document of its own beside the
  * immutable version folder (`{model}/approvals/{version}.json`), with its history.
  */
-export type Approval = {
+export type Approval = Node & {
   __typename?: 'Approval';
   /** When the current status was decided. */
   at?: Maybe<Scalars['DateTime']['output']>;
@@ -100,6 +103,8 @@ export type Approval = {
   generation: Scalars['Int']['output'];
   /** Every change of the approval, oldest first. */
   history: Array<ApprovalChange>;
+  /** Global id (opaque; one approval per version). */
+  id: Scalars['ID']['output'];
   /** The note given with the decision. */
   note?: Maybe<Scalars['String']['output']>;
   /** When the version was registered. */
@@ -148,8 +153,10 @@ export type ApprovalStatus =
   | 'REJECTED';
 
 /** A tradable asset from `metadata/asset_registry.json` and the model that serves it. */
-export type Asset = {
+export type Asset = Node & {
   __typename?: 'Asset';
+  /** Global id (opaque). */
+  id: Scalars['ID']['output'];
   /** Whether this is an ETF or a stock. */
   kind: AssetKind;
   /** The model that serves this asset's predictions (its own, the universal stock model, or the one named by `uses_model`). */
@@ -164,6 +171,26 @@ export type Asset = {
   status: Scalars['String']['output'];
   /** Exchange ticker, upper case, e.g. `SPY` or `AAPL`. */
   ticker: Scalars['String']['output'];
+};
+
+/** A page of assets (Relay cursor connection). */
+export type AssetConnection = {
+  __typename?: 'AssetConnection';
+  /** The assets of this page with their cursors. */
+  edges: Array<AssetEdge>;
+  /** Where this page ends. */
+  pageInfo: PageInfo;
+  /** How many assets match in all. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An asset and its cursor. */
+export type AssetEdge = {
+  __typename?: 'AssetEdge';
+  /** Opaque cursor: pass it as `after` to continue after this asset. */
+  cursor: Scalars['String']['output'];
+  /** The asset. */
+  node: Asset;
 };
 
 /** What kind of instrument an asset is: this decides which model serves it. */
@@ -213,6 +240,26 @@ export type DailyAccuracy = {
   predictions: Scalars['Int']['output'];
 };
 
+/** A page of days of realised accuracy (Relay cursor connection). */
+export type DailyAccuracyConnection = {
+  __typename?: 'DailyAccuracyConnection';
+  /** The days of this page with their cursors. */
+  edges: Array<DailyAccuracyEdge>;
+  /** Where this page ends. */
+  pageInfo: PageInfo;
+  /** How many days the series has within `from`/`to`. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** A day of realised accuracy and its cursor. */
+export type DailyAccuracyEdge = {
+  __typename?: 'DailyAccuracyEdge';
+  /** Opaque cursor: pass it as `after` to continue after this day. */
+  cursor: Scalars['String']['output'];
+  /** The day. */
+  node: DailyAccuracy;
+};
+
 /** One day of realised accuracy of two versions side by side. */
 export type DailyComparison = {
   __typename?: 'DailyComparison';
@@ -228,7 +275,7 @@ export type DailyComparison = {
  * One successful promotion, rollback or traffic change. It is recorded in the same conditional
  * write that moved the stage pointer, so it exists exactly when the move happened.
  */
-export type Deployment = {
+export type Deployment = Node & {
   __typename?: 'Deployment';
   /** Promotion or rollback. */
   action: DeploymentAction;
@@ -238,11 +285,13 @@ export type Deployment = {
   at: Scalars['DateTime']['output'];
   /** Who did it (token name or JWT subject). */
   by: Scalars['String']['output'];
+  /** The deployment's own id (a UUID), as in the pointer history and in its event. */
+  deploymentId: Scalars['ID']['output'];
   /** The version served before, or null for the first deployment. */
   fromVersion?: Maybe<Scalars['String']['output']>;
   /** The pointer's generation after this deployment (1 for the first). */
   generation: Scalars['Int']['output'];
-  /** Unique id of this deployment. */
+  /** Global id (opaque; it names the model and the deployment). Before 0.2.0 this was `deploymentId`. */
   id: Scalars['ID']['output'];
   /** The model whose pointer moved. */
   model: Model;
@@ -268,6 +317,26 @@ export type DeploymentAction =
   | 'ROLLBACK'
   /** Shadow or canary settings changed; the version stayed (`fromVersion` = `toVersion`). */
   | 'TRAFFIC';
+
+/** A page of deployments (Relay cursor connection). */
+export type DeploymentConnection = {
+  __typename?: 'DeploymentConnection';
+  /** The deployments of this page with their cursors. */
+  edges: Array<DeploymentEdge>;
+  /** Where this page ends. */
+  pageInfo: PageInfo;
+  /** How many deployments the list holds in all (for `recentDeploymentsConnection`: at most 1,000). */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** A deployment and its cursor. */
+export type DeploymentEdge = {
+  __typename?: 'DeploymentEdge';
+  /** Opaque cursor: pass it as `after` to continue after this deployment. */
+  cursor: Scalars['String']['output'];
+  /** The deployment. */
+  node: Deployment;
+};
 
 /** How an ensemble version votes and over which members. */
 export type EnsembleDefinition = {
@@ -352,17 +421,31 @@ export type MemberVote = {
 };
 
 /** A model: a folder of the bucket holding immutable versions and stage pointers. */
-export type Model = {
+export type Model = Node & {
   __typename?: 'Model';
   /** One alias by name, or null. */
   alias?: Maybe<Alias>;
   /** The model's aliases that point to a version (with `includeDeleted`, deleted ones too), by name. */
   aliases: Array<Alias>;
-  /** The assets this model serves. */
+  /**
+   * The assets this model serves.
+   * @deprecated Use `assetsConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
+   */
   assets: Array<Asset>;
-  /** Promotions and rollbacks of this model (both stages), newest first. */
+  /** The assets this model serves, a page at a time, in registry order. */
+  assetsConnection: AssetConnection;
+  /**
+   * Promotions and rollbacks of this model (both stages), newest first.
+   * @deprecated Use `historyConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
+   */
   history: Array<Deployment>;
-  /** The model's bucket prefix, e.g. `etfs/SMH` or `stocks/universal`. */
+  /** Promotions, rollbacks and traffic changes of this model (both stages), newest first, a page at a time. */
+  historyConnection: DeploymentConnection;
+  /**
+   * The model's bucket prefix, e.g. `etfs/SMH` or `stocks/universal`: also its
+   * global id (no other type's id contains `/`), so it stays what every `model:`
+   * argument takes.
+   */
   id: Scalars['ID']['output'];
   /** The promotion policy, or null when promotions are not governed. */
   policy?: Maybe<PromotionPolicy>;
@@ -382,8 +465,11 @@ export type Model = {
    * Every published version, oldest first; with any of `filter`, `orderBy`,
    * `first` or `after`, a filtered and ordered page (newest first by default,
    * as in `searchVersions`).
+   * @deprecated Use `versionsConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
    */
   versions: Array<Version>;
+  /** The model's versions a page at a time, filtered and ordered (default: newest first, as in `searchVersions`). */
+  versionsConnection: VersionConnection;
 };
 
 
@@ -400,7 +486,21 @@ export type ModelAliasesArgs = {
 
 
 /** A model: a folder of the bucket holding immutable versions and stage pointers. */
+export type ModelAssetsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A model: a folder of the bucket holding immutable versions and stage pointers. */
 export type ModelHistoryArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A model: a folder of the bucket holding immutable versions and stage pointers. */
+export type ModelHistoryConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -413,6 +513,15 @@ export type ModelVersionArgs = {
 
 /** A model: a folder of the bucket holding immutable versions and stage pointers. */
 export type ModelVersionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<VersionFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  orderBy?: InputMaybe<VersionOrder>;
+};
+
+
+/** A model: a folder of the bucket holding immutable versions and stage pointers. */
+export type ModelVersionsConnectionArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<VersionFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -759,6 +868,17 @@ export type NamedValue = {
   value: Scalars['Float']['output'];
 };
 
+/**
+ * An object with a global id: every object a client caches implements it.
+ * `id` is unique across all types and `node(id:)` fetches the object again, so
+ * a normalised cache (Apollo Client, urql Graphcache, Relay) keys it by `id`.
+ * Treat ids as opaque; only `Model.id` is documented as the model's bucket prefix.
+ */
+export type Node = {
+  /** The global id. */
+  id: Scalars['ID']['output'];
+};
+
 /** Ascending or descending. */
 export type OrderDirection =
   /** Smallest first. */
@@ -807,6 +927,10 @@ export type PageInfo = {
   endCursor?: Maybe<Scalars['String']['output']>;
   /** Whether more items follow this page. */
   hasNextPage: Scalars['Boolean']['output'];
+  /** Whether items come before this page (paging is forward only: true when `after` was given). */
+  hasPreviousPage: Scalars['Boolean']['output'];
+  /** The cursor of the page's first item (null for an empty page). */
+  startCursor?: Maybe<Scalars['String']['output']>;
 };
 
 /**
@@ -815,8 +939,13 @@ export type PageInfo = {
  */
 export type PerformanceSeries = {
   __typename?: 'PerformanceSeries';
-  /** One entry per UTC day with outcomes, oldest first, limited to `from`/`to` when given. */
+  /**
+   * One entry per UTC day with outcomes, oldest first, limited to `from`/`to` when given.
+   * @deprecated Use `dailyConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
+   */
   daily: Array<DailyAccuracy>;
+  /** The days of `daily`, oldest first, a page at a time. */
+  dailyConnection: DailyAccuracyConnection;
   /** The model whose predictions were scored. */
   model: Model;
   /** The sums of `daily`: the outcomes of the days within `from`/`to`. */
@@ -827,6 +956,36 @@ export type PerformanceSeries = {
   total: RealizedAccuracy;
   /** The version that made the predictions, e.g. `v1.1.0`. */
   version: Scalars['String']['output'];
+};
+
+
+/**
+ * The realised accuracy of one model version on one asset, from
+ * `metadata/performance_tracking.json`: all-time totals and one entry per UTC day.
+ */
+export type PerformanceSeriesDailyConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A page of performance series (Relay cursor connection). */
+export type PerformanceSeriesConnection = {
+  __typename?: 'PerformanceSeriesConnection';
+  /** The series of this page with their cursors. */
+  edges: Array<PerformanceSeriesEdge>;
+  /** Where this page ends. */
+  pageInfo: PageInfo;
+  /** How many series match in all. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** A performance series and its cursor. */
+export type PerformanceSeriesEdge = {
+  __typename?: 'PerformanceSeriesEdge';
+  /** Opaque cursor: pass it as `after` to continue after this series. */
+  cursor: Scalars['String']['output'];
+  /** The series. */
+  node: PerformanceSeries;
 };
 
 /** One change of a promotion policy. */
@@ -944,7 +1103,7 @@ export type PredictionRequest = {
  * A model's promotion policy (`{model}/policy.json`): checked by the server inside the
  * promotion's compare-and-swap. It never blocks a rollback.
  */
-export type PromotionPolicy = {
+export type PromotionPolicy = Node & {
   __typename?: 'PromotionPolicy';
   /** When. */
   at: Scalars['DateTime']['output'];
@@ -954,6 +1113,8 @@ export type PromotionPolicy = {
   generation: Scalars['Int']['output'];
   /** Every change of the policy, oldest first. */
   history: Array<PolicyChange>;
+  /** Global id (opaque; one policy per model). */
+  id: Scalars['ID']['output'];
   /** Why, as given. */
   reason?: Maybe<Scalars['String']['output']>;
   /** The rules now in force. */
@@ -1000,25 +1161,46 @@ export type Query = {
   about: About;
   /** One asset by ticker (case-insensitive). Null when the ticker is not registered. */
   asset?: Maybe<Asset>;
-  /** All registered assets, optionally filtered by kind and status. */
+  /**
+   * All registered assets, optionally filtered by kind and status.
+   * @deprecated Use `assetsConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
+   */
   assets: Array<Asset>;
+  /** Registered assets a page at a time, in registry order, optionally filtered by kind and status. */
+  assetsConnection: AssetConnection;
   /** Two versions of one model side by side: features, labels, accuracy, realised accuracy per day, shadow agreement, approvals. */
   compareVersions: VersionComparison;
-  /** Deployments of one model, newest first; `after` is the `id` of the last deployment of the previous page. */
+  /**
+   * Deployments of one model, newest first; `after` is the `id` of the last deployment of the previous page.
+   * @deprecated Use `deploymentsConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
+   */
   deployments: Array<Deployment>;
+  /** Deployments of one model, newest first, a page at a time (the same as `Model.historyConnection`). */
+  deploymentsConnection: DeploymentConnection;
   /** One model by id (its bucket prefix, e.g. `etfs/SMH`). Null when it does not exist. */
   model?: Maybe<Model>;
   /** Every model `metadata/model_registry.json` lists, by id, with its production and staging versions. */
   modelRegistry: Array<ModelRegistryEntry>;
   /** All models in the bucket, optionally of one type. */
   models: Array<Model>;
+  /** The object with this global id, or null when it no longer exists. BAD_USER_INPUT when the id is not a Modelgraph id. */
+  node?: Maybe<Node>;
+  /** The objects with these global ids, in order (null for those that no longer exist); at most 100. */
+  nodes: Array<Maybe<Node>>;
   /**
    * Realised accuracy of a ticker's predictions: one series per model and version
    * that has outcomes for it (recorded with `recordOutcomes`), ordered by model
    * and version. Errors: BAD_USER_INPUT (invalid argument, `from` after `to`),
    * UNKNOWN_ASSET (a ticker that is not registered and has no outcomes).
+   * @deprecated Use `performanceConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
    */
   performance: Array<PerformanceSeries>;
+  /**
+   * Realised accuracy of a ticker's predictions, a page of series at a time (one
+   * per model and version with outcomes, ordered by model and version); the days
+   * of each series page with `dailyConnection`. Errors as for `performance`.
+   */
+  performanceConnection: PerformanceSeriesConnection;
   /**
    *   Predicts the option strategy for one ticker. `features` maps every feature
    *   name of the ticker's model (see `asset(ticker).model.production.featureNames`)
@@ -1045,8 +1227,13 @@ export type Query = {
    * scoring shuffled columns.
    */
   predictMatrix: PredictionMatrix;
-  /** The newest promotions and rollbacks across all models, newest first (from `metadata/deployment_history.json`, which keeps the newest 1,000). */
+  /**
+   * The newest promotions and rollbacks across all models, newest first (from `metadata/deployment_history.json`, which keeps the newest 1,000).
+   * @deprecated Use `recentDeploymentsConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
+   */
   recentDeployments: Array<Deployment>;
+  /** The newest promotions, rollbacks and traffic changes across all models, newest first, a page at a time (the newest 1,000 are kept). */
+  recentDeploymentsConnection: DeploymentConnection;
   /** Versions of every model (or of `filter.model`), filtered and ordered, a page at a time. */
   searchVersions: VersionConnection;
   /** Files under `shared/`, in key order (at most 1,000). */
@@ -1062,6 +1249,15 @@ export type QueryAssetArgs = {
 
 /** The read operations of Modelgraph. Reads need no permission. */
 export type QueryAssetsArgs = {
+  kind?: InputMaybe<AssetKind>;
+  status?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
+export type QueryAssetsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
   kind?: InputMaybe<AssetKind>;
   status?: InputMaybe<Scalars['String']['input']>;
 };
@@ -1084,6 +1280,14 @@ export type QueryDeploymentsArgs = {
 
 
 /** The read operations of Modelgraph. Reads need no permission. */
+export type QueryDeploymentsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  model: Scalars['ID']['input'];
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
 export type QueryModelArgs = {
   id: Scalars['ID']['input'];
 };
@@ -1096,7 +1300,31 @@ export type QueryModelsArgs = {
 
 
 /** The read operations of Modelgraph. Reads need no permission. */
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
+export type QueryNodesArgs = {
+  ids: Array<Scalars['ID']['input']>;
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
 export type QueryPerformanceArgs = {
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  model?: InputMaybe<Scalars['ID']['input']>;
+  ticker: Scalars['String']['input'];
+  to?: InputMaybe<Scalars['DateTime']['input']>;
+  version?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
+export type QueryPerformanceConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
   model?: InputMaybe<Scalars['ID']['input']>;
   ticker: Scalars['String']['input'];
@@ -1133,6 +1361,13 @@ export type QueryPredictMatrixArgs = {
 
 /** The read operations of Modelgraph. Reads need no permission. */
 export type QueryRecentDeploymentsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
+export type QueryRecentDeploymentsConnectionArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -1215,7 +1450,7 @@ export type Traffic = {
 };
 
 /** One immutable version of a model: `{model}/archive/{version}/`. */
-export type Version = {
+export type Version = Node & {
   __typename?: 'Version';
   /** Validation accuracy recorded at training time (0–1). */
   accuracy?: Maybe<Scalars['Float']['output']>;
@@ -1231,6 +1466,8 @@ export type Version = {
   ensemble?: Maybe<EnsembleDefinition>;
   /** The input features, in the model's column order. Predictions must give exactly these. */
   featureNames: Array<Scalars['String']['output']>;
+  /** Global id (opaque). */
+  id: Scalars['ID']['output'];
   /** The class labels (option strategies), in the order of the probabilities output; empty for a regressor. */
   labels: Array<Scalars['String']['output']>;
   /** Where the version came from. */
@@ -1422,6 +1659,18 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  Node:
+    | ( AliasDocument )
+    | ( ApprovalRef )
+    | ( AssetRecord )
+    | ( DeploymentRecord )
+    | ( ModelRef )
+    | ( PolicyDocument )
+    | ( VersionRef )
+  ;
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
@@ -1434,15 +1683,21 @@ export type ResolversTypes = {
   ApprovalChange: ResolverTypeWrapper<ApprovalRecord>;
   ApprovalStatus: ApprovalStatus;
   Asset: ResolverTypeWrapper<AssetRecord>;
+  AssetConnection: ResolverTypeWrapper<Omit<AssetConnection, 'edges'> & { edges: Array<ResolversTypes['AssetEdge']> }>;
+  AssetEdge: ResolverTypeWrapper<Omit<AssetEdge, 'node'> & { node: ResolversTypes['Asset'] }>;
   AssetKind: AssetKind;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BucketFile: ResolverTypeWrapper<BucketFile>;
   Caller: ResolverTypeWrapper<CallerRecord>;
   DailyAccuracy: ResolverTypeWrapper<DailyAccuracy>;
+  DailyAccuracyConnection: ResolverTypeWrapper<DailyAccuracyConnection>;
+  DailyAccuracyEdge: ResolverTypeWrapper<DailyAccuracyEdge>;
   DailyComparison: ResolverTypeWrapper<DailyComparison>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Deployment: ResolverTypeWrapper<DeploymentRecord>;
   DeploymentAction: DeploymentAction;
+  DeploymentConnection: ResolverTypeWrapper<Omit<DeploymentConnection, 'edges'> & { edges: Array<ResolversTypes['DeploymentEdge']> }>;
+  DeploymentEdge: ResolverTypeWrapper<Omit<DeploymentEdge, 'node'> & { node: ResolversTypes['Deployment'] }>;
   EnsembleDefinition: ResolverTypeWrapper<EnsembleDefinitionRef>;
   EnsembleMember: ResolverTypeWrapper<EnsembleMemberRecord>;
   EnsembleMemberInput: EnsembleMemberInput;
@@ -1461,11 +1716,14 @@ export type ResolversTypes = {
   ModelType: ModelType;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NamedValue: ResolverTypeWrapper<NamedValue>;
+  Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   OrderDirection: OrderDirection;
   OutcomeBatch: ResolverTypeWrapper<Omit<OutcomeBatch, 'series'> & { series: Array<ResolversTypes['PerformanceSeries']> }>;
   OutcomeInput: OutcomeInput;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  PerformanceSeries: ResolverTypeWrapper<Omit<PerformanceSeries, 'model'> & { model: ResolversTypes['Model'] }>;
+  PerformanceSeries: ResolverTypeWrapper<PerformanceSeriesRecord>;
+  PerformanceSeriesConnection: ResolverTypeWrapper<Omit<PerformanceSeriesConnection, 'edges'> & { edges: Array<ResolversTypes['PerformanceSeriesEdge']> }>;
+  PerformanceSeriesEdge: ResolverTypeWrapper<Omit<PerformanceSeriesEdge, 'node'> & { node: ResolversTypes['PerformanceSeries'] }>;
   PolicyChange: ResolverTypeWrapper<PolicyRecord>;
   PolicyViolation: ResolverTypeWrapper<PolicyViolation>;
   Prediction: ResolverTypeWrapper<PredictionRecord>;
@@ -1499,13 +1757,19 @@ export type ResolversParentTypes = {
   Approval: ApprovalRef;
   ApprovalChange: ApprovalRecord;
   Asset: AssetRecord;
+  AssetConnection: Omit<AssetConnection, 'edges'> & { edges: Array<ResolversParentTypes['AssetEdge']> };
+  AssetEdge: Omit<AssetEdge, 'node'> & { node: ResolversParentTypes['Asset'] };
   Boolean: Scalars['Boolean']['output'];
   BucketFile: BucketFile;
   Caller: CallerRecord;
   DailyAccuracy: DailyAccuracy;
+  DailyAccuracyConnection: DailyAccuracyConnection;
+  DailyAccuracyEdge: DailyAccuracyEdge;
   DailyComparison: DailyComparison;
   DateTime: Scalars['DateTime']['output'];
   Deployment: DeploymentRecord;
+  DeploymentConnection: Omit<DeploymentConnection, 'edges'> & { edges: Array<ResolversParentTypes['DeploymentEdge']> };
+  DeploymentEdge: Omit<DeploymentEdge, 'node'> & { node: ResolversParentTypes['Deployment'] };
   EnsembleDefinition: EnsembleDefinitionRef;
   EnsembleMember: EnsembleMemberRecord;
   EnsembleMemberInput: EnsembleMemberInput;
@@ -1522,10 +1786,13 @@ export type ResolversParentTypes = {
   ModelRegistryEntry: Omit<ModelRegistryEntry, 'model'> & { model: ResolversParentTypes['Model'] };
   Mutation: Record<PropertyKey, never>;
   NamedValue: NamedValue;
+  Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   OutcomeBatch: Omit<OutcomeBatch, 'series'> & { series: Array<ResolversParentTypes['PerformanceSeries']> };
   OutcomeInput: OutcomeInput;
   PageInfo: PageInfo;
-  PerformanceSeries: Omit<PerformanceSeries, 'model'> & { model: ResolversParentTypes['Model'] };
+  PerformanceSeries: PerformanceSeriesRecord;
+  PerformanceSeriesConnection: Omit<PerformanceSeriesConnection, 'edges'> & { edges: Array<ResolversParentTypes['PerformanceSeriesEdge']> };
+  PerformanceSeriesEdge: Omit<PerformanceSeriesEdge, 'node'> & { node: ResolversParentTypes['PerformanceSeries'] };
   PolicyChange: PolicyRecord;
   PolicyViolation: PolicyViolation;
   Prediction: PredictionRecord;
@@ -1557,8 +1824,10 @@ export type AboutResolvers<ContextType = GraphQLContext, ParentType extends Reso
 export type AliasResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Alias'] = ResolversParentTypes['Alias']> = {
   generation?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['AliasMove']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   version?: Resolver<Maybe<ResolversTypes['Version']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type AliasMoveResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AliasMove'] = ResolversParentTypes['AliasMove']> = {
@@ -1579,10 +1848,12 @@ export type ApprovalResolvers<ContextType = GraphQLContext, ParentType extends R
   by?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   generation?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ApprovalChange']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   note?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   publishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   publishedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ApprovalStatus'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type ApprovalChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApprovalChange'] = ResolversParentTypes['ApprovalChange']> = {
@@ -1596,6 +1867,7 @@ export type ApprovalChangeResolvers<ContextType = GraphQLContext, ParentType ext
 };
 
 export type AssetResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Asset'] = ResolversParentTypes['Asset']> = {
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['AssetKind'], ParentType, ContextType>;
   model?: Resolver<ResolversTypes['Model'], ParentType, ContextType>;
   modelType?: Resolver<ResolversTypes['ModelType'], ParentType, ContextType>;
@@ -1603,6 +1875,18 @@ export type AssetResolvers<ContextType = GraphQLContext, ParentType extends Reso
   sector?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   ticker?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type AssetConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AssetConnection'] = ResolversParentTypes['AssetConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['AssetEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type AssetEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AssetEdge'] = ResolversParentTypes['AssetEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Asset'], ParentType, ContextType>;
 };
 
 export type BucketFileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BucketFile'] = ResolversParentTypes['BucketFile']> = {
@@ -1625,6 +1909,17 @@ export type DailyAccuracyResolvers<ContextType = GraphQLContext, ParentType exte
   predictions?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
+export type DailyAccuracyConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DailyAccuracyConnection'] = ResolversParentTypes['DailyAccuracyConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['DailyAccuracyEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type DailyAccuracyEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DailyAccuracyEdge'] = ResolversParentTypes['DailyAccuracyEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['DailyAccuracy'], ParentType, ContextType>;
+};
+
 export type DailyComparisonResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DailyComparison'] = ResolversParentTypes['DailyComparison']> = {
   a?: Resolver<Maybe<ResolversTypes['DailyAccuracy']>, ParentType, ContextType>;
   b?: Resolver<Maybe<ResolversTypes['DailyAccuracy']>, ParentType, ContextType>;
@@ -1640,6 +1935,7 @@ export type DeploymentResolvers<ContextType = GraphQLContext, ParentType extends
   approval?: Resolver<Maybe<ResolversTypes['ApprovalStatus']>, ParentType, ContextType>;
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deploymentId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   fromVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   generation?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1650,6 +1946,18 @@ export type DeploymentResolvers<ContextType = GraphQLContext, ParentType extends
   toVersion?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   traffic?: Resolver<Maybe<ResolversTypes['Traffic']>, ParentType, ContextType>;
   violations?: Resolver<Array<ResolversTypes['PolicyViolation']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type DeploymentConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentConnection'] = ResolversParentTypes['DeploymentConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['DeploymentEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type DeploymentEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DeploymentEdge'] = ResolversParentTypes['DeploymentEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType>;
 };
 
 export type EnsembleDefinitionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EnsembleDefinition'] = ResolversParentTypes['EnsembleDefinition']> = {
@@ -1703,7 +2011,9 @@ export type ModelResolvers<ContextType = GraphQLContext, ParentType extends Reso
   alias?: Resolver<Maybe<ResolversTypes['Alias']>, ParentType, ContextType, RequireFields<ModelAliasArgs, 'name'>>;
   aliases?: Resolver<Array<ResolversTypes['Alias']>, ParentType, ContextType, RequireFields<ModelAliasesArgs, 'includeDeleted'>>;
   assets?: Resolver<Array<ResolversTypes['Asset']>, ParentType, ContextType>;
+  assetsConnection?: Resolver<ResolversTypes['AssetConnection'], ParentType, ContextType, RequireFields<ModelAssetsConnectionArgs, 'first'>>;
   history?: Resolver<Array<ResolversTypes['Deployment']>, ParentType, ContextType, RequireFields<ModelHistoryArgs, 'first'>>;
+  historyConnection?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<ModelHistoryConnectionArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   policy?: Resolver<Maybe<ResolversTypes['PromotionPolicy']>, ParentType, ContextType>;
   production?: Resolver<Maybe<ResolversTypes['Version']>, ParentType, ContextType>;
@@ -1713,6 +2023,8 @@ export type ModelResolvers<ContextType = GraphQLContext, ParentType extends Reso
   type?: Resolver<ResolversTypes['ModelType'], ParentType, ContextType>;
   version?: Resolver<Maybe<ResolversTypes['Version']>, ParentType, ContextType, RequireFields<ModelVersionArgs, 'version'>>;
   versions?: Resolver<Array<ResolversTypes['Version']>, ParentType, ContextType, Partial<ModelVersionsArgs>>;
+  versionsConnection?: Resolver<ResolversTypes['VersionConnection'], ParentType, ContextType, RequireFields<ModelVersionsConnectionArgs, 'first'>>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type ModelRegistryEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ModelRegistryEntry'] = ResolversParentTypes['ModelRegistryEntry']> = {
@@ -1744,6 +2056,10 @@ export type NamedValueResolvers<ContextType = GraphQLContext, ParentType extends
   value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
+export type NodeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = {
+  __resolveType: TypeResolveFn<'Alias' | 'Approval' | 'Asset' | 'Deployment' | 'Model' | 'PromotionPolicy' | 'Version', ParentType, ContextType>;
+};
+
 export type OutcomeBatchResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OutcomeBatch'] = ResolversParentTypes['OutcomeBatch']> = {
   batchId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   correct?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1755,15 +2071,29 @@ export type OutcomeBatchResolvers<ContextType = GraphQLContext, ParentType exten
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
   endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type PerformanceSeriesResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PerformanceSeries'] = ResolversParentTypes['PerformanceSeries']> = {
   daily?: Resolver<Array<ResolversTypes['DailyAccuracy']>, ParentType, ContextType>;
+  dailyConnection?: Resolver<ResolversTypes['DailyAccuracyConnection'], ParentType, ContextType, RequireFields<PerformanceSeriesDailyConnectionArgs, 'first'>>;
   model?: Resolver<ResolversTypes['Model'], ParentType, ContextType>;
   period?: Resolver<ResolversTypes['RealizedAccuracy'], ParentType, ContextType>;
   ticker?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   total?: Resolver<ResolversTypes['RealizedAccuracy'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PerformanceSeriesConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PerformanceSeriesConnection'] = ResolversParentTypes['PerformanceSeriesConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['PerformanceSeriesEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type PerformanceSeriesEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PerformanceSeriesEdge'] = ResolversParentTypes['PerformanceSeriesEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['PerformanceSeries'], ParentType, ContextType>;
 };
 
 export type PolicyChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PolicyChange'] = ResolversParentTypes['PolicyChange']> = {
@@ -1819,8 +2149,10 @@ export type PromotionPolicyResolvers<ContextType = GraphQLContext, ParentType ex
   by?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   generation?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['PolicyChange']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   rules?: Resolver<ResolversTypes['PromotionRules'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type PromotionRulesResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PromotionRules'] = ResolversParentTypes['PromotionRules']> = {
@@ -1836,16 +2168,22 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   about?: Resolver<ResolversTypes['About'], ParentType, ContextType>;
   asset?: Resolver<Maybe<ResolversTypes['Asset']>, ParentType, ContextType, RequireFields<QueryAssetArgs, 'ticker'>>;
   assets?: Resolver<Array<ResolversTypes['Asset']>, ParentType, ContextType, Partial<QueryAssetsArgs>>;
+  assetsConnection?: Resolver<ResolversTypes['AssetConnection'], ParentType, ContextType, RequireFields<QueryAssetsConnectionArgs, 'first'>>;
   compareVersions?: Resolver<ResolversTypes['VersionComparison'], ParentType, ContextType, RequireFields<QueryCompareVersionsArgs, 'a' | 'b' | 'model'>>;
   deployments?: Resolver<Array<ResolversTypes['Deployment']>, ParentType, ContextType, RequireFields<QueryDeploymentsArgs, 'first' | 'model'>>;
+  deploymentsConnection?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<QueryDeploymentsConnectionArgs, 'first' | 'model'>>;
   model?: Resolver<Maybe<ResolversTypes['Model']>, ParentType, ContextType, RequireFields<QueryModelArgs, 'id'>>;
   modelRegistry?: Resolver<Array<ResolversTypes['ModelRegistryEntry']>, ParentType, ContextType>;
   models?: Resolver<Array<ResolversTypes['Model']>, ParentType, ContextType, Partial<QueryModelsArgs>>;
+  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  nodes?: Resolver<Array<Maybe<ResolversTypes['Node']>>, ParentType, ContextType, RequireFields<QueryNodesArgs, 'ids'>>;
   performance?: Resolver<Array<ResolversTypes['PerformanceSeries']>, ParentType, ContextType, RequireFields<QueryPerformanceArgs, 'ticker'>>;
+  performanceConnection?: Resolver<ResolversTypes['PerformanceSeriesConnection'], ParentType, ContextType, RequireFields<QueryPerformanceConnectionArgs, 'first' | 'ticker'>>;
   predict?: Resolver<ResolversTypes['Prediction'], ParentType, ContextType, RequireFields<QueryPredictArgs, 'features' | 'stage' | 'ticker'>>;
   predictMany?: Resolver<Array<ResolversTypes['Prediction']>, ParentType, ContextType, RequireFields<QueryPredictManyArgs, 'requests' | 'stage'>>;
   predictMatrix?: Resolver<ResolversTypes['PredictionMatrix'], ParentType, ContextType, RequireFields<QueryPredictMatrixArgs, 'featureNames' | 'rows' | 'stage' | 'ticker'>>;
   recentDeployments?: Resolver<Array<ResolversTypes['Deployment']>, ParentType, ContextType, RequireFields<QueryRecentDeploymentsArgs, 'first'>>;
+  recentDeploymentsConnection?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<QueryRecentDeploymentsConnectionArgs, 'first'>>;
   searchVersions?: Resolver<ResolversTypes['VersionConnection'], ParentType, ContextType, RequireFields<QuerySearchVersionsArgs, 'first'>>;
   sharedFiles?: Resolver<Array<ResolversTypes['BucketFile']>, ParentType, ContextType, Partial<QuerySharedFilesArgs>>;
 };
@@ -1885,6 +2223,7 @@ export type VersionResolvers<ContextType = GraphQLContext, ParentType extends Re
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ensemble?: Resolver<Maybe<ResolversTypes['EnsembleDefinition']>, ParentType, ContextType>;
   featureNames?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   lineage?: Resolver<ResolversTypes['Lineage'], ParentType, ContextType>;
   metadata?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
@@ -1901,6 +2240,7 @@ export type VersionResolvers<ContextType = GraphQLContext, ParentType extends Re
   task?: Resolver<ResolversTypes['ModelTask'], ParentType, ContextType>;
   trainingSamples?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type VersionComparisonResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['VersionComparison'] = ResolversParentTypes['VersionComparison']> = {
@@ -1935,12 +2275,18 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Approval?: ApprovalResolvers<ContextType>;
   ApprovalChange?: ApprovalChangeResolvers<ContextType>;
   Asset?: AssetResolvers<ContextType>;
+  AssetConnection?: AssetConnectionResolvers<ContextType>;
+  AssetEdge?: AssetEdgeResolvers<ContextType>;
   BucketFile?: BucketFileResolvers<ContextType>;
   Caller?: CallerResolvers<ContextType>;
   DailyAccuracy?: DailyAccuracyResolvers<ContextType>;
+  DailyAccuracyConnection?: DailyAccuracyConnectionResolvers<ContextType>;
+  DailyAccuracyEdge?: DailyAccuracyEdgeResolvers<ContextType>;
   DailyComparison?: DailyComparisonResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Deployment?: DeploymentResolvers<ContextType>;
+  DeploymentConnection?: DeploymentConnectionResolvers<ContextType>;
+  DeploymentEdge?: DeploymentEdgeResolvers<ContextType>;
   EnsembleDefinition?: EnsembleDefinitionResolvers<ContextType>;
   EnsembleMember?: EnsembleMemberResolvers<ContextType>;
   EnsembleVote?: EnsembleVoteResolvers<ContextType>;
@@ -1953,9 +2299,12 @@ export type Resolvers<ContextType = GraphQLContext> = {
   ModelRegistryEntry?: ModelRegistryEntryResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   NamedValue?: NamedValueResolvers<ContextType>;
+  Node?: NodeResolvers<ContextType>;
   OutcomeBatch?: OutcomeBatchResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PerformanceSeries?: PerformanceSeriesResolvers<ContextType>;
+  PerformanceSeriesConnection?: PerformanceSeriesConnectionResolvers<ContextType>;
+  PerformanceSeriesEdge?: PerformanceSeriesEdgeResolvers<ContextType>;
   PolicyChange?: PolicyChangeResolvers<ContextType>;
   PolicyViolation?: PolicyViolationResolvers<ContextType>;
   Prediction?: PredictionResolvers<ContextType>;
