@@ -3,6 +3,7 @@ import type { Resolvers } from '../src/generated/resolvers-types';
 import { DateTimeISOResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
 import { aboutResolvers } from './about';
 import { ensembleResolvers } from './ensemble';
+import { evaluationResolvers } from './evaluation';
 import { governanceResolvers } from './governance';
 import { trafficResolvers } from './traffic';
 import { assetResolvers } from './asset';
@@ -39,6 +40,7 @@ const parts: Resolvers[] = [
   ensembleResolvers,
   trafficResolvers,
   governanceResolvers,
+  evaluationResolvers,
   nodeResolvers,
 ];
 

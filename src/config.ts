@@ -92,6 +92,12 @@ export const ConfigSchema = z.object({
   /** Events: the longest one delivery attempt (webhook POST, PutEvents) may take. */
   EVENTS_TIMEOUT_MS: int(5_000, 1),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL']).default('INFO'),
+  /** Evaluations: the Step Functions state machine that scores chunks on AWS. Unset: chunks are scored in-process. */
+  EVALUATION_STATE_MACHINE_ARN: z.string().min(1).optional(),
+  /** Evaluations in-process: chunks scored at once. */
+  EVALUATION_CONCURRENCY: int(2, 1),
+  /** Evaluations: most rows in one chunk (a larger Parquet row group is cut into row ranges). */
+  EVALUATION_CHUNK_ROWS: int(100_000, 1_000),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

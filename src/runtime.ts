@@ -6,6 +6,8 @@ import { ModelCache } from './inference/modelCache';
 import { Predictor } from './inference/predictor';
 import { ShadowTracker } from './inference/shadowTracker';
 import { createEventDelivery, type EventDelivery } from './events/eventDelivery';
+import { Evaluations } from './evaluation/evaluations';
+import { stepFunctionsExecutor } from './evaluation/stepFunctionsExecutor';
 import { logger } from './observability/logger';
 import { Deployments } from './registry/deployments';
 import { Governance } from './registry/governance';
@@ -40,6 +42,8 @@ export interface Runtime {
   shadows: ShadowTracker;
   /** The artifact disk cache (config DISK_CACHE_DIR), if any. */
   diskCache?: ArtifactDiskCache;
+  /** Evaluations of versions on datasets (in-process, or Step Functions with EVALUATION_STATE_MACHINE_ARN). */
+  evaluations: Evaluations;
 }
 
 export interface RuntimeOverrides {
@@ -97,9 +101,21 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   deployments.addListener(events.deploymentListener); // returns at once: delivery never delays a move
   const governance = new Governance(registry);
   governance.addListener((key) => events.changed(key)); // approval, alias and policy documents
+  const evaluations = new Evaluations(
+    { store, registry, models },
+    {
+      chunkRows: config.EVALUATION_CHUNK_ROWS,
+      concurrency: config.EVALUATION_CONCURRENCY,
+      executor: config.EVALUATION_STATE_MACHINE_ARN
+        ? stepFunctionsExecutor({ stateMachineArn: config.EVALUATION_STATE_MACHINE_ARN, region: config.AWS_REGION })
+        : undefined,
+      onWarning: overrides.onWarning,
+    },
+  );
   return {
     config,
     bucket: config.MODEL_BUCKET,
+    evaluations,
     store,
     registry,
     artifacts,

@@ -39,6 +39,19 @@ export type About = {
   version: Scalars['String']['output'];
 };
 
+/** How often the version agrees with the comparison version. */
+export type Agreement = {
+  __typename?: 'Agreement';
+  /** Rows where both named the same strategy. */
+  agreements: Scalars['Int']['output'];
+  /** Up to 100 dataset row indices (0-based) where they disagree, a deterministic sample spread over the dataset. */
+  disagreementSample: Array<Scalars['Int']['output']>;
+  /** agreements ÷ rows. */
+  rate?: Maybe<Scalars['Float']['output']>;
+  /** Rows compared. */
+  rows: Scalars['Int']['output'];
+};
+
 /**
  * A named pointer beside production and staging, e.g. `champion` or `paper`
  * (`{model}/aliases/{name}.json`): compare-and-swap with an exact history, like a stage.
@@ -227,6 +240,30 @@ export type Caller = {
   scopes: Array<Scalars['String']['output']>;
 };
 
+/** Precision, recall, F1 and support of one class. */
+export type ClassMetrics = {
+  __typename?: 'ClassMetrics';
+  /** Harmonic mean of precision and recall. */
+  f1?: Maybe<Scalars['Float']['output']>;
+  /** The class (strategy). */
+  label: Scalars['String']['output'];
+  /** Of the rows predicted as this class, the share that had it (null when none was predicted). */
+  precision?: Maybe<Scalars['Float']['output']>;
+  /** Of the rows having this class, the share predicted as it (null when no row has it). */
+  recall?: Maybe<Scalars['Float']['output']>;
+  /** Rows having this class. */
+  support: Scalars['Int']['output'];
+};
+
+/** A confusion matrix. */
+export type ConfusionMatrix = {
+  __typename?: 'ConfusionMatrix';
+  /** Order of rows and columns. */
+  labels: Array<Scalars['String']['output']>;
+  /** matrix[i][j]: rows labelled labels[i] predicted as labels[j]. */
+  matrix: Array<Array<Scalars['Int']['output']>>;
+};
+
 /** Realised accuracy of one model version on one asset during one UTC day. */
 export type DailyAccuracy = {
   __typename?: 'DailyAccuracy';
@@ -269,6 +306,52 @@ export type DailyComparison = {
   b?: Maybe<DailyAccuracy>;
   /** UTC date, `YYYY-MM-DD`. */
   date: Scalars['String']['output'];
+};
+
+/**
+ * A dataset for evaluation: a Parquet (or small CSV) file under `shared/datasets/{name}/`,
+ * pushed with `modelgraph dataset push FILE --name NAME`. Its columns hold the features, a
+ * label (the strategy that turned out right) and optionally a timestamp, `pnl` and a ticker.
+ */
+export type Dataset = {
+  __typename?: 'Dataset';
+  /** Every column with what it holds. */
+  columns: Array<DatasetColumn>;
+  /** `parquet` or `csv`. */
+  format: Scalars['String']['output'];
+  /** The column holding the label (the strategy that turned out right). */
+  labelColumn: Scalars['String']['output'];
+  /** The distinct labels, sorted (at most 1,000). */
+  labels: Array<Scalars['String']['output']>;
+  /** The dataset's name, e.g. `spy-2024`. */
+  name: Scalars['String']['output'];
+  /** The P&L column (the outcome of acting on the row's label), or null. */
+  pnlColumn?: Maybe<Scalars['String']['output']>;
+  /** When this file was pushed under the name. */
+  pushedAt: Scalars['DateTime']['output'];
+  /** Who pushed it, as given to the CLI (shared/ is not governed). */
+  pushedBy?: Maybe<Scalars['String']['output']>;
+  /** Parquet row groups (CSV: groups of 50,000 rows). Evaluations are chunked by them. */
+  rowGroups: Scalars['Int']['output'];
+  /** Rows in the file. */
+  rows: Scalars['Int']['output'];
+  /** sha256 (hex) of the file: evaluations are keyed by it. */
+  sha256: Scalars['String']['output'];
+  /** Size of the file in bytes. */
+  sizeBytes: Scalars['Float']['output'];
+  /** The ticker column, or null. */
+  tickerColumn?: Maybe<Scalars['String']['output']>;
+  /** The timestamp column (accuracy per month), or null. */
+  timestampColumn?: Maybe<Scalars['String']['output']>;
+};
+
+/** A column of a dataset. */
+export type DatasetColumn = {
+  __typename?: 'DatasetColumn';
+  /** `number`, `string`, `timestamp` or `other`. */
+  kind: Scalars['String']['output'];
+  /** The column name. */
+  name: Scalars['String']['output'];
 };
 
 /**
@@ -376,6 +459,122 @@ export type EnsembleVote = {
   /** Soft or hard voting. */
   voting: VotingMethod;
 };
+
+/** A version as evaluated. */
+export type EvaluatedVersion = {
+  __typename?: 'EvaluatedVersion';
+  /** sha256 of the dataset it was scored on. */
+  datasetSha256: Scalars['String']['output'];
+  /** Its feature names, in input order. */
+  featureNames: Array<Scalars['String']['output']>;
+  /** Its model artifact's file name. */
+  modelFile: Scalars['String']['output'];
+  /** sha256 of its model artifact. */
+  sha256: Scalars['String']['output'];
+  /** For the comparison: the stage it served when the evaluation started. */
+  stage?: Maybe<Stage>;
+  /** The version. */
+  version: Scalars['String']['output'];
+};
+
+/**
+ * An evaluation of one version on one dataset (identified by the dataset's sha256):
+ * scored in chunks (Parquet row groups), each chunk's tally written once, then reduced
+ * into one write-once document, `{model}/evaluations/{version}/{datasetSha256}.json`.
+ */
+export type Evaluation = {
+  __typename?: 'Evaluation';
+  /** 1 for the first run; each resume adds one. */
+  attempt: Scalars['Int']['output'];
+  /** Chunks in the plan. */
+  chunks: Scalars['Int']['output'];
+  /** Chunks whose result is written. */
+  chunksDone: Scalars['Int']['output'];
+  /** The version compared with (null: none). */
+  comparisonVersion?: Maybe<Scalars['String']['output']>;
+  /** When the result was written (null until then). */
+  completedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The dataset's name when the evaluation started. */
+  dataset: Scalars['String']['output'];
+  /** The dataset file's sha256. */
+  datasetSha256: Scalars['String']['output'];
+  /** Why it failed (null unless FAILED). */
+  error?: Maybe<Scalars['String']['output']>;
+  /** Where the chunks are scored. */
+  executor: EvaluationExecutor;
+  /** Opaque id; `evaluation(id)` reads it. */
+  id: Scalars['ID']['output'];
+  /** The model. */
+  model: Model;
+  /** Share of the dataset's rows scored (0–1). */
+  progress: Scalars['Float']['output'];
+  /** The figures, once SUCCEEDED. */
+  result?: Maybe<EvaluationResult>;
+  /** Rows in the dataset. */
+  rows: Scalars['Int']['output'];
+  /** Rows scored so far. */
+  rowsScored: Scalars['Int']['output'];
+  /** When the evaluation started. */
+  startedAt: Scalars['DateTime']['output'];
+  /** The principal who started it. */
+  startedBy: Scalars['String']['output'];
+  /** Running, succeeded or failed. */
+  status: EvaluationStatus;
+  /** The version evaluated. */
+  version: Scalars['String']['output'];
+};
+
+/** What an evaluation compares the version with, row by row. */
+export type EvaluationComparison =
+  /** No comparison. */
+  | 'NONE'
+  /** The version production serves when the evaluation starts. */
+  | 'PRODUCTION'
+  /** The version staging points to when the evaluation starts. */
+  | 'STAGING';
+
+/** Where the chunks of an evaluation are scored. */
+export type EvaluationExecutor =
+  /** In the API's process, a bounded pool of chunks at once (local server). */
+  | 'IN_PROCESS'
+  /** A Step Functions Distributed Map invoking the chunk function (AWS). */
+  | 'STEP_FUNCTIONS';
+
+/** The figures of an evaluation. */
+export type EvaluationResult = {
+  __typename?: 'EvaluationResult';
+  /** Share of rows whose label the version predicted (0–1). */
+  accuracy?: Maybe<Scalars['Float']['output']>;
+  /** Agreement with the comparison version (null without one). */
+  agreement?: Maybe<Agreement>;
+  /** The version evaluated, for reproducibility. */
+  candidate: EvaluatedVersion;
+  /** Per class (the model's labels, then labels only the dataset has): precision, recall, F1, support. */
+  classes: Array<ClassMetrics>;
+  /** The version compared with, or null. */
+  comparison?: Maybe<EvaluatedVersion>;
+  /** The comparison version's accuracy on the same rows (null without a comparison). */
+  comparisonAccuracy?: Maybe<Scalars['Float']['output']>;
+  /** Rows by true label (rows) and predicted label (columns). */
+  confusion: ConfusionMatrix;
+  /** The result document's key in the bucket. */
+  documentKey: Scalars['String']['output'];
+  /** Accuracy per month (UTC), when the dataset has a timestamp column. */
+  monthly?: Maybe<Array<MonthlyAccuracy>>;
+  /** P&L figures, when the dataset has a pnl column. */
+  pnl?: Maybe<PnlSummary>;
+  /** Rows scored. */
+  rows: Scalars['Int']['output'];
+};
+
+/** Where an evaluation stands. */
+export type EvaluationStatus =
+  /** A chunk or the reduce failed (see `error`); `evaluateVersion` again resumes it, keeping the chunks done. */
+  | 'FAILED'
+  /** Chunks are being scored (see `progress`). */
+  | 'RUNNING'
+  /** Every chunk was scored and the result document written; `result` holds the figures. */
+  | 'SUCCEEDED';
 
 /** The probability the model gives one label. */
 export type LabelProbability = {
@@ -565,6 +764,19 @@ export type ModelType =
   /** A model trained on all assets, under `universal/{name}`. */
   | 'UNIVERSAL';
 
+/** Accuracy in one month. */
+export type MonthlyAccuracy = {
+  __typename?: 'MonthlyAccuracy';
+  /** The version's accuracy. */
+  accuracy: Scalars['Float']['output'];
+  /** The comparison version's accuracy (null without one). */
+  comparisonAccuracy?: Maybe<Scalars['Float']['output']>;
+  /** `YYYY-MM` (UTC). */
+  month: Scalars['String']['output'];
+  /** Rows in the month. */
+  rows: Scalars['Int']['output'];
+};
+
 /**
  * Write operations. Every mutation needs an authenticated principal with the
  * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
@@ -588,6 +800,13 @@ export type Mutation = {
   configureTraffic: Deployment;
   /** Deletes an alias (needs `models:write`); its history is kept. */
   deleteAlias: AliasMove;
+  /**
+   * Starts evaluating a version on a dataset and answers at once (poll `evaluation(id)`).
+   * Feature names the dataset lacks are BAD_USER_INPUT (`missingFeatures`) before any
+   * scoring. A finished evaluation of the same version on the same dataset file is answered
+   * from its write-once document; a failed one is resumed. Needs `models:write`.
+   */
+  evaluateVersion: Evaluation;
   /**
    * Points a stage at a published version (compare-and-swap on the stage pointer).
    * Fails with CONFLICT and changes nothing if the stage moved concurrently. A
@@ -717,6 +936,20 @@ export type MutationDeleteAliasArgs = {
   alias: Scalars['String']['input'];
   model: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/**
+ * Write operations. Every mutation needs an authenticated principal with the
+ * scope it names (locally `Authorization: Bearer <a principal's token>`; on Lambda
+ * a JWT with the `models:write` or `models:approve` scope), otherwise it fails with
+ * UNAUTHENTICATED or FORBIDDEN and changes nothing.
+ */
+export type MutationEvaluateVersionArgs = {
+  compareWith?: InputMaybe<EvaluationComparison>;
+  dataset: Scalars['String']['input'];
+  model: Scalars['ID']['input'];
+  version: Scalars['String']['input'];
 };
 
 
@@ -988,6 +1221,24 @@ export type PerformanceSeriesEdge = {
   node: PerformanceSeries;
 };
 
+/**
+ * P&L figures. Following a version earns a row's `pnl` where it named the label and loses
+ * `|pnl|` where it named another strategy.
+ */
+export type PnlSummary = {
+  __typename?: 'PnlSummary';
+  /** P&L of following the comparison version. */
+  comparisonFollowing?: Maybe<Scalars['Float']['output']>;
+  /** The comparison version's P&L-weighted accuracy. */
+  comparisonWeightedAccuracy?: Maybe<Scalars['Float']['output']>;
+  /** P&L of following the version. */
+  following: Scalars['Float']['output'];
+  /** Σ pnl of the dataset. */
+  total: Scalars['Float']['output'];
+  /** Σ|pnl| of the rows the version got right ÷ Σ|pnl| of all rows. */
+  weightedAccuracy?: Maybe<Scalars['Float']['output']>;
+};
+
 /** One change of a promotion policy. */
 export type PolicyChange = {
   __typename?: 'PolicyChange';
@@ -1170,6 +1421,10 @@ export type Query = {
   assetsConnection: AssetConnection;
   /** Two versions of one model side by side: features, labels, accuracy, realised accuracy per day, shadow agreement, approvals. */
   compareVersions: VersionComparison;
+  /** One dataset by name, or null. */
+  dataset?: Maybe<Dataset>;
+  /** Every dataset under `shared/datasets/`. */
+  datasets: Array<Dataset>;
   /**
    * Deployments of one model, newest first; `after` is the `id` of the last deployment of the previous page.
    * @deprecated Use `deploymentsConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
@@ -1177,6 +1432,8 @@ export type Query = {
   deployments: Array<Deployment>;
   /** Deployments of one model, newest first, a page at a time (the same as `Model.historyConnection`). */
   deploymentsConnection: DeploymentConnection;
+  /** One evaluation by id, or null. */
+  evaluation?: Maybe<Evaluation>;
   /** One model by id (its bucket prefix, e.g. `etfs/SMH`). Null when it does not exist. */
   model?: Maybe<Model>;
   /** Every model `metadata/model_registry.json` lists, by id, with its production and staging versions. */
@@ -1272,6 +1529,12 @@ export type QueryCompareVersionsArgs = {
 
 
 /** The read operations of Modelgraph. Reads need no permission. */
+export type QueryDatasetArgs = {
+  name: Scalars['String']['input'];
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
 export type QueryDeploymentsArgs = {
   after?: InputMaybe<Scalars['ID']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -1284,6 +1547,12 @@ export type QueryDeploymentsConnectionArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   model: Scalars['ID']['input'];
+};
+
+
+/** The read operations of Modelgraph. Reads need no permission. */
+export type QueryEvaluationArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -1464,6 +1733,8 @@ export type Version = Node & {
   description?: Maybe<Scalars['String']['output']>;
   /** For a version of an ensemble: how it votes and its members, pinned to exact versions; null for other models. */
   ensemble?: Maybe<EnsembleDefinition>;
+  /** Evaluations of this version on datasets, newest first. */
+  evaluations: Array<Evaluation>;
   /** The input features, in the model's column order. Predictions must give exactly these. */
   featureNames: Array<Scalars['String']['output']>;
   /** Global id (opaque). */
@@ -1675,6 +1946,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   About: ResolverTypeWrapper<AboutRef>;
+  Agreement: ResolverTypeWrapper<Agreement>;
   Alias: ResolverTypeWrapper<AliasDocument>;
   AliasAction: AliasAction;
   AliasMove: ResolverTypeWrapper<AliasRecord>;
@@ -1689,10 +1961,14 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BucketFile: ResolverTypeWrapper<BucketFile>;
   Caller: ResolverTypeWrapper<CallerRecord>;
+  ClassMetrics: ResolverTypeWrapper<ClassMetrics>;
+  ConfusionMatrix: ResolverTypeWrapper<ConfusionMatrix>;
   DailyAccuracy: ResolverTypeWrapper<DailyAccuracy>;
   DailyAccuracyConnection: ResolverTypeWrapper<DailyAccuracyConnection>;
   DailyAccuracyEdge: ResolverTypeWrapper<DailyAccuracyEdge>;
   DailyComparison: ResolverTypeWrapper<DailyComparison>;
+  Dataset: ResolverTypeWrapper<Dataset>;
+  DatasetColumn: ResolverTypeWrapper<DatasetColumn>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Deployment: ResolverTypeWrapper<DeploymentRecord>;
   DeploymentAction: DeploymentAction;
@@ -1702,6 +1978,12 @@ export type ResolversTypes = {
   EnsembleMember: ResolverTypeWrapper<EnsembleMemberRecord>;
   EnsembleMemberInput: EnsembleMemberInput;
   EnsembleVote: ResolverTypeWrapper<EnsembleVoteRef>;
+  EvaluatedVersion: ResolverTypeWrapper<EvaluatedVersion>;
+  Evaluation: ResolverTypeWrapper<Omit<Evaluation, 'model'> & { model: ResolversTypes['Model'] }>;
+  EvaluationComparison: EvaluationComparison;
+  EvaluationExecutor: EvaluationExecutor;
+  EvaluationResult: ResolverTypeWrapper<EvaluationResult>;
+  EvaluationStatus: EvaluationStatus;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
@@ -1714,6 +1996,7 @@ export type ResolversTypes = {
   ModelRegistryEntry: ResolverTypeWrapper<Omit<ModelRegistryEntry, 'model'> & { model: ResolversTypes['Model'] }>;
   ModelTask: ModelTask;
   ModelType: ModelType;
+  MonthlyAccuracy: ResolverTypeWrapper<MonthlyAccuracy>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NamedValue: ResolverTypeWrapper<NamedValue>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
@@ -1724,6 +2007,7 @@ export type ResolversTypes = {
   PerformanceSeries: ResolverTypeWrapper<PerformanceSeriesRecord>;
   PerformanceSeriesConnection: ResolverTypeWrapper<Omit<PerformanceSeriesConnection, 'edges'> & { edges: Array<ResolversTypes['PerformanceSeriesEdge']> }>;
   PerformanceSeriesEdge: ResolverTypeWrapper<Omit<PerformanceSeriesEdge, 'node'> & { node: ResolversTypes['PerformanceSeries'] }>;
+  PnlSummary: ResolverTypeWrapper<PnlSummary>;
   PolicyChange: ResolverTypeWrapper<PolicyRecord>;
   PolicyViolation: ResolverTypeWrapper<PolicyViolation>;
   Prediction: ResolverTypeWrapper<PredictionRecord>;
@@ -1752,6 +2036,7 @@ export type ResolversTypes = {
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
   About: AboutRef;
+  Agreement: Agreement;
   Alias: AliasDocument;
   AliasMove: AliasRecord;
   Approval: ApprovalRef;
@@ -1762,10 +2047,14 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   BucketFile: BucketFile;
   Caller: CallerRecord;
+  ClassMetrics: ClassMetrics;
+  ConfusionMatrix: ConfusionMatrix;
   DailyAccuracy: DailyAccuracy;
   DailyAccuracyConnection: DailyAccuracyConnection;
   DailyAccuracyEdge: DailyAccuracyEdge;
   DailyComparison: DailyComparison;
+  Dataset: Dataset;
+  DatasetColumn: DatasetColumn;
   DateTime: Scalars['DateTime']['output'];
   Deployment: DeploymentRecord;
   DeploymentConnection: Omit<DeploymentConnection, 'edges'> & { edges: Array<ResolversParentTypes['DeploymentEdge']> };
@@ -1774,6 +2063,9 @@ export type ResolversParentTypes = {
   EnsembleMember: EnsembleMemberRecord;
   EnsembleMemberInput: EnsembleMemberInput;
   EnsembleVote: EnsembleVoteRef;
+  EvaluatedVersion: EvaluatedVersion;
+  Evaluation: Omit<Evaluation, 'model'> & { model: ResolversParentTypes['Model'] };
+  EvaluationResult: EvaluationResult;
   Float: Scalars['Float']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
@@ -1784,6 +2076,7 @@ export type ResolversParentTypes = {
   MemberVote: MemberVoteRecord;
   Model: ModelRef;
   ModelRegistryEntry: Omit<ModelRegistryEntry, 'model'> & { model: ResolversParentTypes['Model'] };
+  MonthlyAccuracy: MonthlyAccuracy;
   Mutation: Record<PropertyKey, never>;
   NamedValue: NamedValue;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
@@ -1793,6 +2086,7 @@ export type ResolversParentTypes = {
   PerformanceSeries: PerformanceSeriesRecord;
   PerformanceSeriesConnection: Omit<PerformanceSeriesConnection, 'edges'> & { edges: Array<ResolversParentTypes['PerformanceSeriesEdge']> };
   PerformanceSeriesEdge: Omit<PerformanceSeriesEdge, 'node'> & { node: ResolversParentTypes['PerformanceSeries'] };
+  PnlSummary: PnlSummary;
   PolicyChange: PolicyRecord;
   PolicyViolation: PolicyViolation;
   Prediction: PredictionRecord;
@@ -1819,6 +2113,13 @@ export type AboutResolvers<ContextType = GraphQLContext, ParentType extends Reso
   bucket?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   pointerTtlSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type AgreementResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Agreement'] = ResolversParentTypes['Agreement']> = {
+  agreements?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  disagreementSample?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
+  rate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  rows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type AliasResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Alias'] = ResolversParentTypes['Alias']> = {
@@ -1902,6 +2203,19 @@ export type CallerResolvers<ContextType = GraphQLContext, ParentType extends Res
   scopes?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type ClassMetricsResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ClassMetrics'] = ResolversParentTypes['ClassMetrics']> = {
+  f1?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  precision?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  recall?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  support?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type ConfusionMatrixResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConfusionMatrix'] = ResolversParentTypes['ConfusionMatrix']> = {
+  labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  matrix?: Resolver<Array<Array<ResolversTypes['Int']>>, ParentType, ContextType>;
+};
+
 export type DailyAccuracyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DailyAccuracy'] = ResolversParentTypes['DailyAccuracy']> = {
   accuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   correct?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -1924,6 +2238,28 @@ export type DailyComparisonResolvers<ContextType = GraphQLContext, ParentType ex
   a?: Resolver<Maybe<ResolversTypes['DailyAccuracy']>, ParentType, ContextType>;
   b?: Resolver<Maybe<ResolversTypes['DailyAccuracy']>, ParentType, ContextType>;
   date?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DatasetResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Dataset'] = ResolversParentTypes['Dataset']> = {
+  columns?: Resolver<Array<ResolversTypes['DatasetColumn']>, ParentType, ContextType>;
+  format?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  labelColumn?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pnlColumn?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  pushedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  pushedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowGroups?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sizeBytes?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  tickerColumn?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  timestampColumn?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type DatasetColumnResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['DatasetColumn'] = ResolversParentTypes['DatasetColumn']> = {
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
@@ -1974,6 +2310,51 @@ export type EnsembleMemberResolvers<ContextType = GraphQLContext, ParentType ext
 export type EnsembleVoteResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EnsembleVote'] = ResolversParentTypes['EnsembleVote']> = {
   members?: Resolver<Array<ResolversTypes['MemberVote']>, ParentType, ContextType>;
   voting?: Resolver<ResolversTypes['VotingMethod'], ParentType, ContextType>;
+};
+
+export type EvaluatedVersionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EvaluatedVersion'] = ResolversParentTypes['EvaluatedVersion']> = {
+  datasetSha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  featureNames?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  modelFile?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  stage?: Resolver<Maybe<ResolversTypes['Stage']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type EvaluationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Evaluation'] = ResolversParentTypes['Evaluation']> = {
+  attempt?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  chunks?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  chunksDone?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  comparisonVersion?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  completedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  dataset?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  datasetSha256?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  executor?: Resolver<ResolversTypes['EvaluationExecutor'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['Model'], ParentType, ContextType>;
+  progress?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  result?: Resolver<Maybe<ResolversTypes['EvaluationResult']>, ParentType, ContextType>;
+  rows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rowsScored?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  startedBy?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['EvaluationStatus'], ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type EvaluationResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['EvaluationResult'] = ResolversParentTypes['EvaluationResult']> = {
+  accuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  agreement?: Resolver<Maybe<ResolversTypes['Agreement']>, ParentType, ContextType>;
+  candidate?: Resolver<ResolversTypes['EvaluatedVersion'], ParentType, ContextType>;
+  classes?: Resolver<Array<ResolversTypes['ClassMetrics']>, ParentType, ContextType>;
+  comparison?: Resolver<Maybe<ResolversTypes['EvaluatedVersion']>, ParentType, ContextType>;
+  comparisonAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  confusion?: Resolver<ResolversTypes['ConfusionMatrix'], ParentType, ContextType>;
+  documentKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  monthly?: Resolver<Maybe<Array<ResolversTypes['MonthlyAccuracy']>>, ParentType, ContextType>;
+  pnl?: Resolver<Maybe<ResolversTypes['PnlSummary']>, ParentType, ContextType>;
+  rows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
@@ -2034,10 +2415,18 @@ export type ModelRegistryEntryResolvers<ContextType = GraphQLContext, ParentType
   updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 };
 
+export type MonthlyAccuracyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MonthlyAccuracy'] = ResolversParentTypes['MonthlyAccuracy']> = {
+  accuracy?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  comparisonAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  month?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   approveVersion?: Resolver<ResolversTypes['Approval'], ParentType, ContextType, RequireFields<MutationApproveVersionArgs, 'model' | 'version'>>;
   configureTraffic?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationConfigureTrafficArgs, 'model'>>;
   deleteAlias?: Resolver<ResolversTypes['AliasMove'], ParentType, ContextType, RequireFields<MutationDeleteAliasArgs, 'alias' | 'model'>>;
+  evaluateVersion?: Resolver<ResolversTypes['Evaluation'], ParentType, ContextType, RequireFields<MutationEvaluateVersionArgs, 'compareWith' | 'dataset' | 'model' | 'version'>>;
   promote?: Resolver<ResolversTypes['Deployment'], ParentType, ContextType, RequireFields<MutationPromoteArgs, 'model' | 'override' | 'stage' | 'version'>>;
   recordOutcomes?: Resolver<ResolversTypes['OutcomeBatch'], ParentType, ContextType, RequireFields<MutationRecordOutcomesArgs, 'batchId' | 'outcomes'>>;
   registerAsset?: Resolver<ResolversTypes['Asset'], ParentType, ContextType, RequireFields<MutationRegisterAssetArgs, 'kind' | 'ticker'>>;
@@ -2094,6 +2483,14 @@ export type PerformanceSeriesConnectionResolvers<ContextType = GraphQLContext, P
 export type PerformanceSeriesEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PerformanceSeriesEdge'] = ResolversParentTypes['PerformanceSeriesEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['PerformanceSeries'], ParentType, ContextType>;
+};
+
+export type PnlSummaryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PnlSummary'] = ResolversParentTypes['PnlSummary']> = {
+  comparisonFollowing?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  comparisonWeightedAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  following?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  total?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  weightedAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export type PolicyChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PolicyChange'] = ResolversParentTypes['PolicyChange']> = {
@@ -2170,8 +2567,11 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   assets?: Resolver<Array<ResolversTypes['Asset']>, ParentType, ContextType, Partial<QueryAssetsArgs>>;
   assetsConnection?: Resolver<ResolversTypes['AssetConnection'], ParentType, ContextType, RequireFields<QueryAssetsConnectionArgs, 'first'>>;
   compareVersions?: Resolver<ResolversTypes['VersionComparison'], ParentType, ContextType, RequireFields<QueryCompareVersionsArgs, 'a' | 'b' | 'model'>>;
+  dataset?: Resolver<Maybe<ResolversTypes['Dataset']>, ParentType, ContextType, RequireFields<QueryDatasetArgs, 'name'>>;
+  datasets?: Resolver<Array<ResolversTypes['Dataset']>, ParentType, ContextType>;
   deployments?: Resolver<Array<ResolversTypes['Deployment']>, ParentType, ContextType, RequireFields<QueryDeploymentsArgs, 'first' | 'model'>>;
   deploymentsConnection?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<QueryDeploymentsConnectionArgs, 'first' | 'model'>>;
+  evaluation?: Resolver<Maybe<ResolversTypes['Evaluation']>, ParentType, ContextType, RequireFields<QueryEvaluationArgs, 'id'>>;
   model?: Resolver<Maybe<ResolversTypes['Model']>, ParentType, ContextType, RequireFields<QueryModelArgs, 'id'>>;
   modelRegistry?: Resolver<Array<ResolversTypes['ModelRegistryEntry']>, ParentType, ContextType>;
   models?: Resolver<Array<ResolversTypes['Model']>, ParentType, ContextType, Partial<QueryModelsArgs>>;
@@ -2222,6 +2622,7 @@ export type VersionResolvers<ContextType = GraphQLContext, ParentType extends Re
   createdAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ensemble?: Resolver<Maybe<ResolversTypes['EnsembleDefinition']>, ParentType, ContextType>;
+  evaluations?: Resolver<Array<ResolversTypes['Evaluation']>, ParentType, ContextType>;
   featureNames?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   labels?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2270,6 +2671,7 @@ export type VersionEdgeResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type Resolvers<ContextType = GraphQLContext> = {
   About?: AboutResolvers<ContextType>;
+  Agreement?: AgreementResolvers<ContextType>;
   Alias?: AliasResolvers<ContextType>;
   AliasMove?: AliasMoveResolvers<ContextType>;
   Approval?: ApprovalResolvers<ContextType>;
@@ -2279,10 +2681,14 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AssetEdge?: AssetEdgeResolvers<ContextType>;
   BucketFile?: BucketFileResolvers<ContextType>;
   Caller?: CallerResolvers<ContextType>;
+  ClassMetrics?: ClassMetricsResolvers<ContextType>;
+  ConfusionMatrix?: ConfusionMatrixResolvers<ContextType>;
   DailyAccuracy?: DailyAccuracyResolvers<ContextType>;
   DailyAccuracyConnection?: DailyAccuracyConnectionResolvers<ContextType>;
   DailyAccuracyEdge?: DailyAccuracyEdgeResolvers<ContextType>;
   DailyComparison?: DailyComparisonResolvers<ContextType>;
+  Dataset?: DatasetResolvers<ContextType>;
+  DatasetColumn?: DatasetColumnResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Deployment?: DeploymentResolvers<ContextType>;
   DeploymentConnection?: DeploymentConnectionResolvers<ContextType>;
@@ -2290,6 +2696,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   EnsembleDefinition?: EnsembleDefinitionResolvers<ContextType>;
   EnsembleMember?: EnsembleMemberResolvers<ContextType>;
   EnsembleVote?: EnsembleVoteResolvers<ContextType>;
+  EvaluatedVersion?: EvaluatedVersionResolvers<ContextType>;
+  Evaluation?: EvaluationResolvers<ContextType>;
+  EvaluationResult?: EvaluationResultResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
   LabelProbability?: LabelProbabilityResolvers<ContextType>;
@@ -2297,6 +2706,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   MemberVote?: MemberVoteResolvers<ContextType>;
   Model?: ModelResolvers<ContextType>;
   ModelRegistryEntry?: ModelRegistryEntryResolvers<ContextType>;
+  MonthlyAccuracy?: MonthlyAccuracyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   NamedValue?: NamedValueResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
@@ -2305,6 +2715,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   PerformanceSeries?: PerformanceSeriesResolvers<ContextType>;
   PerformanceSeriesConnection?: PerformanceSeriesConnectionResolvers<ContextType>;
   PerformanceSeriesEdge?: PerformanceSeriesEdgeResolvers<ContextType>;
+  PnlSummary?: PnlSummaryResolvers<ContextType>;
   PolicyChange?: PolicyChangeResolvers<ContextType>;
   PolicyViolation?: PolicyViolationResolvers<ContextType>;
   Prediction?: PredictionResolvers<ContextType>;
