@@ -10,7 +10,9 @@ import { addGovernanceCommands } from './commands/governance';
 import { addListCommand } from './commands/list';
 import { addPushCommand } from './commands/push';
 import { addRegisterCommand } from './commands/register';
+import { addDatasetCommand } from './commands/dataset';
 import { addDemoFolderCommand } from './commands/demoFolder';
+import { addEvaluateCommand } from './commands/evaluate';
 import { addTokenCommand } from './commands/token';
 import { addTrafficCommand } from './commands/traffic';
 import { connect, type Connection, type ConnectionFlags } from './connection';
@@ -91,6 +93,8 @@ export function buildProgram(io: CliIo, run: CommandRunner): Command {
   addGovernanceCommands(program, run);
   addEnsembleCommand(program, run);
   addTrafficCommand(program, run);
+  addDatasetCommand(program, run);
+  addEvaluateCommand(program, run);
   addListCommand(program, run);
   addAssetCommand(program, run);
   addTokenCommand(program, run);
