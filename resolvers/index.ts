@@ -1,6 +1,7 @@
 import type { GraphQLScalarType } from 'graphql';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { DateTimeISOResolver, JSONObjectResolver, JSONResolver } from 'graphql-scalars';
+import { base64Behaviour } from '../src/graphql/base64Scalar';
 import { aboutResolvers } from './about';
 import { ensembleResolvers } from './ensemble';
 import { evaluationResolvers } from './evaluation';
@@ -49,6 +50,7 @@ export const resolvers: Resolvers = {
   JSONObject: JSONObjectResolver,
   JSON: JSONResolver,
   DateTime: dateTimeBehaviour,
+  Base64: base64Behaviour,
   ...mergeByType(parts),
 };
 

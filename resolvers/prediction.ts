@@ -2,6 +2,13 @@ import { BadUserInputError, locatedError, ModelgraphError } from '../src/errors'
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { AliasNameSchema } from '../src/registry/governance';
 import { modelTypeOf, parseArguments } from '../src/registry/identifiers';
+import {
+  matrixConfidences,
+  matrixRows as matrixValueRows,
+  matrixStrategies,
+  matrixValuesF32,
+} from '../src/inference/matrixAnswer';
+import type { MatrixRows } from '../src/inference/predictor';
 
 export const predictionResolvers: Resolvers = {
   Query: {
@@ -13,7 +20,7 @@ export const predictionResolvers: Resolvers = {
       runtime.predictor.predictMatrix(
         args.ticker,
         args.featureNames,
-        args.rows,
+        matrixRows(args.rows, args.rowsF32),
         args.stage ?? 'PRODUCTION',
         runtime.config.MAX_PREDICT_BATCH,
       ),
@@ -44,6 +51,13 @@ export const predictionResolvers: Resolvers = {
   },
   PredictionMatrix: {
     ticker: (m) => m.asset.ticker,
+    strategies: (m) => matrixStrategies(m),
+    confidences: (m) => matrixConfidences(m),
+    strategyIndexes: (m) => Array.from(m.strategyIndexes),
+    probabilities: (m) => (m.task === 'REGRESSION' ? [] : matrixValueRows(m)),
+    outputs: (m) => (m.task === 'REGRESSION' ? matrixValueRows(m) : []),
+    probabilitiesF32: (m) => (m.task === 'REGRESSION' ? null : matrixValuesF32(m)),
+    outputsF32: (m) => (m.task === 'REGRESSION' ? matrixValuesF32(m) : null),
     modelType: (m) => modelTypeOf(m.model)!,
     model: (m) => ({ id: m.model, type: modelTypeOf(m.model)! }),
   },
@@ -62,6 +76,12 @@ export const predictionResolvers: Resolvers = {
 /** The error of `requests[i]`, naming it (message and `extensions.request`). */
 function namingRequest(err: Error, i: number): Error {
   return err instanceof ModelgraphError ? locatedError(err, `requests[${i}]`, { request: i }) : err;
+}
+
+/** predictMatrix takes its rows as JSON or as float32 bytes: exactly one of the two. */
+function matrixRows(rows: unknown, rowsF32: Uint8Array | null | undefined): MatrixRows {
+  if ((rows == null) === (rowsF32 == null)) throw new BadUserInputError('give exactly one of rows and rowsF32');
+  return rowsF32 != null ? { f32: rowsF32 } : { json: rows };
 }
 
 function parseOptionalAlias(alias: string | null | undefined, argument: string): string | null {

@@ -39,6 +39,14 @@ export const ConfigSchema = z.object({
   DISK_CACHE_DIR: z.string().optional(),
   DISK_CACHE_MAX_MB: int(400, 1),
   ORT_INTRA_OP_THREADS: int(1, 1),
+  /**
+   * onnxruntime threads of a second session per model that runs batches of at
+   * least ORT_BULK_MIN_ROWS rows; 1 = no second session. Worth trying where the
+   * function has more than one vCPU (Lambda: above 1,769 MB); it did not pay on
+   * the 2-core machine this was measured on.
+   */
+  ORT_BULK_INTRA_OP_THREADS: int(1, 1),
+  ORT_BULK_MIN_ROWS: int(1_000, 1),
   ORT_GRAPH_OPTIMIZATION: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
   /** Local server: the `admin` principal's bearer token (default: generated once into the data folder). */
   MODELGRAPH_WRITE_TOKEN: z.string().min(16).optional(),

@@ -84,6 +84,10 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   const models = new ModelCache(artifacts, {
     maxBytes: config.MODEL_CACHE_MAX_MB * 1024 * 1024,
     session: { intraOpNumThreads: config.ORT_INTRA_OP_THREADS, graphOptimizationLevel: config.ORT_GRAPH_OPTIMIZATION },
+    bulk:
+      config.ORT_BULK_INTRA_OP_THREADS > 1
+        ? { intraOpNumThreads: config.ORT_BULK_INTRA_OP_THREADS, minRows: config.ORT_BULK_MIN_ROWS }
+        : undefined,
   });
   const shadows = new ShadowTracker(store, {
     flushIntervalMs: config.SHADOW_FLUSH_SECONDS * 1000,

@@ -20,6 +20,14 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
+  /**
+   * Bytes as a base64 string (RFC 4648, standard or URL-safe alphabet, padded).
+   * predictMatrix reads and writes float32 matrices in it: little-endian 4-byte
+   * floats, rows × columns, row after row. In Python:
+   * `numpy.frombuffer(base64.b64decode(s), dtype="<f4").reshape(rows, columns)`;
+   * in Node.js: `new Float32Array(Uint8Array.from(Buffer.from(s, "base64")).buffer)`.
+   */
+  Base64: { input: Uint8Array; output: Uint8Array; }
   /** An ISO-8601 date-time string in UTC, e.g. `2026-11-27T15:39:21.000Z`. */
   DateTime: { input: string; output: string; }
   /** Any JSON value; used for compact numeric matrices, e.g. `[[0.1, 2.5], [0.3, 1.9]]`. */
@@ -1322,12 +1330,24 @@ export type PredictionMatrix = {
   modelType: ModelType;
   /** Per row, a regressor's values in `targets` order (empty for a classifier). */
   outputs: Scalars['JSON']['output'];
+  /**
+   * Compact form of `outputs`: rows × targets little-endian float32 values, row
+   * after row, each row in `targets` order. Null for a classifier.
+   */
+  outputsF32?: Maybe<Scalars['Base64']['output']>;
   /** Per row, an array with every label's probability, in `labels` order. */
   probabilities: Scalars['JSON']['output'];
+  /**
+   * Compact form of `probabilities`: rows × labels little-endian float32 values,
+   * row after row, each row in `labels` order. Null for a regressor.
+   */
+  probabilitiesF32?: Maybe<Scalars['Base64']['output']>;
   /** The stage the version was served from. */
   stage: Stage;
   /** Per row, the most probable label (the recommended option strategy); empty for a regressor. */
   strategies: Array<Scalars['String']['output']>;
+  /** Per row, the index of its strategy in `labels` (compact form of `strategies`); empty for a regressor. */
+  strategyIndexes: Array<Scalars['Int']['output']>;
   /** A regressor's output names, in the order of each row of `outputs` (empty for a classifier). */
   targets: Array<Scalars['String']['output']>;
   /** Whether a classifier or a regressor answered. */
@@ -1479,7 +1499,8 @@ export type Query = {
    * shadow mode apply to predict and predictMany only. `rows` are arrays of numbers in the model's
    * feature order (`asset(ticker).model.production.featureNames`), all answered by
    * one onnxruntime call. About a third of `predictMany`'s payload for the same
-   * rows. `featureNames` must repeat the model's names in that order: if a
+   * rows; `rowsF32` (binary float32) with `strategyIndexes` and `probabilitiesF32`
+   * is smaller and much faster still. `featureNames` must repeat the model's names in that order: if a
    * promotion changed them, the request fails with BAD_USER_INPUT instead of
    * scoring shuffled columns.
    */
@@ -1622,7 +1643,8 @@ export type QueryPredictManyArgs = {
 /** The read operations of Modelgraph. Reads need no permission. */
 export type QueryPredictMatrixArgs = {
   featureNames: Array<Scalars['String']['input']>;
-  rows: Scalars['JSON']['input'];
+  rows?: InputMaybe<Scalars['JSON']['input']>;
+  rowsF32?: InputMaybe<Scalars['Base64']['input']>;
   stage?: InputMaybe<Stage>;
   ticker: Scalars['String']['input'];
 };
@@ -1958,6 +1980,7 @@ export type ResolversTypes = {
   AssetConnection: ResolverTypeWrapper<Omit<AssetConnection, 'edges'> & { edges: Array<ResolversTypes['AssetEdge']> }>;
   AssetEdge: ResolverTypeWrapper<Omit<AssetEdge, 'node'> & { node: ResolversTypes['Asset'] }>;
   AssetKind: AssetKind;
+  Base64: ResolverTypeWrapper<Scalars['Base64']['output']>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   BucketFile: ResolverTypeWrapper<BucketFile>;
   Caller: ResolverTypeWrapper<CallerRecord>;
@@ -2044,6 +2067,7 @@ export type ResolversParentTypes = {
   Asset: AssetRecord;
   AssetConnection: Omit<AssetConnection, 'edges'> & { edges: Array<ResolversParentTypes['AssetEdge']> };
   AssetEdge: Omit<AssetEdge, 'node'> & { node: ResolversParentTypes['Asset'] };
+  Base64: Scalars['Base64']['output'];
   Boolean: Scalars['Boolean']['output'];
   BucketFile: BucketFile;
   Caller: CallerRecord;
@@ -2189,6 +2213,10 @@ export type AssetEdgeResolvers<ContextType = GraphQLContext, ParentType extends 
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Asset'], ParentType, ContextType>;
 };
+
+export interface Base64ScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Base64'], any> {
+  name: 'Base64';
+}
 
 export type BucketFileResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['BucketFile'] = ResolversParentTypes['BucketFile']> = {
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2532,9 +2560,12 @@ export type PredictionMatrixResolvers<ContextType = GraphQLContext, ParentType e
   model?: Resolver<ResolversTypes['Model'], ParentType, ContextType>;
   modelType?: Resolver<ResolversTypes['ModelType'], ParentType, ContextType>;
   outputs?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  outputsF32?: Resolver<Maybe<ResolversTypes['Base64']>, ParentType, ContextType>;
   probabilities?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  probabilitiesF32?: Resolver<Maybe<ResolversTypes['Base64']>, ParentType, ContextType>;
   stage?: Resolver<ResolversTypes['Stage'], ParentType, ContextType>;
   strategies?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  strategyIndexes?: Resolver<Array<ResolversTypes['Int']>, ParentType, ContextType>;
   targets?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   task?: Resolver<ResolversTypes['ModelTask'], ParentType, ContextType>;
   ticker?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2581,7 +2612,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   performanceConnection?: Resolver<ResolversTypes['PerformanceSeriesConnection'], ParentType, ContextType, RequireFields<QueryPerformanceConnectionArgs, 'first' | 'ticker'>>;
   predict?: Resolver<ResolversTypes['Prediction'], ParentType, ContextType, RequireFields<QueryPredictArgs, 'features' | 'stage' | 'ticker'>>;
   predictMany?: Resolver<Array<ResolversTypes['Prediction']>, ParentType, ContextType, RequireFields<QueryPredictManyArgs, 'requests' | 'stage'>>;
-  predictMatrix?: Resolver<ResolversTypes['PredictionMatrix'], ParentType, ContextType, RequireFields<QueryPredictMatrixArgs, 'featureNames' | 'rows' | 'stage' | 'ticker'>>;
+  predictMatrix?: Resolver<ResolversTypes['PredictionMatrix'], ParentType, ContextType, RequireFields<QueryPredictMatrixArgs, 'featureNames' | 'stage' | 'ticker'>>;
   recentDeployments?: Resolver<Array<ResolversTypes['Deployment']>, ParentType, ContextType, RequireFields<QueryRecentDeploymentsArgs, 'first'>>;
   recentDeploymentsConnection?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<QueryRecentDeploymentsConnectionArgs, 'first'>>;
   searchVersions?: Resolver<ResolversTypes['VersionConnection'], ParentType, ContextType, RequireFields<QuerySearchVersionsArgs, 'first'>>;
@@ -2679,6 +2710,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Asset?: AssetResolvers<ContextType>;
   AssetConnection?: AssetConnectionResolvers<ContextType>;
   AssetEdge?: AssetEdgeResolvers<ContextType>;
+  Base64?: GraphQLScalarType;
   BucketFile?: BucketFileResolvers<ContextType>;
   Caller?: CallerResolvers<ContextType>;
   ClassMetrics?: ClassMetricsResolvers<ContextType>;

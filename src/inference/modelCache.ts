@@ -7,6 +7,13 @@ export interface ModelCacheOptions {
   /** Upper bound on the summed model bytes of loaded sessions. */
   maxBytes: number;
   session: SessionSettings;
+  /**
+   * Large batches (at least `minRows` rows in one run) go to a second session of
+   * the same version with `intraOpNumThreads` threads, created on the first such
+   * batch (intra-op threads are a session option, and more threads slow single
+   * rows down). Its memory is not counted in `maxBytes`. Unset: one session.
+   */
+  bulk?: { intraOpNumThreads: number; minRows: number };
 }
 
 export interface ModelCacheCounters {
@@ -18,6 +25,8 @@ export interface ModelCacheCounters {
   sessionRuns: number;
   rowsPredicted: number;
   lastLoadMs: number;
+  /** Bulk sessions loaded (see ModelCacheOptions.bulk). */
+  bulkSessions: number;
 }
 
 /**
@@ -42,9 +51,12 @@ export class ModelCache {
     sessionRuns: 0,
     rowsPredicted: 0,
     lastLoadMs: 0,
+    bulkSessions: 0,
   };
   private readonly cache: LRUCache<string, ModelBundle>;
   private readonly loading = new Map<string, Promise<ModelBundle>>();
+  /** The bulk sessions (see ModelCacheOptions.bulk) of loaded bundles, by key; retired with their bundle. */
+  private readonly bulk = new Map<string, Promise<ModelBundle | undefined>>();
   private bytes = 0;
   /** Called after every completed load with its duration (metrics). */
   onLoad?: (key: string, ms: number) => void;
@@ -65,6 +77,9 @@ export class ModelCache {
         if (reason === 'evict' || reason === 'delete') this.counters.evictions++;
         this.bytes -= bundle.sizeBytes;
         bundle.retire();
+        const bulk = this.bulk.get(bundle.key);
+        this.bulk.delete(bundle.key);
+        void bulk?.then((b) => b?.retire());
       },
     });
   }
@@ -109,7 +124,33 @@ export class ModelCache {
   async run(bundle: ModelBundle, input: Float32Array, n: number): Promise<Float32Array> {
     this.counters.sessionRuns++;
     this.counters.rowsPredicted += n;
-    return bundle.run(input, n);
+    const bulk = this.opts.bulk && n >= this.opts.bulk.minRows ? await this.bulkBundle(bundle) : undefined;
+    return (bulk && !bulk.isReleased ? bulk : bundle).run(input, n);
+  }
+
+  /**
+   * The bundle's bulk session, loaded once (artifacts again from the disk cache
+   * or S3, verified like the first load). If it cannot be loaded, or its
+   * bundle has been evicted meanwhile, large batches stay on the bundle itself.
+   */
+  private bulkBundle(bundle: ModelBundle): Promise<ModelBundle | undefined> {
+    let pending = this.bulk.get(bundle.key);
+    if (!pending) {
+      const session = { ...this.opts.session, intraOpNumThreads: this.opts.bulk!.intraOpNumThreads };
+      pending = fetchVersionArtifacts(this.artifacts, bundle.model, bundle.version, bundle.metadata)
+        .then((files) => createModelBundle(bundle.model, bundle.version, bundle.metadata, files, session))
+        .then(
+          (b) => {
+            this.counters.bulkSessions++;
+            if (this.cache.peek(bundle.key) === bundle) return b;
+            b.retire();
+            return undefined;
+          },
+          () => undefined,
+        );
+      this.bulk.set(bundle.key, pending);
+    }
+    return pending;
   }
 
   get loadedKeys(): string[] {

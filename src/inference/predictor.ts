@@ -4,7 +4,7 @@ import { modelTypeOf, parseModelId, parseTicker, type ModelType, type Stage } fr
 import type { AssetDirectory, Registry } from '../registry/registry';
 import type { ModelTask, StagePointer, Traffic, VersionMetadata, VotingMethod } from '../registry/versionMetadata';
 import { argmax, type ModelBundle } from './modelBundle';
-import { parseFeatureMatrix } from './featureMatrix';
+import { decodeFeatureMatrixF32, parseFeatureMatrix } from './featureMatrix';
 import type { ModelCache } from './modelCache';
 import { EnsemblePlans } from './ensemblePlan';
 import type { ShadowTracker } from './shadowTracker';
@@ -30,13 +30,20 @@ export interface PredictionMatrix {
   featureNames: readonly string[];
   labels: readonly string[];
   targets: readonly string[];
-  strategies: string[];
-  confidences: number[];
-  /** Per row, every label's probability in `labels` order (classifiers). */
-  probabilities: number[][];
-  /** Per row, the values in `targets` order (regressors). */
-  outputs: number[][];
+  /** Rows answered. */
+  n: number;
+  /**
+   * Row-major n × columns: every label's probability in `labels` order
+   * (classifiers) or the values in `targets` order (regressors). Float64 when
+   * an ensemble voted, else the session's float32 output as it came.
+   */
+  values: Float32Array | Float64Array;
+  /** Per row, the index in `labels` of the most probable label (empty for a regressor). */
+  strategyIndexes: Int32Array;
 }
+
+/** The rows of a predictMatrix: JSON arrays of numbers, or little-endian float32 bytes (rows × features). */
+export type MatrixRows = { json: unknown } | { f32: Uint8Array };
 
 export interface NamedValue {
   name: string;
@@ -230,19 +237,23 @@ export class Predictor {
   }
 
   /**
-   * Bulk scoring: rows of numbers in the model's feature order, one session.run.
+   * Bulk scoring: rows of numbers in the model's feature order — JSON arrays or
+   * little-endian float32 bytes — answered by one session.run per bundle.
    * `featureNames` must equal the serving version's (see parseFeatureMatrix).
    */
   async predictMatrix(
     ticker: string,
     featureNames: readonly string[],
-    rows: unknown,
+    rows: MatrixRows,
     stage: Stage,
     maxRows: number,
   ): Promise<PredictionMatrix> {
     const asset = await this.registry.resolveTicker(parseTicker(ticker));
     const unit = await this.servingUnit(asset.modelId, stage);
-    const { input, n } = parseFeatureMatrix(unit.featureNames, featureNames, rows, maxRows);
+    const { input, n } =
+      'f32' in rows
+        ? decodeFeatureMatrixF32(unit.featureNames, featureNames, rows.f32, maxRows)
+        : parseFeatureMatrix(unit.featureNames, featureNames, rows.json, maxRows);
     const width = unit.featureNames.length;
     const columns = unit.columns.length;
     // One run per bundle over all n rows (an ensemble: one per member, on its own columns).
@@ -267,40 +278,24 @@ export class Predictor {
       stage,
       task: unit.task,
       featureNames: unit.featureNames,
+      n,
     };
     if (unit.task === 'REGRESSION') {
-      const outputs = Array.from({ length: n }, (_, r) => Array.from(outs[0].subarray(r * columns, (r + 1) * columns)));
-      return {
-        ...base,
-        labels: [],
-        targets: unit.columns,
-        strategies: [],
-        confidences: [],
-        probabilities: [],
-        outputs,
-      };
+      return { ...base, labels: [], targets: unit.columns, values: outs[0], strategyIndexes: new Int32Array(0) };
     }
-    const strategies = new Array<string>(n);
-    const confidences = new Array<number>(n);
-    const probabilities = new Array<number[]>(n);
-    for (let r = 0; r < n; r++) {
-      let p: ArrayLike<number>;
-      if (unit.voting) {
-        p = unitVote(
-          unit,
-          unit.parts.map((part, k) =>
-            outs[k].subarray(r * part.bundle.labels.length, (r + 1) * part.bundle.labels.length),
-          ),
-        ).probabilities;
-      } else {
-        p = outs[0].subarray(r * columns, (r + 1) * columns);
+    let values: Float32Array | Float64Array = outs[0];
+    if (unit.voting) {
+      values = new Float64Array(n * columns);
+      for (let r = 0; r < n; r++) {
+        const own = unit.parts.map((part, k) =>
+          outs[k].subarray(r * part.bundle.labels.length, (r + 1) * part.bundle.labels.length),
+        );
+        values.set(unitVote(unit, own).probabilities, r * columns);
       }
-      const best = argmax(p, 0, columns);
-      strategies[r] = unit.columns[best];
-      confidences[r] = p[best];
-      probabilities[r] = Array.from(p);
     }
-    return { ...base, labels: unit.columns, targets: [], strategies, confidences, probabilities, outputs: [] };
+    const strategyIndexes = new Int32Array(n);
+    for (let r = 0; r < n; r++) strategyIndexes[r] = argmax(values, r * columns, columns);
+    return { ...base, labels: unit.columns, targets: [], values, strategyIndexes };
   }
 
   /** One answer (or error) per request, in order. Errors are per request: one bad row does not sink the others. */
