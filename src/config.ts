@@ -99,6 +99,11 @@ export const ConfigSchema = z.object({
   EVENTS_MAX_ATTEMPTS: int(5, 1),
   /** Events: the longest one delivery attempt (webhook POST, PutEvents) may take. */
   EVENTS_TIMEOUT_MS: int(5_000, 1),
+  /**
+   * Trusted documents (client/operations/*.graphql, by `documentId`): `off` serves any query, `allow` serves
+   * and logs queries that are not trusted documents, `enforce` refuses them to anonymous callers.
+   */
+  TRUSTED_DOCUMENTS: z.enum(['off', 'allow', 'enforce']).default('off'),
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL']).default('INFO'),
   /** Evaluations: the Step Functions state machine that scores chunks on AWS. Unset: chunks are scored in-process. */
   EVALUATION_STATE_MACHINE_ARN: z.string().min(1).optional(),

@@ -59,6 +59,7 @@ function start(env: Record<string, string | undefined>): Started {
       maskInternalErrors: config.NODE_ENV === 'production',
       plugins: [createApolloMetricsPlugin({ runtime, logger, metrics })],
       onInternalError: (err) => logger.error('internal error', err instanceof Error ? err : String(err)),
+      onUntrustedDocument: (info) => logger.warn('untrusted document served (TRUSTED_DOCUMENTS=allow)', info),
     });
     const requests = createApiGatewayRequestHandler({
       onRejected: (reason) => logger.warn('request rejected before GraphQL', { reason }),

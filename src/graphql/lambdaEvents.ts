@@ -1,6 +1,7 @@
 import { handlers } from '@as-integrations/aws-lambda';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ANONYMOUS, callerFromJwtClaims, type Caller, type JwtClaimSettings } from './auth';
+import { liftDocumentId } from './trustedDocuments';
 
 type RequestHandler<E, R> = handlers.RequestHandler<E, R>;
 
@@ -49,7 +50,7 @@ export function createApiGatewayRequestHandler(
   const v2 = handlers.createAPIGatewayProxyEventV2RequestHandler();
   const v1 = handlers.createAPIGatewayProxyEventRequestHandler();
   return {
-    fromEvent: (event) => (isHttpApiEvent(event) ? v2.fromEvent(event) : v1.fromEvent(event)),
+    fromEvent: (event) => liftDocumentId(isHttpApiEvent(event) ? v2.fromEvent(event) : v1.fromEvent(event)),
     toSuccessResult: (response) => {
       const result = v2.toSuccessResult(response);
       return { statusCode: result.statusCode ?? 200, headers: stringHeaders(result.headers), body: result.body ?? '' };

@@ -8,6 +8,7 @@ import type { GraphQLContext } from './context';
 import { createFormatError } from './errors';
 import { loadTypeDefs } from './typeDefs';
 import { queryLimits } from './limits';
+import { trustedDocumentsPlugin, type TrustedDocumentsOptions } from './trustedDocuments';
 import type { Config } from '../config';
 
 export interface GraphQLServerOptions {
@@ -17,6 +18,8 @@ export interface GraphQLServerOptions {
   maskInternalErrors: boolean;
   plugins?: ApolloServerPlugin<GraphQLContext>[];
   onInternalError?: (err: unknown) => void;
+  /** TRUSTED_DOCUMENTS=allow: a query that is not a trusted document was served. */
+  onUntrustedDocument?: TrustedDocumentsOptions['onUntrusted'];
 }
 
 const noStore: ApolloServerPlugin<GraphQLContext> = {
@@ -49,6 +52,7 @@ export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<Gr
       // cacheable, which a one-line plugin says instead.
       ApolloServerPluginCacheControlDisabled(),
       noStore,
+      trustedDocumentsPlugin({ mode: opts.config.TRUSTED_DOCUMENTS, onUntrusted: opts.onUntrustedDocument }),
       ...limits.plugins,
       ...(opts.plugins ?? []),
     ],

@@ -1,6 +1,7 @@
 import type { ApolloServer, BaseContext, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { liftDocumentId } from '../graphql/trustedDocuments';
 
 export class PayloadTooLargeError extends Error {}
 
@@ -69,12 +70,12 @@ export function createGraphQLHttpHandler<TContext extends BaseContext>(
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const httpGraphQLRequest: HTTPGraphQLRequest = {
+    const httpGraphQLRequest: HTTPGraphQLRequest = liftDocumentId({
       method: req.method?.toUpperCase() ?? 'GET',
       headers,
       search: url.search,
       body,
-    };
+    });
     const response = await server.executeHTTPGraphQLRequest({ httpGraphQLRequest, context: () => context(req) });
     for (const [name, value] of response.headers) res.setHeader(name, value);
     res.statusCode = response.status ?? 200;

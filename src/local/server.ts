@@ -11,6 +11,8 @@ import { createRuntime, type Runtime } from '../runtime';
 import { createS3Client } from '../storage/s3Client';
 import { registerSeededVersions, seedDemoBucket } from './demoSeed';
 import { createGraphiqlHandler } from './graphiql/serve';
+import { ConsoleBundle, createConsoleHandler } from '../console/serve';
+import { DEFAULT_CONSOLE_DIST_DIR } from '../console/distDir';
 import { createGraphQLHttpHandler } from './httpAdapter';
 import { EMBEDDED_S3_CREDENTIALS } from './s3/credentials';
 import { startEmbeddedS3, type EmbeddedS3 } from './s3/embeddedS3';
@@ -49,6 +51,13 @@ query PredictSpy {
 #     (needs a models:approve principal other than the publisher; Headers tab: {"Authorization": "Bearer <token>"})
 `;
 
+/** GraphiQL's first lines under TRUSTED_DOCUMENTS=enforce: its queries are not trusted documents. */
+export const ENFORCE_NOTE = `# TRUSTED_DOCUMENTS=enforce: this server runs only the documents of client/operations
+# for anonymous callers. To run any query here (and load the docs), add a token under
+# Headers: {"Authorization": "Bearer <a principal's token>"} (the admin token is in the data folder).
+
+`;
+
 export interface LocalServerOptions {
   /** HTTP port (0 = ephemeral). */
   port: number;
@@ -67,6 +76,8 @@ export interface LocalServerOptions {
 export interface LocalServer {
   url: string;
   graphqlUrl: string;
+  /** The console (dist/console, built by scripts/build-console.mjs). */
+  consoleUrl: string;
   /** The `admin` principal's token, when this process knows it (generated or configured). */
   writeToken: string;
   /** The named principals of the data folder (`modelgraph token add`). */
@@ -128,6 +139,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     introspection: config.INTROSPECTION,
     maskInternalErrors: config.NODE_ENV === 'production',
     onInternalError: (err) => logger.error('internal error', err instanceof Error ? err : String(err)),
+    onUntrustedDocument: (info) => logger.warn('untrusted document served (TRUSTED_DOCUMENTS=allow)', info),
   });
   await apollo.start();
   const graphql = createGraphQLHttpHandler(
@@ -137,7 +149,17 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       maxBodyBytes: opts.maxBodyBytes ?? config.MAX_BODY_BYTES,
     },
   );
-  const graphiql = createGraphiqlHandler({ endpoint: '/graphql', defaultQuery: await exampleQuery(runtime) });
+  const graphiql = createGraphiqlHandler({
+    endpoint: '/graphql',
+    defaultQuery: (config.TRUSTED_DOCUMENTS === 'enforce' ? ENFORCE_NOTE : '') + (await exampleQuery(runtime)),
+  });
+  // The console (/console): built by `npm start`'s prestart; answers 503 with the build command when missing.
+  const consoleBundle = new ConsoleBundle(DEFAULT_CONSOLE_DIST_DIR, {
+    endpoint: '/graphql',
+    writeEndpoint: '/graphql',
+    tokenHint: `A principal's token: the admin's is in ${join(opts.dataDir, 'admin-token')}; add others with \`npm run modelgraph -- token add NAME --scope models:write\`.`,
+  });
+  const consolePage = createConsoleHandler(consoleBundle);
 
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -157,6 +179,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       res.end(JSON.stringify({ ok: true }));
       return;
     }
+    if (consolePage(req, res)) return;
     if (!config.GRAPHIQL || !graphiql(req, res)) {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('Not found. GraphQL is at /graphql, GraphiQL at /.\n');
@@ -170,6 +193,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   return {
     url,
     graphqlUrl: `${url}graphql`,
+    consoleUrl: `${url}console`,
     writeToken: writeToken ?? '',
     principals,
     runtime,
