@@ -231,6 +231,33 @@ try {
   );
   if (catchUpExtras.length) throw new Error(`the catch-up bundle must not contain ${catchUpExtras[0]}`);
 
+  // Evaluation chunks and their reduce (template.yaml EvaluationFunction, handler evaluate.handler, invoked by
+  // the EvaluationStateMachine's Distributed Map): its own single file beside index.mjs, onnxruntime from the
+  // layer like the API, no GraphQL.
+  const evaluate = await build({
+    absWorkingDir: root,
+    entryPoints: [join(root, 'src/evaluation/evaluationLambda.ts')],
+    outfile: join(functionDir, 'evaluate.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: 'external',
+    legalComments: 'none',
+    mainFields: ['module', 'main'],
+    banner: {
+      js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
+    },
+    plugins: [onnxruntimeFromLayer],
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const evaluateExtras = Object.keys(evaluate.metafile.inputs).filter((f) =>
+    /node_modules\/(onnxruntime-|@apollo\/server|graphql\/)/.test(f),
+  );
+  if (evaluateExtras.length) throw new Error(`the evaluation bundle must not contain ${evaluateExtras[0]}`);
+
   // The source map is for decoding stack traces offline, not for the deployed function.
   for (const file of readdirSync(functionDir, { recursive: true })
     .map(String)
@@ -245,7 +272,7 @@ try {
   const shipped = readdirSync(functionDir).sort();
   writeFileSync(
     join(functionDir, 'Makefile'),
-    `# Written by scripts/build-lambda.mjs: \`sam build\` copies the prebuilt bundle (one folder, two functions).\nbuild-GraphQLFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\nbuild-EventsCatchUpFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\n`,
+    `# Written by scripts/build-lambda.mjs: \`sam build\` copies the prebuilt bundle (one folder, three functions).\nbuild-GraphQLFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\nbuild-EventsCatchUpFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\nbuild-EvaluationFunction:\n\tcp -R ${shipped.join(' ')} "$(ARTIFACTS_DIR)/"\n`,
   );
   writeFileSync(
     join(tmpDir, 'layer/Makefile'),

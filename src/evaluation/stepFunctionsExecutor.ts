@@ -30,12 +30,14 @@ export function executionName(runKey: string, attempt: number): string {
 export function stepFunctionsExecutor(opts: {
   stateMachineArn: string;
   region: string;
+  /** Another endpoint (tests: a stand-in on loopback, since Step Functions itself is AWS). */
   endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }): EvaluationExecutor {
   let client: Promise<{ start: (name: string, input: string) => Promise<string> }> | undefined;
   const sfn = () =>
     (client ??= import('@aws-sdk/client-sfn').then(({ SFNClient, StartExecutionCommand }) => {
-      const c = new SFNClient({ region: opts.region, endpoint: opts.endpoint });
+      const c = new SFNClient({ region: opts.region, endpoint: opts.endpoint, credentials: opts.credentials });
       return {
         start: async (name: string, input: string) =>
           (await c.send(new StartExecutionCommand({ stateMachineArn: opts.stateMachineArn, name, input })))

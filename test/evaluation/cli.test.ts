@@ -73,7 +73,7 @@ describe('modelgraph dataset / evaluate', () => {
     expect(evaluated.code, evaluated.stderr).toBe(0);
     expect(evaluated.stderr).toMatch(/Evaluating universal\/eval_cli@v1 on cli-rows \(300 rows, 1 chunks\)/);
     expect(evaluated.stderr).toMatch(/\d\/1 chunks, \d+ of 300 rows/);
-    const labels = await bareLabels((await import('./support')).modelBytes(21), rows);
+    const labels = await bareLabels(modelBytes(21), rows);
     const right = labels.filter((l, i) => l === rows.labels[i]).length;
     expect(evaluated.stdout).toContain(`accuracy ${((right / 300) * 100).toFixed(2)}%`);
     expect(evaluated.stdout).toMatch(/MONTH\s+ROWS\s+ACCURACY/);

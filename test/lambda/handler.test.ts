@@ -278,6 +278,7 @@ describe('the build', () => {
       'Makefile',
       'catchup.mjs', // the scheduled events catch-up (EventsCatchUpFunction)
       'chunks',
+      'evaluate.mjs', // evaluation chunks and reduce (EvaluationFunction)
       'index.mjs',
       'index.mjs.LEGAL.txt',
     ]);
@@ -303,11 +304,20 @@ describe('the build', () => {
 
   it('lets `sam build` copy the prebuilt artifacts (BuildMethod: makefile targets for the template logical ids)', () => {
     for (const [id, dir, expected] of [
-      ['GraphQLFunction', String(fnProps.CodeUri), ['catchup.mjs', 'chunks', 'index.mjs', 'index.mjs.LEGAL.txt']],
+      [
+        'GraphQLFunction',
+        String(fnProps.CodeUri),
+        ['catchup.mjs', 'chunks', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
+      ],
       [
         'EventsCatchUpFunction',
         String((template.Resources.EventsCatchUpFunction.Properties as JsonObject).CodeUri),
-        ['catchup.mjs', 'chunks', 'index.mjs', 'index.mjs.LEGAL.txt'],
+        ['catchup.mjs', 'chunks', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
+      ],
+      [
+        'EvaluationFunction',
+        String((template.Resources.EvaluationFunction.Properties as JsonObject).CodeUri),
+        ['catchup.mjs', 'chunks', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
       ],
       ['OnnxRuntimeLayer', String(layerProps.ContentUri), ['nodejs']],
     ] as const) {

@@ -115,6 +115,12 @@ export const RESOURCE_TYPES: Record<string, ResourceTypeSpec> = {
   'AWS::ApiGatewayV2::Route': { required: ['ApiId', 'RouteKey'], attributes: ['RouteId'] },
   'AWS::Lambda::Permission': { required: ['Action', 'FunctionName', 'Principal'], attributes: ['Id'] },
   'AWS::Events::EventBus': { required: ['Name'], attributes: ['Arn', 'Name', 'Policy'] },
+  'AWS::IAM::Role': { required: ['AssumeRolePolicyDocument'], attributes: ['Arn', 'RoleId'] },
+  'AWS::StepFunctions::StateMachine': {
+    required: ['RoleArn'],
+    oneOf: [['Definition', 'DefinitionString', 'DefinitionS3Location']],
+    attributes: ['Arn', 'Name', 'StateMachineRevisionId'],
+  },
 };
 
 /** Zip-packaged functions (no ImageUri) also need these. */
