@@ -3,6 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { GraphQLContext } from '../graphql/context';
 import type { Runtime } from '../runtime';
+import { ErrorCode } from '../errors';
 import { MetricName, MetricUnit } from './metrics';
 
 /** The process-wide counters a request is measured by (deltas between its start and its response). */
@@ -10,6 +11,7 @@ interface CounterSnapshot {
   modelCacheHits: number;
   modelCacheMisses: number;
   modelLoads: number;
+  modelEvictions: number;
   s3Gets: number;
   artifactFetches: number;
   diskHits: number;
@@ -27,6 +29,7 @@ function snapshot(runtime: Runtime): CounterSnapshot {
     modelCacheHits: runtime.models.counters.hits,
     modelCacheMisses: runtime.models.counters.misses,
     modelLoads: runtime.models.counters.loads,
+    modelEvictions: runtime.models.counters.evictions,
     s3Gets: runtime.store.counters.gets,
     artifactFetches: runtime.artifacts.counters.s3Fetches,
     diskHits: runtime.artifacts.counters.diskHits,
@@ -50,8 +53,10 @@ function delta(now: CounterSnapshot, before: CounterSnapshot): CounterSnapshot {
  * Per request: one structured log line (operation name, status, duration,
  * error codes, what the caches and S3 did) and the EMF metrics ModelCacheHit,
  * ModelCacheMiss, S3Fetches (S3 GETs, including 304 revalidations),
- * PredictionLatency (time spent in the request's prediction batches) and, when
- * they happen, ShadowRows / ShadowAgreements / ShadowFailures / CanaryRows.
+ * PredictionLatency (time spent in the request's prediction batches),
+ * StorageUnavailable (errors with that code) and, when they happen,
+ * RowsPredicted, ModelCacheEvictions, ShadowRows / ShadowAgreements /
+ * ShadowFailures / CanaryRows.
  * ModelLoadTime comes from the model cache's onLoad hook (see lambda.ts).
  *
  * The numbers are deltas of process-wide counters, exact on Lambda (one
@@ -84,7 +89,13 @@ export function createApolloMetricsPlugin(opts: {
           }
           if (d.shadowFailures > 0) metrics.addMetric(MetricName.ShadowFailures, MetricUnit.Count, d.shadowFailures);
           if (d.canaryRows > 0) metrics.addMetric(MetricName.CanaryRows, MetricUnit.Count, d.canaryRows);
+          if (d.rowsPredicted > 0) metrics.addMetric(MetricName.RowsPredicted, MetricUnit.Count, d.rowsPredicted);
+          if (d.modelEvictions > 0)
+            metrics.addMetric(MetricName.ModelCacheEvictions, MetricUnit.Count, d.modelEvictions);
           const errors = response.body.kind === 'single' ? response.body.singleResult.errors : undefined;
+          // Always published (0 included), so its alarm sees data whenever requests arrive.
+          const storageErrors = errors?.filter((e) => e.extensions?.code === ErrorCode.STORAGE_UNAVAILABLE).length ?? 0;
+          metrics.addMetric(MetricName.StorageUnavailable, MetricUnit.Count, storageErrors);
           logger.info('graphql request', {
             operationName: operationName ? operationName.slice(0, 100) : null,
             operationType: operation?.operation ?? null,

@@ -412,6 +412,7 @@ describe('the built handler with API Gateway events', () => {
       modelCacheHits: 1,
       modelCacheMisses: 0,
       modelLoads: 0,
+      modelEvictions: 0,
       s3Gets: 0,
       artifactFetches: 0,
       diskHits: 0,
@@ -733,6 +734,8 @@ describe('observability', () => {
     expect(first).toMatchObject({ service: 'modelgraph', ModelCacheMiss: 1, S3Fetches: 3 });
     expect(first.ModelLoadTime).toBeGreaterThan(0);
     expect(first.PredictionLatency).toBeGreaterThan(0);
+    // Rows run and STORAGE_UNAVAILABLE errors (published as 0 too, so its alarm sees data).
+    expect(first).toMatchObject({ RowsPredicted: 1, StorageUnavailable: 0 });
     expect(docs.filter((d) => metricNames(d).includes('ColdStart'))).toHaveLength(1);
   });
 

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema, loadConfig } from '../../src/config';
+import { METRICS_NAMESPACE, METRICS_SERVICE, MetricName, MetricUnit, metrics } from '../../src/observability/metrics';
 import {
   ASSET_REGISTRY_KEY,
   DEPLOYMENT_HISTORY_KEY,
@@ -564,6 +565,120 @@ Resources:
         });
       }
       expect((template.Parameters!.EventsWebhookSecret as JsonObject).NoEcho).toBe(true);
+    });
+  });
+
+  describe('alarms and dashboard', () => {
+    const alarms = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+    const topic = 'arn:aws:sns:us-east-1:123456789012:modelgraph-pager';
+    /** What the code's own Metrics instance publishes: its namespace and default dimensions. */
+    const emitted = (() => {
+      metrics.addMetric(MetricName.RowsPredicted, MetricUnit.Count, 1);
+      const doc = metrics.serializeMetrics() as unknown as { _aws: { CloudWatchMetrics: any[] } } & JsonObject;
+      metrics.clearMetrics();
+      const directive = doc._aws.CloudWatchMetrics[0];
+      const dimensions = Object.fromEntries(
+        (directive.Dimensions[0] as string[]).map((name) => [name, String(doc[name])]),
+      );
+      return { namespace: directive.Namespace as string, dimensions };
+    })();
+    /** Source of the files that publish metrics: a name counts as emitted when some file adds it. */
+    const publishers = ['src/observability/apolloMetricsPlugin.ts', 'src/lambda.ts']
+      .map((f) => readFileSync(join(ROOT, f), 'utf8'))
+      .join('\n');
+    /** Every metric an alarm reads: [namespace, name, {dimension: value}], values resolved with `params`. */
+    const alarmMetrics = (props: JsonObject, params = defaults) => {
+      const resolved = resolveValue(template, props as Json, params) as JsonObject;
+      const single = resolved.MetricName
+        ? [{ Namespace: resolved.Namespace, MetricName: resolved.MetricName, Dimensions: resolved.Dimensions }]
+        : [];
+      const math = ((resolved.Metrics as JsonObject[] | undefined) ?? [])
+        .filter((m) => m.MetricStat)
+        .map((m) => (m.MetricStat as JsonObject).Metric as JsonObject);
+      return [...single, ...math].map((m) => ({
+        namespace: m.Namespace as string,
+        name: m.MetricName as string,
+        dimensions: Object.fromEntries(
+          ((m.Dimensions as JsonObject[] | undefined) ?? []).map((d) => [d.Name as string, d.Value as string]),
+        ),
+      }));
+    };
+
+    it('alarm on function errors and throttles, the API 5xx rate, predict p99, STORAGE_UNAVAILABLE and shadow disagreement', () => {
+      const read = alarms.map(([, r]) => alarmMetrics(r.Properties!).map((m) => `${m.namespace}/${m.name}`));
+      expect(read).toEqual(
+        expect.arrayContaining([
+          ['AWS/Lambda/Errors'],
+          ['AWS/Lambda/Throttles'],
+          ['AWS/ApiGateway/5xx', 'AWS/ApiGateway/Count'],
+          [`${METRICS_NAMESPACE}/${MetricName.PredictionLatency}`],
+          [`${METRICS_NAMESPACE}/${MetricName.StorageUnavailable}`],
+          [`${METRICS_NAMESPACE}/${MetricName.ShadowRows}`, `${METRICS_NAMESPACE}/${MetricName.ShadowAgreements}`],
+        ]),
+      );
+      const latency = template.Resources.PredictionLatencyAlarm.Properties!;
+      expect(latency.ExtendedStatistic).toBe('p99');
+    });
+
+    it('every Modelgraph metric an alarm reads is one the code publishes, with its namespace and dimensions', () => {
+      expect(emitted).toEqual({ namespace: METRICS_NAMESPACE, dimensions: { service: METRICS_SERVICE } });
+      for (const [id, r] of alarms) {
+        for (const m of alarmMetrics(r.Properties!).filter((x) => !x.namespace.startsWith('AWS/'))) {
+          expect(Object.values(MetricName), `${id} reads ${m.name}`).toContain(m.name);
+          expect(publishers, `${id}: nothing publishes ${m.name}`).toContain(`MetricName.${m.name},`);
+          expect({ namespace: m.namespace, dimensions: m.dimensions }, id).toEqual(emitted);
+        }
+        for (const m of alarmMetrics(r.Properties!).filter((x) => x.namespace === 'AWS/Lambda'))
+          expect(m.dimensions, id).toEqual({ FunctionName: '<GraphQLFunction>' });
+        for (const m of alarmMetrics(r.Properties!).filter((x) => x.namespace === 'AWS/ApiGateway'))
+          expect(m.dimensions, id).toEqual({ ApiId: '<HttpApi>' });
+      }
+    });
+
+    it('every threshold is a parameter; actions go to AlarmTopicArn only when it is set', () => {
+      for (const [id, r] of alarms) {
+        const threshold = r.Properties!.Threshold as JsonObject;
+        expect(Object.keys(template.Parameters!), id).toContain(threshold.Ref);
+        const quiet = resolveValue(template, r.Properties as Json, defaults) as JsonObject;
+        expect(quiet.AlarmActions, id).toBeUndefined();
+        expect(quiet.OKActions, id).toBeUndefined();
+        const paged = resolveValue(template, r.Properties as Json, { ...defaults, AlarmTopicArn: topic }) as JsonObject;
+        expect(paged.AlarmActions, id).toEqual([topic]);
+        expect(paged.OKActions, id).toEqual([topic]);
+        expect(paged.TreatMissingData, id).toBe('notBreaching');
+      }
+      expect(defaults.AlarmTopicArn).toBe('');
+      // The shadow alarm judges a window only with enough rows (a parameter too).
+      const shadow = resolveValue(template, template.Resources.ShadowDisagreementAlarm.Properties as Json, {
+        ...defaults,
+        ShadowAlarmMinRows: '250',
+      }) as JsonObject;
+      expect((shadow.Metrics as JsonObject[]).find((m) => m.ReturnData === true)?.Expression).toBe(
+        'IF(rows >= 250, 100 * (rows - agreements) / rows, 0)',
+      );
+    });
+
+    it('the dashboard shows predictions, latency percentiles, model loads and load time, evictions, shadow agreement and canary rows, as published', () => {
+      const body = JSON.parse(
+        resolveValue(template, template.Resources.Dashboard.Properties!.DashboardBody, defaults) as string,
+      ) as { widgets: Array<{ type: string; properties: { metrics?: Json[][]; alarms?: string[] } }> };
+      const shown = body.widgets.flatMap((w) => w.properties.metrics ?? []).filter((m) => typeof m[0] === 'string');
+      const ours = shown.filter((m) => m[0] === METRICS_NAMESPACE);
+      for (const m of ours) {
+        expect(Object.values(MetricName)).toContain(m[1]);
+        expect(publishers, `nothing publishes ${String(m[1])}`).toContain(`MetricName.${String(m[1])},`);
+        expect(Object.fromEntries([[m[2], m[3]]])).toEqual(emitted.dimensions);
+      }
+      const stat = (name: string) => ours.filter((m) => m[1] === name).map((m) => (m[4] as JsonObject).stat);
+      expect(stat(MetricName.RowsPredicted)).toEqual(['Sum']);
+      expect(stat(MetricName.PredictionLatency)).toEqual(['p50', 'p90', 'p99']);
+      expect(stat(MetricName.ModelLoadTime)).toEqual(expect.arrayContaining(['SampleCount', 'p50']));
+      expect(stat(MetricName.ModelCacheEvictions)).toEqual(['Sum']);
+      expect(stat(MetricName.ShadowRows)).toEqual(['Sum']);
+      expect(stat(MetricName.ShadowAgreements)).toEqual(['Sum']);
+      expect(stat(MetricName.CanaryRows)).toEqual(['Sum']);
+      const alarmArns = body.widgets.flatMap((w) => w.properties.alarms ?? []);
+      expect(alarmArns.sort()).toEqual(alarms.map(([id]) => `<${id}.Arn>`).sort());
     });
   });
 });

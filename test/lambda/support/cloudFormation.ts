@@ -116,6 +116,13 @@ export const RESOURCE_TYPES: Record<string, ResourceTypeSpec> = {
   'AWS::Lambda::Permission': { required: ['Action', 'FunctionName', 'Principal'], attributes: ['Id'] },
   'AWS::Events::EventBus': { required: ['Name'], attributes: ['Arn', 'Name', 'Policy'] },
   'AWS::IAM::Role': { required: ['AssumeRolePolicyDocument'], attributes: ['Arn', 'RoleId'] },
+  'AWS::CloudWatch::Alarm': {
+    required: ['ComparisonOperator', 'EvaluationPeriods'],
+    // One metric (MetricName with Statistic or ExtendedStatistic) or metric math (Metrics).
+    oneOf: [['MetricName', 'Metrics']],
+    attributes: ['Arn'],
+  },
+  'AWS::CloudWatch::Dashboard': { required: ['DashboardBody'], attributes: [] },
   'AWS::StepFunctions::StateMachine': {
     required: ['RoleArn'],
     oneOf: [['Definition', 'DefinitionString', 'DefinitionS3Location']],
