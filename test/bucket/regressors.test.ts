@@ -4,7 +4,7 @@ import { buildTreeEnsembleRegressor } from '../../src/demo/treeEnsemble';
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { DEMO_RISK_MODEL, DEMO_VOLATILITY_MODEL } from '../../src/local/demoSeed';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';
-import { cli, FEATURES, LABELS, smallModel, writeVersionFolder } from '../writePath/support';
+import { cliFor, FEATURES, LABELS, smallModel, writeVersionFolder } from '../writePath/support';
 
 const PREDICT = `query($ticker: String!, $features: JSONObject!, $model: ID) {
   predict(ticker: $ticker, features: $features, model: $model) {
@@ -33,11 +33,9 @@ async function reference(
 
 describe('universal models and regressors', () => {
   let stack: TestStack;
-  let endpoint: string;
 
   beforeAll(async () => {
     stack = await startTestStack({ env: { POINTER_TTL_SECONDS: '0' } });
-    endpoint = stack.server.s3!.endpoint;
   });
   afterAll(() => stack?.close());
 
@@ -188,7 +186,8 @@ describe('universal models and regressors', () => {
         seed: 8,
       });
     const push = (dir: string, version: string) =>
-      cli(['push', dir, '--model', 'universal/iv_forecaster', '--version', version, '--endpoint', endpoint, '--json']);
+      // Through the local server's API (its data folder names it), as an engineer beside `npm start`.
+      cliFor(stack)('push', dir, '--model', 'universal/iv_forecaster', '--version', version, '--json');
 
     const ok = await push(
       await writeVersionFolder({
