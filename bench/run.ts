@@ -33,6 +33,7 @@ import { runHttp } from './sections/http';
 import { runMemory } from './sections/memory';
 import { runPortfolio } from './sections/portfolio';
 import { runThroughput } from './sections/throughput';
+import { BULK_BINARY_GOAL, runBulkScoring } from './sections/bulkScoring';
 
 interface Plan {
   mode: 'full' | 'smoke';
@@ -43,6 +44,8 @@ interface Plan {
   portfolioRepetitions: number;
   throughputRows: number[];
   throughputRepetitions: (rows: number, size: SizeName) => number;
+  /** predictMatrix binary vs JSON vs bare session.run: rows per request, repetitions per case (interleaved). */
+  bulk: { rows: number; repetitions: number };
   memoryVersions: number;
   memoryModelSize: SizeName;
   partsRepetitions: number;
@@ -94,6 +97,7 @@ const FULL: Plan = {
   portfolioRepetitions: 10,
   throughputRows: [1, 100, 10_000],
   throughputRepetitions: (rows, size) => (rows === 1 ? 300 : rows <= 100 ? 60 : size === 'small' ? 7 : 5),
+  bulk: { rows: 10_000, repetitions: 9 },
   memoryVersions: 40,
   memoryModelSize: 'small',
   memoryBoundModels: 8,
@@ -122,6 +126,7 @@ const SMOKE: Plan = {
   portfolioRepetitions: 2,
   throughputRows: [1, 100, 1_000],
   throughputRepetitions: (rows) => (rows === 1 ? 20 : 3),
+  bulk: { rows: 1_000, repetitions: 3 },
   memoryVersions: 6,
   memoryModelSize: 'large',
   memoryBoundModels: 3,
@@ -243,8 +248,8 @@ async function main(): Promise<void> {
       lap('coldStartParts', t);
     }
 
-    let portfolio, throughput;
-    if (want('portfolio') || want('throughput')) {
+    let portfolio, throughput, bulk;
+    if (want('portfolio') || want('throughput') || want('bulk')) {
       t = performance.now();
       const local = await startBenchLocalServer(bucket, 64 * 1024 * 1024);
       try {
@@ -262,6 +267,11 @@ async function main(): Promise<void> {
             log,
           });
           lap('throughput', t);
+        }
+        if (want('bulk')) {
+          t = performance.now();
+          bulk = await runBulkScoring(bucket, local, { sizes: ['small', 'large'], ...plan.bulk, log });
+          lap('bulk', t);
         }
       } finally {
         await local.close();
@@ -302,7 +312,7 @@ async function main(): Promise<void> {
       const file = join(outDir, `${plan.mode === 'smoke' ? 'smoke' : 'latest'}-partial.json`);
       writeFileSync(
         file,
-        `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, memory, http, features, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`,
+        `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, bulk, memory, http, features, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`,
       );
       log(`wrote ${file} (sections ${only.join(', ')} only; no table)`);
       return;
@@ -341,6 +351,7 @@ async function main(): Promise<void> {
             Math.max(...plan.throughputRows),
             'small',
           )} (small), ${plan.throughputRepetitions(Math.max(...plan.throughputRows), 'large')} (large)`,
+          'bulk scoring (predictMatrix binary / JSON / bare, interleaved)': `${plan.bulk.repetitions} × ${plan.bulk.rows} rows per case`,
           'module-load and fetch experiments': plan.partsRepetitions,
           'memory versions': plan.memoryVersions,
           'HTTP seconds per load': plan.httpDurationSec,
@@ -361,6 +372,7 @@ async function main(): Promise<void> {
       warm: cold.warm,
       portfolio: portfolio!,
       throughput: throughput!,
+      bulk: bulk!,
       memory: memory!,
       http: http!,
       features: features!,
@@ -438,6 +450,14 @@ function evaluateGoals(r: BenchResults): Goal[] {
       target: '≥ 50% of bare session.run',
       measured: `${Math.round(t.graphqlRowsPerSec).toLocaleString('en-US')} vs ${Math.round(t.bareRowsPerSec).toLocaleString('en-US')} rows/s = ${(t.ratio * 100).toFixed(0)}%`,
       met: t.ratio >= 0.5,
+    });
+  }
+  for (const b of r.bulk) {
+    goals.push({
+      name: `${b.rows.toLocaleString('en-US')}-row predictMatrix, binary rows and compact outputs (${b.size})`,
+      target: `≥ ${BULK_BINARY_GOAL * 100}% of bare session.run`,
+      measured: `${Math.round(b.binaryRowsPerSec).toLocaleString('en-US')} vs ${Math.round(b.bareRowsPerSec).toLocaleString('en-US')} rows/s = ${(b.binaryRatio * 100).toFixed(0)}% (JSON: ${(b.jsonRatio * 100).toFixed(0)}%)`,
+      met: b.binaryRatio >= BULK_BINARY_GOAL,
     });
   }
   return goals;

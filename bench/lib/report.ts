@@ -6,6 +6,7 @@ import type { HttpResult } from '../sections/http';
 import type { MemoryLoop, MemoryResult } from '../sections/memory';
 import type { PortfolioResult } from '../sections/portfolio';
 import type { ThroughputRow } from '../sections/throughput';
+import type { BulkScoringRow } from '../sections/bulkScoring';
 import type { MachineInfo } from './machine';
 import { fmtInt, fmtRatio, ms, spread } from './stats';
 
@@ -48,6 +49,8 @@ export interface BenchResults {
   warm: WarmResult[];
   portfolio: PortfolioResult;
   throughput: ThroughputRow[];
+  /** predictMatrix binary vs JSON vs bare session.run, interleaved. */
+  bulk: BulkScoringRow[];
   memory: MemoryResult;
   http: HttpResult;
   /** Ensembles, shadow mode and canary against a directly served ticker (absent in runs before the section existed). */
@@ -424,6 +427,7 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
 
   const mem = r.memory;
+  renderBulkScoring(out, r.bulk);
   out.push('## 5. Memory (RSS after a full GC, fresh process per run; MiB)');
   out.push('');
   out.push(
@@ -590,4 +594,45 @@ export function renderFeatures(out: string[], f: FeaturesResult): void {
       ]),
     ),
   );
+}
+
+function renderBulkScoring(out: string[], bulk: BulkScoringRow[] | undefined): void {
+  if (!bulk?.length) return;
+  out.push('### Bulk scoring: `predictMatrix` with binary rows vs JSON rows vs bare `session.run`');
+  out.push('');
+  out.push(
+    table(
+      [
+        'Model',
+        'Rows',
+        'Reps',
+        'Binary p50',
+        'Binary rows/s',
+        'Binary/bare',
+        'JSON p50',
+        'JSON/bare',
+        'Bare p50',
+        'Request binary / JSON',
+        'Response binary / JSON',
+      ],
+      bulk.map((b) => [
+        b.size,
+        fmtInt(b.rows),
+        String(b.repetitions),
+        ms(b.binary.median),
+        fmtInt(b.binaryRowsPerSec),
+        `${(b.binaryRatio * 100).toFixed(0)}%`,
+        ms(b.json.median),
+        `${(b.jsonRatio * 100).toFixed(0)}%`,
+        ms(b.bare.median),
+        `${mb(b.binaryRequestBytes)} / ${mb(b.jsonRequestBytes)}`,
+        `${mb(b.binaryResponseBytes)} / ${mb(b.jsonResponseBytes)}`,
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    'One `predictMatrix` over HTTP to the local server until the whole response text is read. Binary = `rowsF32` (little-endian float32, base64) in, `strategyIndexes` + `probabilitiesF32` out; JSON = `rows` (number arrays) in, `strategies` + `confidences` + `probabilities` out. Bare = `session.run` of the same float32 rows in the same process. The three cases alternate within each repetition (rotating order) after one unmeasured warm-up each; ratios are bare p50 ÷ case p50.',
+  );
+  out.push('');
 }

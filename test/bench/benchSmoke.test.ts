@@ -61,6 +61,7 @@ describe('npm run bench:smoke', () => {
       'warm',
       'portfolio',
       'throughput',
+      'bulk',
       'memory',
       'http',
       'features',
@@ -72,6 +73,9 @@ describe('npm run bench:smoke', () => {
     expect(results.coldStart.parts.fetches.length).toBeGreaterThan(0);
     expect(results.warm.length).toBe(2);
     expect(results.throughput.length).toBeGreaterThan(0);
+    // predictMatrix binary vs JSON vs bare, both sizes, with its goal computed by the bench.
+    expect(results.bulk.map((b: { size: string }) => b.size)).toEqual(['small', 'large']);
+    expect(results.goals.filter((g: { name: string }) => g.name.includes('predictMatrix, binary'))).toHaveLength(2);
     expect(results.memory.bounded.samples.length).toBeGreaterThan(1);
     expect(results.http.loads.map((l: { connections: number }) => l.connections)).toEqual([1, 50]);
     for (const scenario of results.coldStart.scenarios) {
