@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   console.log(`
   Modelgraph is running${server.seeded ? ' (bucket seeded with demo models)' : server.upgraded ? ' (demo models added since your bucket was seeded)' : ''}
 
+    Console    ${server.consoleUrl}
     GraphiQL   ${server.url}
     GraphQL    ${server.graphqlUrl}
     Models     ${bucket}
