@@ -23,6 +23,7 @@ export const TYPED_ERROR_CODES = new Set([
   'STORAGE_UNAVAILABLE',
   'UNAUTHENTICATED',
   'FORBIDDEN',
+  'POLICY_VIOLATION',
   'GRAPHQL_VALIDATION_FAILED',
   'GRAPHQL_PARSE_FAILED',
   'BAD_REQUEST',
@@ -30,7 +31,7 @@ export const TYPED_ERROR_CODES = new Set([
 ]);
 
 /**
- * The bucket layout (DESIGN.md). Besides stage pointers, archive files and the
+ * The bucket layout (README, "Bucket layout"). Besides stage pointers, archive files and the
  * metadata/ documents, a promotion may copy artifacts into the stage folder
  * and a model may keep a history document; listings are bucket-level requests
  * (empty key).
@@ -46,6 +47,10 @@ export const BUCKET_LAYOUT = new RegExp(
     String.raw`^${MODEL_ID}/(production|staging)/history/[0-9]{8}-[0-9]{8}\.json$`,
     String.raw`^metadata/[a-z_]+\.json$`,
     String.raw`^metadata/events/watermark\.json$`,
+    // Governance documents beside the version folders.
+    String.raw`^${MODEL_ID}/(approvals|tags)/${VERSION}\.json$`,
+    String.raw`^${MODEL_ID}/aliases/[a-z][a-z0-9_-]{0,62}\.json$`,
+    String.raw`^${MODEL_ID}/policy\.json$`,
     String.raw`^metadata/shadow/${MODEL_ID}/${VERSION}/${VERSION}/${FILE}$`,
     String.raw`^shared/${FILE}(/${FILE})*$`,
   ].join('|'),
