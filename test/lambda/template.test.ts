@@ -139,6 +139,16 @@ Resources:
     broken.Resources.FunctionLogGroup.Condition = 'NoSuchCondition';
     (broken.Outputs!.GraphQLUrl as JsonObject).Value = { 'Fn::Sub': 'https://${HttpAPI}.execute-api/graphql' };
     broken.Parameters!.Unused = { Type: 'String' };
+    // Against the AWS resource specification: a misspelt property, a missing required one, wrong types
+    // (top level, nested in a property type, in a list, in a branch of Fn::If), an unknown type.
+    const alarm = broken.Resources.PredictionLatencyAlarm.Properties as JsonObject;
+    alarm.Treshold = alarm.Threshold;
+    alarm.EvaluationPeriods = 'three';
+    alarm.Dimensions = [{ Name: 'service' }];
+    alarm.OKActions = { 'Fn::If': ['HasAlarmTopic', 'arn:not-a-list', { Ref: 'AWS::NoValue' }] };
+    (broken.Resources.ModelBucket.Properties as JsonObject).VersioningConfiguration = { Status: ['Enabled'] };
+    broken.Resources.EventBus.Properties = {};
+    broken.Resources.Typo = { Type: 'AWS::CloudWatch::Alarms', Properties: {} };
     // Act
     const problems = checkTemplate(broken).join('\n');
     // Assess
@@ -149,6 +159,15 @@ Resources:
     expect(problems).toContain('unknown condition "NoSuchCondition"');
     expect(problems).toContain('Ref to unknown "HttpAPI"');
     expect(problems).toContain('Parameters.Unused is never used');
+    expect(problems).toContain('PredictionLatencyAlarm: AWS::CloudWatch::Alarm has no property Treshold');
+    expect(problems).toContain('PredictionLatencyAlarm.EvaluationPeriods: expected an integer, got "three"');
+    expect(problems).toContain('PredictionLatencyAlarm.Dimensions[0]: Dimension requires Value');
+    expect(problems).toContain('PredictionLatencyAlarm.OKActions(If then): expected a list, got "arn:not-a-list"');
+    expect(problems).toContain('ModelBucket.VersioningConfiguration.Status: expected a string, got ["Enabled"]');
+    expect(problems).toContain('EventBus: AWS::Events::EventBus requires Name');
+    expect(problems).toContain(
+      'Typo: AWS::CloudWatch::Alarms is not a resource type of the AWS resource specification',
+    );
   });
 
   it('runs the bundle on nodejs22.x with the onnxruntime layer, built for the chosen architecture', () => {

@@ -1,10 +1,15 @@
 /**
  * A small CloudFormation/SAM template checker built on the `yaml` package:
  * parses the short-form intrinsics and checks what a typo would break —
- * required properties, references, conditions. Not a replacement for
- * cfn-lint (which is not an npm package); it covers the resource types
- * template.yaml uses.
+ * property names, required properties, property types, references,
+ * conditions. Every `AWS::` resource is checked against AWS's published
+ * resource specification (`@aws-cdk/aws-service-spec`, the database the AWS
+ * CDK generates its L1 constructs from); the `AWS::Serverless::` types keep a
+ * hand-written table, because the specification's SAM entries lag behind SAM
+ * (its AWS::Serverless::Function has no LoggingConfig, for one). Not a
+ * replacement for cfn-lint (which is not an npm package).
  */
+import { loadAwsServiceSpecSync } from '@aws-cdk/aws-service-spec';
 import { parse, type Tags } from 'yaml';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -91,8 +96,11 @@ export interface ResourceTypeSpec {
   referable?: (props: JsonObject) => string[];
   /** Logical ids of resources SAM generates for this one (e.g. `${id}Role`), referable like any resource. */
   generated?: (id: string, props: JsonObject) => string[];
+  /** Every property with its type (from the AWS specification): names and types are checked too. */
+  properties?: Record<string, SpecProperty>;
 }
 
+/** The hand-written table of the SAM types (every `AWS::` type is read from the specification, see awsResourceType). */
 export const RESOURCE_TYPES: Record<string, ResourceTypeSpec> = {
   'AWS::Serverless::Function': {
     required: [],
@@ -104,30 +112,6 @@ export const RESOURCE_TYPES: Record<string, ResourceTypeSpec> = {
   },
   'AWS::Serverless::HttpApi': { required: [], attributes: [], referable: () => ['Stage'] },
   'AWS::Serverless::LayerVersion': { required: ['ContentUri'], attributes: [] },
-  'AWS::S3::Bucket': {
-    required: [],
-    attributes: ['Arn', 'DomainName', 'DualStackDomainName', 'RegionalDomainName', 'WebsiteURL'],
-  },
-  'AWS::S3::BucketPolicy': { required: ['Bucket', 'PolicyDocument'], attributes: [] },
-  'AWS::Logs::LogGroup': { required: [], attributes: ['Arn'] },
-  'AWS::ApiGatewayV2::Authorizer': { required: ['ApiId', 'AuthorizerType', 'Name'], attributes: ['AuthorizerId'] },
-  'AWS::ApiGatewayV2::Integration': { required: ['ApiId', 'IntegrationType'], attributes: ['IntegrationId'] },
-  'AWS::ApiGatewayV2::Route': { required: ['ApiId', 'RouteKey'], attributes: ['RouteId'] },
-  'AWS::Lambda::Permission': { required: ['Action', 'FunctionName', 'Principal'], attributes: ['Id'] },
-  'AWS::Events::EventBus': { required: ['Name'], attributes: ['Arn', 'Name', 'Policy'] },
-  'AWS::IAM::Role': { required: ['AssumeRolePolicyDocument'], attributes: ['Arn', 'RoleId'] },
-  'AWS::CloudWatch::Alarm': {
-    required: ['ComparisonOperator', 'EvaluationPeriods'],
-    // One metric (MetricName with Statistic or ExtendedStatistic) or metric math (Metrics).
-    oneOf: [['MetricName', 'Metrics']],
-    attributes: ['Arn'],
-  },
-  'AWS::CloudWatch::Dashboard': { required: ['DashboardBody'], attributes: [] },
-  'AWS::StepFunctions::StateMachine': {
-    required: ['RoleArn'],
-    oneOf: [['Definition', 'DefinitionString', 'DefinitionS3Location']],
-    attributes: ['Arn', 'Name', 'StateMachineRevisionId'],
-  },
 };
 
 /** Zip-packaged functions (no ImageUri) also need these. */
@@ -158,6 +142,156 @@ const TOP_LEVEL_KEYS = [
 ];
 
 // ---------------------------------------------------------------------------
+// The AWS resource specification
+
+/** A property's type in the specification (@aws-cdk/service-spec-types' PropertyType, the parts used here). */
+type SpecType =
+  | { type: 'string' | 'number' | 'integer' | 'boolean' | 'json' | 'date-time' | 'null' | 'tag' }
+  | { type: 'array' | 'map'; element: SpecType }
+  | { type: 'ref'; reference: { $ref: string } }
+  | { type: 'union'; types: SpecType[] };
+interface SpecProperty {
+  type: SpecType;
+  required?: boolean;
+}
+interface SpecResource {
+  properties: Record<string, SpecProperty>;
+  attributes: Record<string, unknown>;
+}
+interface SpecDatabase {
+  lookup(entity: 'resource', key: 'cloudFormationType', op: 'equals', value: string): SpecResource[];
+  get(entity: 'typeDefinition', id: string): { name: string; properties: Record<string, SpecProperty> };
+}
+
+let specDatabase: SpecDatabase | undefined;
+/** The specification's database, loaded once (≈ 1 s: a 2.6 MB gzipped JSON). */
+function awsSpec(): SpecDatabase {
+  specDatabase ??= loadAwsServiceSpecSync() as unknown as SpecDatabase;
+  return specDatabase;
+}
+
+const awsTypes = new Map<string, ResourceTypeSpec | undefined>();
+/** An `AWS::` type as the checker knows it, from the specification; undefined when the specification has no such type. */
+export function awsResourceType(type: string): ResourceTypeSpec | undefined {
+  if (!awsTypes.has(type)) {
+    const found = awsSpec().lookup('resource', 'cloudFormationType', 'equals', type);
+    const r = found.length === 1 ? found[0] : undefined;
+    awsTypes.set(
+      type,
+      r && {
+        required: Object.entries(r.properties)
+          .filter(([, p]) => p.required)
+          .map(([name]) => name),
+        attributes: Object.keys(r.attributes),
+        properties: r.properties,
+      },
+    );
+  }
+  return awsTypes.get(type);
+}
+
+function resourceType(type: string): ResourceTypeSpec | undefined {
+  return type.startsWith('AWS::') && !type.startsWith('AWS::Serverless::')
+    ? awsResourceType(type)
+    : RESOURCE_TYPES[type];
+}
+
+/** Intrinsic functions that stand for a value whose type is only known at deployment. */
+const VALUE_INTRINSICS = new Set([
+  'Ref',
+  'Fn::GetAtt',
+  'Fn::Sub',
+  'Fn::Join',
+  'Fn::Select',
+  'Fn::Split',
+  'Fn::FindInMap',
+  'Fn::ImportValue',
+  'Fn::Base64',
+  'Fn::GetAZs',
+  'Fn::Cidr',
+]);
+
+/**
+ * Problems of `value` against a property type of the specification: unknown
+ * property names, missing required properties and values of the wrong type,
+ * recursing into arrays, maps and property types. Intrinsics are accepted as
+ * any type; both branches of Fn::If are checked.
+ */
+function typeProblems(value: Json, type: SpecType, where: string): string[] {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && VALUE_INTRINSICS.has(keys[0])) return [];
+    if (keys.length === 1 && keys[0] === 'Fn::If' && Array.isArray(value['Fn::If'])) {
+      const [, a, b] = value['Fn::If'];
+      return [a, b].flatMap((branch, i) =>
+        isNoValue(branch) ? [] : typeProblems(branch, type, `${where}(If ${i ? 'else' : 'then'})`),
+      );
+    }
+  }
+  const is = (ok: boolean, expected: string) =>
+    ok ? [] : [`${where}: expected ${expected}, got ${JSON.stringify(value)?.slice(0, 60)}`];
+  switch (type.type) {
+    case 'string':
+    case 'date-time':
+      // CloudFormation turns numbers and booleans into strings.
+      return is(['string', 'number', 'boolean'].includes(typeof value), 'a string');
+    case 'number':
+      return is(typeof value === 'number' || (typeof value === 'string' && Number.isFinite(Number(value))), 'a number');
+    case 'integer':
+      return is(Number.isInteger(typeof value === 'string' ? Number(value) : value), 'an integer');
+    case 'boolean':
+      return is(typeof value === 'boolean' || value === 'true' || value === 'false', 'a boolean');
+    case 'json':
+      return [];
+    case 'null':
+      return is(value === null, 'null');
+    case 'tag':
+      return is(isObject(value) && 'Key' in value && 'Value' in value, 'a tag { Key, Value }');
+    case 'array':
+      if (!Array.isArray(value)) return is(false, 'a list');
+      return value.flatMap((v, i) => (isNoValue(v) ? [] : typeProblems(v, type.element, `${where}[${i}]`)));
+    case 'map':
+      if (!isObject(value)) return is(false, 'a map');
+      return Object.entries(value).flatMap(([k, v]) => typeProblems(v, type.element, `${where}.${k}`));
+    case 'ref': {
+      if (!isObject(value)) return is(false, 'an object');
+      const def = awsSpec().get('typeDefinition', type.reference.$ref);
+      return propertiesProblems(value, def.properties, where, def.name);
+    }
+    case 'union': {
+      const tries = type.types.map((t) => typeProblems(value, t, where));
+      return tries.some((p) => p.length === 0) ? [] : tries.reduce((a, b) => (a.length <= b.length ? a : b));
+    }
+  }
+}
+
+/** Unknown names, missing required properties and wrong types of an object of properties. */
+function propertiesProblems(
+  value: JsonObject,
+  properties: Record<string, SpecProperty>,
+  where: string,
+  typeName: string,
+): string[] {
+  const problems: string[] = [];
+  for (const [name, v] of Object.entries(value)) {
+    const p = properties[name];
+    if (!p) problems.push(`${where}: ${typeName} has no property ${name}`);
+    else if (!isNoValue(v)) problems.push(...typeProblems(v, p.type, `${where}.${name}`));
+  }
+  for (const [name, p] of Object.entries(properties))
+    if (p.required && !(name in value)) problems.push(`${where}: ${typeName} requires ${name}`);
+  return problems;
+}
+
+function isObject(v: Json): v is JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function isNoValue(v: Json): boolean {
+  return isObject(v) && v.Ref === 'AWS::NoValue';
+}
+
+// ---------------------------------------------------------------------------
 // Checking
 
 /** Every problem found, as readable sentences; empty when the template is sound. */
@@ -166,7 +300,7 @@ export function checkTemplate(t: Template): string[] {
   const params = new Set(Object.keys(t.Parameters ?? {}));
   const resources = new Set(Object.keys(t.Resources ?? {}));
   for (const [id, r] of Object.entries(t.Resources ?? {})) {
-    for (const generatedId of RESOURCE_TYPES[r.Type]?.generated?.(id, r.Properties ?? {}) ?? [])
+    for (const generatedId of resourceType(r.Type)?.generated?.(id, r.Properties ?? {}) ?? [])
       resources.add(generatedId);
   }
   const conditions = new Set(Object.keys(t.Conditions ?? {}));
@@ -184,8 +318,7 @@ export function checkTemplate(t: Template): string[] {
   // Names `!Ref Logical.Suffix` may use (SAM-generated resources).
   const referable = new Set<string>();
   for (const [id, r] of Object.entries(t.Resources ?? {})) {
-    for (const suffix of RESOURCE_TYPES[r.Type]?.referable?.(r.Properties ?? {}) ?? [])
-      referable.add(`${id}.${suffix}`);
+    for (const suffix of resourceType(r.Type)?.referable?.(r.Properties ?? {}) ?? []) referable.add(`${id}.${suffix}`);
   }
 
   const refTarget = (name: string, where: string) => {
@@ -196,8 +329,13 @@ export function checkTemplate(t: Template): string[] {
   const getAttTarget = (resource: string, attribute: string | undefined, where: string) => {
     if (!resources.has(resource)) return problems.push(`${where}: GetAtt of unknown resource "${resource}"`);
     const r = t.Resources?.[resource];
-    const spec = r && RESOURCE_TYPES[r.Type];
-    if (spec && attribute !== undefined && !spec.attributes.includes(attribute.split('.')[0])) {
+    const spec = r && resourceType(r.Type);
+    if (
+      spec &&
+      attribute !== undefined &&
+      !spec.attributes.includes(attribute) &&
+      !spec.attributes.includes(attribute.split('.')[0])
+    ) {
       problems.push(
         `${where}: ${r.Type} has no attribute "${attribute}" (known: ${spec.attributes.join(', ') || 'none'})`,
       );
@@ -311,13 +449,18 @@ export function checkTemplate(t: Template): string[] {
 
   for (const [id, r] of Object.entries(t.Resources ?? {})) {
     const where = `Resources.${id}`;
-    const spec = RESOURCE_TYPES[r.Type];
+    const spec = resourceType(r.Type);
     if (!spec) {
-      problems.push(`${where}: resource type ${r.Type} is not in the checker's table (add its required properties)`);
+      problems.push(
+        r.Type.startsWith('AWS::') && !r.Type.startsWith('AWS::Serverless::')
+          ? `${where}: ${r.Type} is not a resource type of the AWS resource specification`
+          : `${where}: resource type ${r.Type} is not in the checker's table (add its required properties)`,
+      );
       continue;
     }
     const props = r.Properties ?? {};
-    for (const p of spec.required) if (!(p in props)) problems.push(`${where}: ${r.Type} requires ${p}`);
+    if (spec.properties) problems.push(...propertiesProblems(props, spec.properties, where, r.Type));
+    else for (const p of spec.required) if (!(p in props)) problems.push(`${where}: ${r.Type} requires ${p}`);
     for (const group of spec.oneOf ?? [])
       if (!group.some((p) => p in props)) problems.push(`${where}: ${r.Type} requires one of ${group.join(', ')}`);
     if (r.Type === 'AWS::Serverless::Function' && !('ImageUri' in props)) {
