@@ -282,6 +282,9 @@ export const governanceResolvers: Resolvers = {
     minRealizedPredictions: (r) => r.minRealizedPredictions ?? null,
     minRealizedAccuracy: (r) => r.minRealizedAccuracy ?? null,
     maxFeatureChanges: (r) => r.maxFeatureChanges ?? null,
+    evaluationDataset: (r) => r.evaluationDataset ?? null,
+    minEvaluationAccuracy: (r) => r.minEvaluationAccuracy ?? null,
+    maxAccuracyDropVsProduction: (r) => r.maxAccuracyDropVsProduction ?? null,
   },
   Alias: {
     name: (a) => a.alias,

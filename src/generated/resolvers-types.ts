@@ -1394,8 +1394,14 @@ export type PromotionPolicy = Node & {
 
 /** The rules of a promotion policy, as set by `setPromotionPolicy`. Omitted rules are not required. */
 export type PromotionPolicyInput = {
+  /** The dataset the evaluation rules read (required with either of them). */
+  evaluationDataset?: InputMaybe<Scalars['String']['input']>;
+  /** Most accuracy points below production on `evaluationDataset` (0–1). */
+  maxAccuracyDropVsProduction?: InputMaybe<Scalars['Float']['input']>;
   /** Most feature names added, removed or reordered against production. */
   maxFeatureChanges?: InputMaybe<Scalars['Int']['input']>;
+  /** Least accuracy on `evaluationDataset` (0–1). */
+  minEvaluationAccuracy?: InputMaybe<Scalars['Float']['input']>;
   /** Least realised accuracy (0–1). */
   minRealizedAccuracy?: InputMaybe<Scalars['Float']['input']>;
   /** Least realised predictions (outcomes recorded with recordOutcomes). */
@@ -1411,8 +1417,14 @@ export type PromotionPolicyInput = {
 /** The rules a promotion to production must satisfy, each optional (null: not required). */
 export type PromotionRules = {
   __typename?: 'PromotionRules';
+  /** The dataset the evaluation rules read (`shared/datasets/{name}`, its current file). */
+  evaluationDataset?: Maybe<Scalars['String']['output']>;
+  /** Its accuracy on `evaluationDataset` may be at most this far below the current production version's (0–1, accuracy points). */
+  maxAccuracyDropVsProduction?: Maybe<Scalars['Float']['output']>;
   /** At most this many feature names added, removed or reordered against the current production version. */
   maxFeatureChanges?: Maybe<Scalars['Int']['output']>;
+  /** The candidate's accuracy on `evaluationDataset` (evaluateVersion) must be at least this (0–1). */
+  minEvaluationAccuracy?: Maybe<Scalars['Float']['output']>;
   /** Its realised accuracy must be at least this (0–1). */
   minRealizedAccuracy?: Maybe<Scalars['Float']['output']>;
   /** At least this many of its predictions must have realised outcomes (recordOutcomes). */
@@ -2584,7 +2596,10 @@ export type PromotionPolicyResolvers<ContextType = GraphQLContext, ParentType ex
 };
 
 export type PromotionRulesResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PromotionRules'] = ResolversParentTypes['PromotionRules']> = {
+  evaluationDataset?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  maxAccuracyDropVsProduction?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   maxFeatureChanges?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  minEvaluationAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   minRealizedAccuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   minRealizedPredictions?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   minShadowAgreement?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;

@@ -97,8 +97,27 @@ export const PromotionPolicySchema = z
     minRealizedPredictions: z.number().int().min(0).max(1e12).optional(),
     minRealizedAccuracy: z.number().min(0).max(1).optional(),
     maxFeatureChanges: z.number().int().min(0).max(100_000).optional(),
+    /** The dataset (shared/datasets/{name}) the evaluation rules read: its current file's evaluations. */
+    evaluationDataset: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a dataset name is 1–64 of a-z 0-9 . _ -')
+      .refine((n) => !n.includes('..'), 'a dataset name may not contain ".."')
+      .optional(),
+    /** The candidate's accuracy on evaluationDataset must be at least this (0–1). */
+    minEvaluationAccuracy: z.number().min(0).max(1).optional(),
+    /** The candidate's accuracy on evaluationDataset may be at most this far below production's (0–1, accuracy points). */
+    maxAccuracyDropVsProduction: z.number().min(0).max(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine(
+    (p) =>
+      (p.minEvaluationAccuracy === undefined && p.maxAccuracyDropVsProduction === undefined) ||
+      p.evaluationDataset !== undefined,
+    {
+      message: 'minEvaluationAccuracy and maxAccuracyDropVsProduction need evaluationDataset',
+      path: ['evaluationDataset'],
+    },
+  );
 export type PromotionPolicy = z.infer<typeof PromotionPolicySchema>;
 
 export const PolicyRecordSchema = z.object({

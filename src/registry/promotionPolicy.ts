@@ -16,7 +16,9 @@ export type PolicyRule =
   | 'minShadowAgreement'
   | 'minRealizedPredictions'
   | 'minRealizedAccuracy'
-  | 'maxFeatureChanges';
+  | 'maxFeatureChanges'
+  | 'minEvaluationAccuracy'
+  | 'maxAccuracyDropVsProduction';
 
 /** One violated rule: what the policy requires and what the candidate has (as text, for people and clients alike). */
 export interface PolicyViolation {
@@ -36,6 +38,19 @@ export interface PromotionEvidence {
   realizedCorrect: number;
   /** Feature names added, removed or reordered against production (0 when nothing is deployed). */
   featureChanges: number;
+  /**
+   * The evaluation rules' evidence on the policy's evaluationDataset (its current file): the
+   * candidate's and production's accuracy from their evaluation documents (null: not evaluated),
+   * and whether production exists at all. Absent when the policy has no evaluation rule.
+   */
+  evaluation?: {
+    dataset: string;
+    /** False when the dataset does not exist. */
+    datasetExists: boolean;
+    candidateAccuracy: number | null;
+    productionVersion: string | null;
+    productionAccuracy: number | null;
+  };
 }
 
 const percent = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -81,6 +96,49 @@ export function checkPolicy(policy: PromotionPolicy, e: PromotionEvidence): Poli
       required: `<= ${policy.maxFeatureChanges}`,
       actual: String(e.featureChanges),
     });
+  }
+  violations.push(...checkEvaluationRules(policy, e));
+  return violations;
+}
+
+const points = (x: number) => `${(x * 100).toFixed(2)} points`;
+
+/** minEvaluationAccuracy and maxAccuracyDropVsProduction: a missing evaluation breaks the rule (the evidence is missing). */
+function checkEvaluationRules(policy: PromotionPolicy, e: PromotionEvidence): PolicyViolation[] {
+  const violations: PolicyViolation[] = [];
+  const ev = e.evaluation;
+  if (!ev) return violations;
+  const missing = (version: string) =>
+    ev.datasetExists ? `no evaluation of ${version} on ${ev.dataset}` : `no dataset ${ev.dataset}`;
+  if (policy.minEvaluationAccuracy !== undefined) {
+    if (ev.candidateAccuracy === null || ev.candidateAccuracy < policy.minEvaluationAccuracy) {
+      violations.push({
+        rule: 'minEvaluationAccuracy',
+        required: `>= ${percent(policy.minEvaluationAccuracy)} on ${ev.dataset}`,
+        actual: ev.candidateAccuracy === null ? missing('the candidate') : percent(ev.candidateAccuracy),
+      });
+    }
+  }
+  // Nothing in production: nothing to drop from.
+  if (policy.maxAccuracyDropVsProduction !== undefined && ev.productionVersion !== null) {
+    const required = `<= ${points(policy.maxAccuracyDropVsProduction)} below ${ev.productionVersion} on ${ev.dataset}`;
+    if (ev.candidateAccuracy === null || ev.productionAccuracy === null) {
+      violations.push({
+        rule: 'maxAccuracyDropVsProduction',
+        required,
+        actual: missing(ev.candidateAccuracy === null ? 'the candidate' : ev.productionVersion),
+      });
+    } else {
+      const drop = ev.productionAccuracy - ev.candidateAccuracy;
+      // A tolerance for float noise: 0.71 − 0.69 must not exceed 0.02.
+      if (drop > policy.maxAccuracyDropVsProduction + 1e-12) {
+        violations.push({
+          rule: 'maxAccuracyDropVsProduction',
+          required,
+          actual: `${points(drop)} (${percent(ev.candidateAccuracy)} vs ${percent(ev.productionAccuracy)})`,
+        });
+      }
+    }
   }
   return violations;
 }

@@ -1,4 +1,6 @@
 import { ForbiddenError, PolicyViolationError } from '../errors';
+import { readEvaluationDocument } from '../evaluation/chunkScoring';
+import { readDatasetManifest } from '../evaluation/datasets';
 import type { ShadowTracker } from '../inference/shadowTracker';
 import type { DeploymentGate, GateEvidence } from '../registry/deployments';
 import type { Governance } from '../registry/governance';
@@ -114,6 +116,53 @@ async function gatherEvidence(
       })(),
     );
   }
+  const dataset = policy.evaluationDataset;
+  if (dataset && (policy.minEvaluationAccuracy !== undefined || policy.maxAccuracyDropVsProduction !== undefined)) {
+    tasks.push(
+      evaluationEvidence(deps.store, move.model, move.version, production, dataset).then((e) => {
+        evidence.evaluation = e;
+      }),
+    );
+  }
   await Promise.all(tasks);
   return evidence;
+}
+
+/**
+ * Accuracy of the candidate and of production on the dataset's current file,
+ * from their write-once evaluation documents: production's from the
+ * candidate's document when it was compared with that very version, else from
+ * production's own evaluation of the file.
+ */
+async function evaluationEvidence(
+  store: ObjectStore,
+  model: string,
+  version: string,
+  production: string | null,
+  dataset: string,
+): Promise<NonNullable<PromotionEvidence['evaluation']>> {
+  const manifest = await readDatasetManifest(store, dataset);
+  if (!manifest)
+    return {
+      dataset,
+      datasetExists: false,
+      candidateAccuracy: null,
+      productionVersion: production,
+      productionAccuracy: null,
+    };
+  const candidate = await readEvaluationDocument(store, model, version, manifest.sha256);
+  let productionAccuracy: number | null = null;
+  if (production !== null) {
+    if (candidate?.comparison?.version === production) productionAccuracy = candidate.metrics.comparisonAccuracy;
+    else
+      productionAccuracy =
+        (await readEvaluationDocument(store, model, production, manifest.sha256))?.metrics.accuracy ?? null;
+  }
+  return {
+    dataset,
+    datasetExists: true,
+    candidateAccuracy: candidate?.metrics.accuracy ?? null,
+    productionVersion: production,
+    productionAccuracy,
+  };
 }

@@ -83,6 +83,28 @@ describe('modelgraph dataset / evaluate', () => {
     expect(json.stderr).toBe('');
   });
 
+  it('policy sets and shows the evaluation rules', async () => {
+    const mg = cliFor(stack);
+    // Act
+    const set = await mg(
+      'policy',
+      MODEL,
+      '--evaluation-dataset',
+      'cli-rows',
+      '--min-evaluation-accuracy',
+      '0.1',
+      '--max-accuracy-drop',
+      '0.02',
+      '--reason',
+      'backtests gate production',
+    );
+    const shown = await mg('policy', MODEL);
+    // Assess
+    expect(set.code, set.stderr).toBe(0);
+    expect(shown.stdout).toContain('min evaluation accuracy on cli-rows: 10.0');
+    expect(shown.stdout).toContain('max accuracy drop vs production on cli-rows: 2.00 points');
+  });
+
   it('a wrong dataset name is a usage error (exit 2) and names the command that pushes one', async () => {
     // Act
     const res = await cliFor(stack)('evaluate', MODEL, 'v1', '--dataset', 'missing');

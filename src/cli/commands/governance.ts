@@ -252,7 +252,8 @@ function addAliasCommand(program: Command, run: CommandRunner): void {
 
 // ---- policy -----------------------------------------------------------------------------
 
-const RULE_FIELDS = `requireApproval minShadowRows minShadowAgreement minRealizedPredictions minRealizedAccuracy maxFeatureChanges`;
+const RULE_FIELDS = `requireApproval minShadowRows minShadowAgreement minRealizedPredictions minRealizedAccuracy maxFeatureChanges
+  evaluationDataset minEvaluationAccuracy maxAccuracyDropVsProduction`;
 interface Rules {
   requireApproval: boolean;
   minShadowRows: number | null;
@@ -260,6 +261,9 @@ interface Rules {
   minRealizedPredictions: number | null;
   minRealizedAccuracy: number | null;
   maxFeatureChanges: number | null;
+  evaluationDataset: string | null;
+  minEvaluationAccuracy: number | null;
+  maxAccuracyDropVsProduction: number | null;
 }
 interface PolicyView {
   rules: Rules;
@@ -276,6 +280,9 @@ interface PolicyFlags extends CommonFlags {
   minRealizedPredictions?: number;
   minRealizedAccuracy?: number;
   maxFeatureChanges?: number;
+  evaluationDataset?: string;
+  minEvaluationAccuracy?: number;
+  maxAccuracyDrop?: number;
   clear?: boolean;
   reason?: string;
 }
@@ -288,6 +295,12 @@ function ruleLines(r: Rules): string[] {
     r.minRealizedPredictions != null ? `min realized predictions: ${r.minRealizedPredictions}` : null,
     r.minRealizedAccuracy != null ? `min realized accuracy: ${pct(r.minRealizedAccuracy)}` : null,
     r.maxFeatureChanges != null ? `max feature changes: ${r.maxFeatureChanges}` : null,
+    r.minEvaluationAccuracy != null
+      ? `min evaluation accuracy on ${r.evaluationDataset}: ${pct(r.minEvaluationAccuracy)}`
+      : null,
+    r.maxAccuracyDropVsProduction != null
+      ? `max accuracy drop vs production on ${r.evaluationDataset}: ${(r.maxAccuracyDropVsProduction * 100).toFixed(2)} points`
+      : null,
   ].filter((l): l is string => l !== null);
   return lines.length ? lines.map((l) => `  ${l}`) : ['  (no rules: promotions are not checked)'];
 }
@@ -326,6 +339,17 @@ function addPolicyCommand(program: Command, run: CommandRunner): void {
         'most feature names added, removed or reordered against production',
         nonNegativeInt('max-feature-changes'),
       )
+      .option('--evaluation-dataset <name>', 'the dataset the evaluation rules read (modelgraph dataset list)')
+      .option(
+        '--min-evaluation-accuracy <x>',
+        'least accuracy on --evaluation-dataset (0–1; modelgraph evaluate)',
+        fraction('min-evaluation-accuracy'),
+      )
+      .option(
+        '--max-accuracy-drop <x>',
+        "most accuracy points below production's on --evaluation-dataset (0–1)",
+        fraction('max-accuracy-drop'),
+      )
       .option('--clear', 'remove every rule')
       .option('--reason <text>', 'why (recorded in the policy history)'),
   ).action(async (modelArg: string, flags: PolicyFlags) =>
@@ -339,6 +363,9 @@ function addPolicyCommand(program: Command, run: CommandRunner): void {
         ...(flags.minRealizedPredictions !== undefined ? { minRealizedPredictions: flags.minRealizedPredictions } : {}),
         ...(flags.minRealizedAccuracy !== undefined ? { minRealizedAccuracy: flags.minRealizedAccuracy } : {}),
         ...(flags.maxFeatureChanges !== undefined ? { maxFeatureChanges: flags.maxFeatureChanges } : {}),
+        ...(flags.evaluationDataset !== undefined ? { evaluationDataset: flags.evaluationDataset } : {}),
+        ...(flags.minEvaluationAccuracy !== undefined ? { minEvaluationAccuracy: flags.minEvaluationAccuracy } : {}),
+        ...(flags.maxAccuracyDrop !== undefined ? { maxAccuracyDropVsProduction: flags.maxAccuracyDrop } : {}),
       };
       const setting = flags.clear || Object.keys(policy).length > 0;
       if (flags.clear && Object.keys(policy).length > 0)
