@@ -19,6 +19,7 @@
 // concurrent reader never sees half an artifact.
 
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -257,6 +258,14 @@ try {
     /node_modules\/(onnxruntime-|@apollo\/server|graphql\/)/.test(f),
   );
   if (evaluateExtras.length) throw new Error(`the evaluation bundle must not contain ${evaluateExtras[0]}`);
+
+  // The console (GET /console and /console/{proxy+} in template.yaml): the function serves
+  // dist/console/ from beside index.mjs (src/console/serve.ts), hashed files with a one-year cache.
+  execFileSync(process.execPath, [join(root, 'scripts/build-console.mjs')], { cwd: root, stdio: 'inherit' });
+  cpSync(join(root, 'dist/console'), join(functionDir, 'console'), {
+    recursive: true,
+    filter: (from) => !from.endsWith('build-meta.json'),
+  });
 
   // The source map is for decoding stack traces offline, not for the deployed function.
   for (const file of readdirSync(functionDir, { recursive: true })

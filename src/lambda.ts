@@ -15,6 +15,8 @@
 import { startServerAndCreateLambdaHandler } from '@as-integrations/aws-lambda';
 import type { Context } from 'aws-lambda';
 import { loadConfig } from './config';
+import { ConsoleBundle, consoleLambdaResult } from './console/serve';
+import { consoleDistDirBeside } from './console/distDir';
 import { createContext } from './graphql/context';
 import {
   callerFromLambdaEvent,
@@ -96,6 +98,15 @@ function start(env: Record<string, string | undefined>): Started {
 
 const started = start(process.env);
 
+// The console (GET /console and /console/{proxy+}): files copied beside index.mjs by scripts/build-lambda.mjs,
+// read once per execution environment. Mutations go to the JWT-authorized /admin/graphql route.
+const consoleBundle = new ConsoleBundle(consoleDistDirBeside(import.meta.url), {
+  endpoint: '/graphql',
+  writeEndpoint: '/admin/graphql',
+  graphiql: null,
+  tokenHint: "A JWT from the stack's issuer (JwtIssuer) with the models:write or models:approve scope.",
+});
+
 // Provisioned concurrency initialises off the request path: finish warming there.
 // On demand, warming overlaps the first request instead of delaying it.
 if (started.ok && process.env.AWS_LAMBDA_INITIALIZATION_TYPE === 'provisioned-concurrency') await started.warming;
@@ -105,6 +116,8 @@ export const handler = async (event: LambdaHttpEvent, context: Context): Promise
   logger.appendKeys({ apiRequestId: event?.requestContext?.requestId ?? null });
   metrics.captureColdStartMetric(context.functionName);
   try {
+    const page = consoleLambdaResult(consoleBundle, event as Parameters<typeof consoleLambdaResult>[1]);
+    if (page) return page;
     if (!started.ok) {
       logger.error('request refused: Modelgraph did not start');
       return jsonErrorResult(

@@ -17,7 +17,7 @@ import type { ConsoleConfig } from './serve';
 import { SessionProvider, useSession } from './session';
 
 function readConfig(): ConsoleConfig {
-  const fallback: ConsoleConfig = { endpoint: '/graphql', writeEndpoint: '/graphql', tokenHint: '' };
+  const fallback: ConsoleConfig = { endpoint: '/graphql', writeEndpoint: '/graphql', tokenHint: '', graphiql: null };
   try {
     const text = document.getElementById('console-config')?.textContent ?? '';
     return { ...fallback, ...(JSON.parse(text) as Partial<ConsoleConfig>) };
@@ -115,7 +115,7 @@ function App({ config }: { config: ConsoleConfig }) {
           <Link href={paths.predict()} aria-current={current('predict')}>
             Try a prediction
           </Link>
-          <a href="/">GraphiQL</a>
+          {config.graphiql ? <a href={config.graphiql}>GraphiQL</a> : null}
         </nav>
         <TokenBox hint={config.tokenHint} />
       </header>

@@ -25,6 +25,8 @@ export interface ConsoleConfig {
   writeEndpoint: string;
   /** How a user gets a token, shown beside the token field. */
   tokenHint: string;
+  /** GraphiQL's address, or null where none is served (AWS). */
+  graphiql: string | null;
 }
 
 export interface ConsoleResponse {
@@ -147,4 +149,17 @@ export function createConsoleHandler(bundle: ConsoleBundle): (req: IncomingMessa
     res.end(method === 'HEAD' ? undefined : answer.body);
     return true;
   };
+}
+
+/** The API Gateway adapter (HTTP API 2.0 or REST 1.0 events): the console's answer, or null for other paths. */
+export function consoleLambdaResult(
+  bundle: ConsoleBundle,
+  event: { rawPath?: string; path?: string; requestContext?: { http?: { method?: string } }; httpMethod?: string },
+): { statusCode: number; headers: Record<string, string>; body: string } | null {
+  const method = event.requestContext?.http?.method ?? event.httpMethod ?? 'GET';
+  const path = event.rawPath ?? event.path ?? '/';
+  if (method !== 'GET' && method !== 'HEAD') return null;
+  const answer = bundle.respond(path);
+  if (!answer) return null;
+  return { statusCode: answer.status, headers: answer.headers, body: method === 'HEAD' ? '' : answer.body };
 }

@@ -157,6 +157,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   const consoleBundle = new ConsoleBundle(DEFAULT_CONSOLE_DIST_DIR, {
     endpoint: '/graphql',
     writeEndpoint: '/graphql',
+    graphiql: config.GRAPHIQL ? '/' : null,
     tokenHint: `A principal's token: the admin's is in ${join(opts.dataDir, 'admin-token')}; add others with \`npm run modelgraph -- token add NAME --scope models:write\`.`,
   });
   const consolePage = createConsoleHandler(consoleBundle);

@@ -421,7 +421,7 @@ Resources:
     it('serves POST and GET /graphql openly (reads need no token)', () => {
       const events = fnProps.Events as Record<string, any>;
       const routes = Object.values(events).map((e) => `${e.Properties.Method} ${e.Properties.Path}`);
-      expect(routes.sort()).toEqual(['GET /graphql', 'POST /graphql']);
+      expect(routes.sort()).toEqual(['GET /console', 'GET /console/{proxy+}', 'GET /graphql', 'POST /graphql']);
       for (const e of Object.values(events)) {
         expect(e.Type).toBe('HttpApi');
         expect(e.Properties.ApiId).toEqual({ Ref: 'HttpApi' });
@@ -465,6 +465,19 @@ Resources:
       expect((template.Resources.AdminGraphQLIntegration.Properties as JsonObject).IntegrationUri).toEqual({
         Ref: 'GraphQLFunction.Alias',
       });
+    });
+
+    it('serves the console from the function: GET /console and every page and file under it', () => {
+      // src/lambda.ts answers these paths from the console bundle that scripts/build-lambda.mjs copies
+      // beside index.mjs (its Makefile copies the whole folder); {proxy+} lets a reload of a page work.
+      const events = fnProps.Events as Record<string, any>;
+      expect(events.ConsoleRoot.Properties).toMatchObject({ Path: '/console', Method: 'GET' });
+      expect(events.ConsolePages.Properties).toMatchObject({ Path: '/console/{proxy+}', Method: 'GET' });
+      const build = readFileSync(join(ROOT, 'scripts/build-lambda.mjs'), 'utf8');
+      expect(build).toContain("join(functionDir, 'console')");
+      expect(readFileSync(join(ROOT, 'src/lambda.ts'), 'utf8')).toContain('consoleLambdaResult(');
+      const url = resolveValue(template, template.Outputs!.ConsoleUrl.Value, defaults);
+      expect(url).toBe('https://<HttpApi>.execute-api.us-east-1.amazonaws.com/console');
     });
 
     it('outputs the GraphQL URL', () => {
