@@ -2,13 +2,13 @@ import { BadUserInputError, ModelgraphError, ModelNotDeployedError, UnknownAsset
 import type { Asset } from '../registry/assetRegistry';
 import { modelTypeOf, parseModelId, parseTicker, type ModelType, type Stage } from '../registry/identifiers';
 import type { AssetDirectory, Registry } from '../registry/registry';
-import type { ModelTask, StagePointer, Traffic, VersionMetadata, VotingMethod } from '../registry/versionMetadata';
+import type { ModelTask, StagePointer, VersionMetadata, VotingMethod } from '../registry/versionMetadata';
 import { argmax, type ModelBundle } from './modelBundle';
 import { decodeFeatureMatrixF32, parseFeatureMatrix } from './featureMatrix';
 import type { ModelCache } from './modelCache';
 import { EnsemblePlans } from './ensemblePlan';
 import type { ShadowTracker } from './shadowTracker';
-import { inCanary } from './canary';
+import { routeRows, shadowsStaging, type RowGroup, type StageTraffic } from './batchRouting';
 import { vote } from './voting';
 
 export interface PredictionRequest {
@@ -124,14 +124,6 @@ interface RowWork {
   error?: Error;
 }
 
-/** The requests of one model served from one stage in a batch. */
-interface Group {
-  model: string;
-  stage: Stage;
-  canary: boolean;
-  indexes: number[];
-}
-
 /** The rows one bundle runs in this batch: one session.run. */
 interface Job {
   bundle: ModelBundle;
@@ -139,6 +131,57 @@ interface Job {
   /** Row r of the run fills works[r].outputs[parts[r]]. */
   works: RowWork[];
   parts: number[];
+}
+
+/**
+ * The batch's jobs: every row that needs one `{model}@{version}` — directly,
+ * as an ensemble member or as a shadow — goes into that bundle's one job.
+ */
+class JobLayout {
+  private readonly byBundle = new Map<ModelBundle, Job>();
+
+  /** Lays a validated row out for each of the unit's bundles (projected to the bundle's feature order). */
+  addRow(unit: ServingUnit, row: Float32Array): RowWork {
+    const work: RowWork = { unit, outputs: new Array(unit.parts.length) };
+    for (let p = 0; p < unit.parts.length; p++) {
+      const part = unit.parts[p];
+      let job = this.byBundle.get(part.bundle);
+      if (!job) this.byBundle.set(part.bundle, (job = { bundle: part.bundle, rows: [], works: [], parts: [] }));
+      job.rows.push(part.inputs ? project(row, part.inputs) : row);
+      job.works.push(work);
+      job.parts.push(p);
+    }
+    return work;
+  }
+
+  jobs(): Job[] {
+    return [...this.byBundle.values()];
+  }
+}
+
+/** What the route phase found: per request its asset and (if it failed already) its error; the row groups; traffic read. */
+interface Batch {
+  requests: readonly PredictionRequest[];
+  stage: Stage;
+  alias: string | null;
+  /** Filled in by every phase: an error as soon as a request fails, its answer at the end. */
+  results: Array<Prediction | Error>;
+  assets: Array<Asset | Error>;
+  groups: RowGroup[];
+  traffic: ReadonlyMap<string, StageTraffic | Error>;
+}
+
+/** A group's requests and their work, in step (shadow work may be missing for a row). */
+interface PlannedGroup {
+  group: RowGroup;
+  indexes: number[];
+  works: RowWork[];
+  shadows: Array<RowWork | undefined> | undefined;
+}
+
+interface BatchPlan {
+  jobs: JobLayout;
+  planned: PlannedGroup[];
 }
 
 /**
@@ -315,6 +358,10 @@ export class Predictor {
   }
 
   /**
+   * A batch in four named phases that pass one value along: route (ticker →
+   * model → the stage serving each row), plan (each group's serving unit, its
+   * shadow unit, the validated rows laid out as one job per bundle), run (one
+   * session.run per bundle) and assemble (answers, shadow agreement, metrics).
    * With `alias`, every row is served by the version the model's alias points
    * to (no shadow, no canary: those belong to production).
    */
@@ -323,27 +370,49 @@ export class Predictor {
     stage: Stage,
     alias: string | null,
   ): Promise<Array<Prediction | Error>> {
+    const batch = await this.route(requests, stage, alias);
+    const plan = await this.plan(batch);
+    await Promise.all(plan.jobs.jobs().map((job) => this.runJob(job)));
+    return this.assemble(batch, plan);
+  }
+
+  /** Route: resolve tickers and models, read traffic once per model, group the rows by the stage serving them. */
+  private async route(requests: readonly PredictionRequest[], stage: Stage, alias: string | null): Promise<Batch> {
     const results: Array<Prediction | Error> = new Array(requests.length);
     const assets = await this.resolveTickers(requests);
-
-    // Which model answers each request.
     const overrides = new Map<string, { id: string; type: ModelType | undefined } | Error>();
     const targets = assets.map((asset, i) =>
       asset instanceof Error ? asset : this.targetModel(asset, requests[i], overrides),
     );
+    const readTraffic = this.trafficReader();
+    const traffic = new Map<string, StageTraffic | Error>();
+    if (stage === 'PRODUCTION' && !alias) {
+      const models = [...new Set(targets.filter((t): t is string => typeof t === 'string'))];
+      await Promise.all(models.map(async (m) => traffic.set(m, await readTraffic(m).catch(asError))));
+    }
+    const { groups, errors } = routeRows({
+      targets,
+      tickers: assets.map((a) => (a instanceof Error ? undefined : a.ticker)),
+      traffic,
+      stage,
+    });
+    for (const [i, err] of errors) results[i] = err;
+    return { requests, stage, alias, results, assets, groups, traffic };
+  }
 
-    // Traffic (shadow, canary) of the production stage, read once per model.
-    const traffic = new Map<
-      string,
-      Promise<{ production: StagePointer | null; staging: StagePointer | null; traffic?: Traffic }>
-    >();
-    const trafficOf = (model: string) => {
-      let t = traffic.get(model);
-      if (!t) {
-        t = (async () => {
+  /**
+   * Traffic (shadow, canary) of a model's production stage, read once per
+   * batch. Shadow and canary never fail production: without a readable
+   * staging pointer there is neither.
+   */
+  private trafficReader(): (model: string) => Promise<StageTraffic> {
+    const reads = new Map<string, Promise<StageTraffic>>();
+    return (model) => {
+      let read = reads.get(model);
+      if (!read) {
+        read = (async () => {
           const production = (await this.registry.stagePointer(model, 'PRODUCTION'))?.value ?? null;
           const active = production?.traffic && (production.traffic.shadow || production.traffic.canary_percent > 0);
-          // Shadow and canary never fail production: without a readable staging pointer there is neither.
           const staging = active
             ? await this.registry.stagePointer(model, 'STAGING').then(
                 (p) => p?.value ?? null,
@@ -355,133 +424,83 @@ export class Predictor {
             : null;
           return { production, staging, traffic: production?.traffic };
         })();
-        traffic.set(model, t);
+        reads.set(model, read);
       }
-      return t;
+      return read;
     };
+  }
 
-    // Traffic of every distinct model first (one pointer read each), then group
-    // the requests by (model, stage the row is served from) synchronously.
-    const models = [...new Set(targets.filter((t): t is string => typeof t === 'string'))];
-    const trafficByModel = new Map<string, Awaited<ReturnType<typeof trafficOf>> | Error>();
-    if (stage === 'PRODUCTION' && !alias) {
-      await Promise.all(models.map(async (m) => trafficByModel.set(m, await trafficOf(m).catch(asError))));
-    }
-    // Per model, the rows production (or the asked stage) serves and the canary rows staging serves.
-    const groups = new Map<string, { served: Group; canary?: Group }>();
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[i];
-      if (target instanceof Error) {
-        results[i] = target;
-        continue;
-      }
-      const t = trafficByModel.get(target);
-      if (t instanceof Error) {
-        results[i] = t;
-        continue;
-      }
-      let entry = groups.get(target);
-      if (!entry) groups.set(target, (entry = { served: { model: target, stage, canary: false, indexes: [] } }));
-      const percent = t?.traffic?.canary_percent ?? 0;
-      // A canary needs a staging version other than production's (else there is nothing to try).
-      if (
-        percent > 0 &&
-        t?.staging &&
-        t.staging.version !== t.production?.version &&
-        inCanary(target, (assets[i] as Asset).ticker, percent)
-      ) {
-        (entry.canary ??= { model: target, stage: 'STAGING', canary: true, indexes: [] }).indexes.push(i);
-      } else {
-        entry.served.indexes.push(i);
-      }
-    }
-
-    // Resolve every group's unit (and its shadow unit), then lay out the jobs.
-    const jobs = new Map<ModelBundle, Job>();
-    const jobOf = (bundle: ModelBundle): Job => {
-      let job = jobs.get(bundle);
-      if (!job) jobs.set(bundle, (job = { bundle, rows: [], works: [], parts: [] }));
-      return job;
-    };
-    const addRow = (unit: ServingUnit, row: Float32Array): RowWork => {
-      const work: RowWork = { unit, outputs: new Array(unit.parts.length) };
-      for (let p = 0; p < unit.parts.length; p++) {
-        const part = unit.parts[p];
-        const job = jobOf(part.bundle);
-        job.rows.push(part.inputs ? project(row, part.inputs) : row);
-        job.works.push(work);
-        job.parts.push(p);
-      }
-      return work;
-    };
-    /** Per group: the requests it answers and their work, in step (shadow work may be missing). */
-    const planned: Array<{
-      group: Group;
-      indexes: number[];
-      works: RowWork[];
-      shadows: Array<RowWork | undefined> | undefined;
-    }> = [];
-    const allGroups = [...groups.values()]
-      .flatMap((g) => (g.canary ? [g.served, g.canary] : [g.served]))
-      .filter((g) => g.indexes.length > 0);
+  /** Plan: each group's unit (and shadow unit), its rows validated and laid out in the jobs. */
+  private async plan(batch: Batch): Promise<BatchPlan> {
+    const jobs = new JobLayout();
+    const planned: PlannedGroup[] = [];
     await Promise.all(
-      allGroups.map(async (group) => {
-        let unit: ServingUnit;
-        let shadowUnit: ServingUnit | undefined;
-        try {
-          const t =
-            group.stage === 'PRODUCTION' && stage === 'PRODUCTION' && !alias ? await trafficOf(group.model) : undefined;
-          unit = alias
-            ? await this.aliasUnit(group.model, alias)
-            : await this.servingUnit(group.model, group.stage, t ? t.production : undefined);
-          if (t?.traffic?.shadow && t.staging && t.staging.version !== unit.version) {
-            shadowUnit = await this.servingUnit(group.model, 'STAGING', t.staging).catch(() => {
-              this.counters.shadowFailures++;
-              return undefined;
-            });
-          }
-        } catch (err) {
-          for (const i of group.indexes) results[i] = asError(err);
+      batch.groups.map(async (group) => {
+        const units = await this.groupUnits(batch, group).catch(asError);
+        if (units instanceof Error) {
+          for (const i of group.indexes) batch.results[i] = units;
           return;
         }
-        const indexes: number[] = [];
-        const works: RowWork[] = [];
-        const shadows: Array<RowWork | undefined> | undefined = shadowUnit ? [] : undefined;
-        const sameFeatures = shadowUnit !== undefined && sameNames(unit.featureNames, shadowUnit.featureNames);
-        for (const i of group.indexes) {
-          let row: Float32Array;
-          try {
-            row = unit.validate(requests[i].features, requests[i].where);
-          } catch (err) {
-            results[i] = asError(err);
-            continue;
-          }
-          indexes.push(i);
-          works.push(addRow(unit, row));
-          if (shadowUnit) {
-            let shadowWork: RowWork | undefined;
-            try {
-              // Staging usually reads the same features in the same order: reuse the validated row.
-              shadowWork = addRow(
-                shadowUnit,
-                sameFeatures ? row : shadowUnit.validate(requests[i].features, requests[i].where),
-              );
-            } catch {
-              // Staging takes other features than production: no shadow for this row.
-              this.counters.shadowFailures++;
-            }
-            shadows!.push(shadowWork);
-          }
-        }
-        planned.push({ group, indexes, works, shadows });
+        planned.push(this.layOut(batch, group, units, jobs));
       }),
     );
+    return { jobs, planned };
+  }
 
-    // One session.run per bundle.
-    await Promise.all([...jobs.values()].map((job) => this.runJob(job)));
+  private async groupUnits(batch: Batch, group: RowGroup): Promise<{ unit: ServingUnit; shadowUnit?: ServingUnit }> {
+    if (batch.alias) return { unit: await this.aliasUnit(group.model, batch.alias) };
+    const t = group.stage === 'PRODUCTION' ? batch.traffic.get(group.model) : undefined;
+    const traffic = t instanceof Error ? undefined : t;
+    const unit = await this.servingUnit(group.model, group.stage, traffic ? traffic.production : undefined);
+    if (!shadowsStaging(traffic, unit.version)) return { unit };
+    const shadowUnit = await this.servingUnit(group.model, 'STAGING', traffic.staging).catch(() => {
+      this.counters.shadowFailures++;
+      return undefined;
+    });
+    return { unit, shadowUnit };
+  }
 
-    // Assemble the answers.
-    for (const { group, indexes, works, shadows } of planned) {
+  /** A group's rows, validated against its unit and laid out in the jobs (and its shadow unit's, where staging takes the row). */
+  private layOut(
+    batch: Batch,
+    group: RowGroup,
+    { unit, shadowUnit }: { unit: ServingUnit; shadowUnit?: ServingUnit },
+    jobs: JobLayout,
+  ): PlannedGroup {
+    const { requests, results } = batch;
+    const planned: PlannedGroup = { group, indexes: [], works: [], shadows: shadowUnit ? [] : undefined };
+    const sameFeatures = shadowUnit !== undefined && sameNames(unit.featureNames, shadowUnit.featureNames);
+    for (const i of group.indexes) {
+      let row: Float32Array;
+      try {
+        row = unit.validate(requests[i].features, requests[i].where);
+      } catch (err) {
+        results[i] = asError(err);
+        continue;
+      }
+      planned.indexes.push(i);
+      planned.works.push(jobs.addRow(unit, row));
+      if (!shadowUnit) continue;
+      let shadowWork: RowWork | undefined;
+      try {
+        // Staging usually reads the same features in the same order: reuse the validated row.
+        shadowWork = jobs.addRow(
+          shadowUnit,
+          sameFeatures ? row : shadowUnit.validate(requests[i].features, requests[i].where),
+        );
+      } catch {
+        // Staging takes other features than production: no shadow for this row.
+        this.counters.shadowFailures++;
+      }
+      planned.shadows!.push(shadowWork);
+    }
+    return planned;
+  }
+
+  /** Assemble: one answer per planned row, with its shadow answer; shadow agreement and canary counts recorded. */
+  private assemble(batch: Batch, plan: BatchPlan): Array<Prediction | Error> {
+    const { results, assets, alias } = batch;
+    for (const { group, indexes, works, shadows } of plan.planned) {
       let shadowRows = 0;
       let agreements = 0;
       let shadowVersion: string | undefined;
