@@ -12,6 +12,8 @@ export interface DaySeries {
   values: Array<number | null>;
 }
 
+const DAY = 86_400;
+
 export const PALETTE = ['#1f5fbf', '#c2410c', '#15803d', '#7e22ce', '#b91c1c', '#0e7490', '#a16207', '#4b5563'];
 
 export function LineChart(props: {
@@ -35,10 +37,19 @@ export function LineChart(props: {
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth),
       height: 260,
+      // Room on the right for the last day's label.
+      padding: [10, 48, 0, 0],
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true }, y: yRange ? { range: yRange } : {} },
       axes: [
-        { label: 'Day (UTC)', labelSize: 18, stroke: '#333' },
+        {
+          label: 'Day (UTC)',
+          labelSize: 18,
+          stroke: '#333',
+          // Whole UTC days only: the data has one point per day.
+          incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY, 28 * DAY, 91 * DAY],
+          values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toISOString().slice(0, 10)),
+        },
         { label: yLabel, labelSize: 18, size: 56, stroke: '#333', values: (_u, ticks) => ticks.map(format) },
       ],
       series: [

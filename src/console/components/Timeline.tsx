@@ -36,7 +36,7 @@ export function Timeline({ deployments, total }: { deployments: ConsoleDeploymen
               {d.approval ? (
                 <>
                   {' '}
-                  · approval then <ApprovalBadge status={d.approval} />
+                  · approval at the move <ApprovalBadge status={d.approval} />
                 </>
               ) : null}
               {d.override ? <span className="badge warn">policy override</span> : null}

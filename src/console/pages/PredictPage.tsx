@@ -143,7 +143,7 @@ export function PredictPage({ ticker }: { ticker: string | null }) {
                 {[...answer.probabilities]
                   .sort((a, b) => b.probability - a.probability)
                   .map((p) => (
-                    <tr key={p.label} className={p.label === answer.strategy ? 'top' : undefined}>
+                    <tr key={p.label} className={p.label === answer.strategy ? 'best' : undefined}>
                       <th scope="row">{p.label}</th>
                       <td>
                         <span className="bar" data-width={Math.round(p.probability * 1000) / 10}>
