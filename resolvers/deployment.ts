@@ -1,10 +1,11 @@
+import { modelRef } from '../src/graphql/mappers';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { connectionByKey, pageSize, type PageArgs } from '../src/graphql/connections';
 import { fromGlobalId, NodeType } from '../src/graphql/globalIds';
 import type { Runtime } from '../src/runtime';
 import { requireScope, requireWrite, Scope } from '../src/graphql/auth';
 import { governanceGate } from '../src/release/promotionGate';
-import { modelTypeOf, parseModelId, parseVersion } from '../src/registry/identifiers';
+import { parseModelId, parseVersion } from '../src/registry/identifiers';
 import { BadUserInputError } from '../src/errors';
 import { parseReason } from '../src/registry/reason';
 
@@ -87,7 +88,7 @@ export const deploymentResolvers: Resolvers = {
     },
   },
   Deployment: {
-    model: (d) => ({ id: d.model, type: modelTypeOf(d.model)! }),
+    model: (d) => modelRef(d.model),
     fromVersion: (d) => d.from,
     toVersion: (d) => d.to,
     override: (d) => d.override === true,

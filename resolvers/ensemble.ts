@@ -1,6 +1,6 @@
+import { modelRef } from '../src/graphql/mappers';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { requireWrite } from '../src/graphql/auth';
-import { modelTypeOf } from '../src/registry/identifiers';
 import { parseEnsembleRegistration, registerEnsemble } from '../src/release/registerEnsemble';
 
 export const ensembleResolvers: Resolvers = {
@@ -20,6 +20,6 @@ export const ensembleResolvers: Resolvers = {
     voting: (e) => (e.voting === 'soft' ? 'SOFT' : 'HARD'),
   },
   EnsembleMember: {
-    model: (m) => ({ id: m.model, type: modelTypeOf(m.model)! }),
+    model: (m) => modelRef(m.model),
   },
 };

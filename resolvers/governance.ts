@@ -1,3 +1,4 @@
+import { modelRef } from '../src/graphql/mappers';
 import * as z from 'zod';
 import { BadUserInputError, VersionNotFoundError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
@@ -6,7 +7,7 @@ import type { GraphQLContext } from '../src/graphql/context';
 import type { VersionRef } from '../src/graphql/mappers';
 import { AliasNameSchema } from '../src/registry/governance';
 import { PromotionPolicySchema, type PromotionPolicy } from '../src/registry/governanceRecords';
-import { modelTypeOf, parseArguments, parseModelId, parseVersion } from '../src/registry/identifiers';
+import { parseArguments, parseModelId, parseVersion } from '../src/registry/identifiers';
 import { versionDaily, versionTotals } from '../src/registry/performanceTracking';
 import { diffFeatures } from '../src/registry/promotionPolicy';
 import { parseReason } from '../src/registry/reason';
@@ -48,7 +49,6 @@ const noNulls = <T extends Record<string, unknown>>(o: T) =>
 
 const parseAlias = (alias: unknown) => parseArguments(z.object({ alias: AliasNameSchema }), { alias }).alias;
 
-const modelRef = (id: string) => ({ id, type: modelTypeOf(id)! });
 const versionKey = (model: string, version: string) => `${model}@${version}`;
 
 /** The filter and order arguments, parsed; tags as strings like the stored ones. */

@@ -1,3 +1,4 @@
+import { modelRef } from '../src/graphql/mappers';
 import { VersionNotFoundError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import type { Loaders } from '../src/graphql/loaders';
@@ -5,14 +6,14 @@ import type { VersionRef } from '../src/graphql/mappers';
 import { assetPage } from './asset';
 import { deploymentPage } from './deployment';
 import { searchModelVersions, versionConnection } from './governance';
-import { modelTypeOf, parseModelId, parseVersion, type Stage } from '../src/registry/identifiers';
+import { parseModelId, parseVersion, type Stage } from '../src/registry/identifiers';
 import { primaryArtifactName, taskOf } from '../src/registry/versionMetadata';
 
 export const modelResolvers: Resolvers = {
   Query: {
     model: async (_parent, args, { runtime }) => {
       const id = parseModelId(args.id);
-      return (await runtime.registry.modelExists(id)) ? { id, type: modelTypeOf(id)! } : null;
+      return (await runtime.registry.modelExists(id)) ? modelRef(id) : null;
     },
     models: async (_parent, args, { runtime }) => {
       const models = await runtime.registry.listModels();
@@ -61,7 +62,7 @@ export const modelResolvers: Resolvers = {
     },
   },
   Version: {
-    model: (v) => ({ id: v.model, type: modelTypeOf(v.model)! }),
+    model: (v) => modelRef(v.model),
     version: (v) => v.metadata.version,
     stages: async (v, _args, { loaders }) => stagesOf(v, loaders),
     stage: async (v, _args, { loaders }) => (await stagesOf(v, loaders))[0] ?? null,

@@ -1,9 +1,10 @@
+import { modelRef } from '../src/graphql/mappers';
 import { BadUserInputError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { requireWrite } from '../src/graphql/auth';
 import { connectionByKey } from '../src/graphql/connections';
 import type { GraphQLContext } from '../src/graphql/context';
-import { modelTypeOf, parseModelId, parseTicker, parseVersion } from '../src/registry/identifiers';
+import { parseModelId, parseTicker, parseVersion } from '../src/registry/identifiers';
 import {
   hasOutcomesFor,
   listSeries,
@@ -61,7 +62,7 @@ export const performanceResolvers: Resolvers = {
     },
   },
   PerformanceSeries: {
-    model: (s) => ({ id: s.model, type: modelTypeOf(s.model)! }),
+    model: (s) => modelRef(s.model),
     dailyConnection: (s, args) => connectionByKey(s.daily, (d) => d.date, args, { defaultFirst: 366, maxFirst: 1_000 }),
   },
   Version: {

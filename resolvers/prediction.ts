@@ -1,3 +1,4 @@
+import { modelRef } from '../src/graphql/mappers';
 import { BadUserInputError, locatedError, ModelgraphError } from '../src/errors';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { AliasNameSchema } from '../src/registry/governance';
@@ -59,17 +60,17 @@ export const predictionResolvers: Resolvers = {
     probabilitiesF32: (m) => (m.task === 'REGRESSION' ? null : matrixValuesF32(m)),
     outputsF32: (m) => (m.task === 'REGRESSION' ? matrixValuesF32(m) : null),
     modelType: (m) => modelTypeOf(m.model)!,
-    model: (m) => ({ id: m.model, type: modelTypeOf(m.model)! }),
+    model: (m) => modelRef(m.model),
   },
   Prediction: {
     modelType: (p) => modelTypeOf(p.model)!,
-    model: (p) => ({ id: p.model, type: modelTypeOf(p.model)! }),
+    model: (p) => modelRef(p.model),
   },
   EnsembleVote: {
     voting: (e) => (e.voting === 'soft' ? 'SOFT' : 'HARD'),
   },
   MemberVote: {
-    model: (m) => ({ id: m.model, type: modelTypeOf(m.model)! }),
+    model: (m) => modelRef(m.model),
   },
 };
 

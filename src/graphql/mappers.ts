@@ -1,4 +1,4 @@
-import type { ModelType } from '../registry/identifiers';
+import { modelTypeOf, type ModelType } from '../registry/identifiers';
 import type { Prediction } from '../inference/predictor';
 import type { ApprovalDocument } from '../registry/governanceRecords';
 import type { VersionMetadata } from '../registry/versionMetadata';
@@ -7,6 +7,11 @@ import type { VersionMetadata } from '../registry/versionMetadata';
 export interface ModelRef {
   id: string;
   type: ModelType;
+}
+
+/** The `Model` of a parsed model id (ids are parsed before they get here, so the type is known). */
+export function modelRef(id: string): ModelRef {
+  return { id, type: modelTypeOf(id)! };
 }
 
 /** What a `Version` field resolves from: the model id and the version's immutable metadata. */
