@@ -109,8 +109,17 @@ export async function openParquet(file: AsyncBuffer, known?: FileMetaData): Prom
     columns,
     rowGroups,
     read: async (rowStart, rowEnd, names) => {
-      const out = new Map<string, Array<number | string | null>>();
-      for (const name of names) out.set(name, new Array(rowEnd - rowStart).fill(null));
+      const n = rowEnd - rowStart;
+      const kinds = new Map(columns.map((c) => [c.name, c.kind]));
+      // Numbers and timestamps go to a Float64Array (NaN where missing): no per-value boxing.
+      const out = new Map<string, Float64Array | Array<number | string | null>>();
+      for (const name of names) {
+        const kind = kinds.get(name);
+        out.set(
+          name,
+          kind === 'number' || kind === 'timestamp' ? new Float64Array(n).fill(Number.NaN) : new Array(n).fill(null),
+        );
+      }
       await parquetRead({
         file,
         metadata,
@@ -124,6 +133,18 @@ export async function openParquet(file: AsyncBuffer, known?: FileMetaData): Prom
           if (!into) return;
           const from = Math.max(rowStart, chunkStart);
           const to = Math.min(rowEnd, chunkStart + columnData.length);
+          if (to <= from) return;
+          if (into instanceof Float64Array) {
+            if (ArrayBuffer.isView(columnData) && !(columnData instanceof BigInt64Array)) {
+              into.set((columnData as Float32Array).subarray(from - chunkStart, to - chunkStart), from - rowStart);
+              return;
+            }
+            for (let r = from; r < to; r++) {
+              const v = columnData[r - chunkStart];
+              into[r - rowStart] = v === null || v === undefined ? Number.NaN : Number(v);
+            }
+            return;
+          }
           for (let r = from; r < to; r++) into[r - rowStart] = normalise(columnData[r - chunkStart]);
         },
       });

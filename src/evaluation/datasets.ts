@@ -122,14 +122,14 @@ export async function describeDataset(
     const labelValues = values.get(labelColumn)!;
     for (let i = 0; i < group.rows; i++) {
       const v = labelValues[i];
-      if (v === null || v === '')
+      if (v === null || v === '' || (typeof v === 'number' && Number.isNaN(v)))
         throw new InvalidDatasetError(name, `row ${group.rowStart + i} has no label`, { row: group.rowStart + i });
       if (labels.size < MAX_LABELS) labels.add(String(v));
     }
     if (timestampColumn) {
       const ts = values.get(timestampColumn)!;
       for (let i = 0; i < group.rows; i++)
-        if (ts[i] !== null && toEpochMs(ts[i]) === null)
+        if (ts[i] !== null && !(typeof ts[i] === 'number' && Number.isNaN(ts[i])) && toEpochMs(ts[i]) === null)
           throw new InvalidDatasetError(name, `row ${group.rowStart + i}: timestamp "${ts[i]}" is not a date`, {
             row: group.rowStart + i,
           });
