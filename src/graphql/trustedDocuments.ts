@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin, HTTPGraphQLRequest } from '@apollo/server';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, print, visit, type DocumentNode, type SelectionNode } from 'graphql';
 import { createHash } from 'node:crypto';
 import manifest from '../generated/client/persisted-documents.json' with { type: 'json' };
 import type { GraphQLContext } from './context';
@@ -30,10 +30,39 @@ export const TrustedDocumentsErrorCode = {
 
 const ID_PREFIX = 'sha256:';
 
+/** Most tokens a query sent as text is parsed with to compare it with the documents. */
+const MAX_COMPARED_TOKENS = 25_000;
+
+/**
+ * One text for every spelling of a document: `__typename` selections dropped
+ * (clients such as Apollo Client add them), selections and definitions sorted
+ * (the client preset sorts them in the manifest; a client sends them as
+ * written), printed by graphql-js. Dropping `__typename` and reordering never
+ * ask for more than the trusted document does.
+ */
+export function canonicalDocument(document: DocumentNode): string {
+  const key = (node: SelectionNode | { kind: string }) => print(node as SelectionNode);
+  const sorted = visit(document, {
+    SelectionSet: {
+      leave: (node) => ({
+        ...node,
+        selections: node.selections
+          .filter((s) => !(s.kind === Kind.FIELD && s.name.value === '__typename' && !s.alias))
+          .sort((a, b) => key(a).localeCompare(key(b))),
+      }),
+    },
+  });
+  return [...sorted.definitions]
+    .map((d) => print(d))
+    .sort()
+    .join('\n');
+}
+
 /** The trusted documents by id (`sha256:<hex>`), and their texts. */
 export class TrustedDocumentStore {
   private readonly byId: ReadonlyMap<string, string>;
   private readonly texts: ReadonlySet<string>;
+  private canonical: ReadonlySet<string> | undefined;
 
   constructor(documents: Readonly<Record<string, string>>) {
     this.byId = new Map(Object.entries(documents));
@@ -45,9 +74,15 @@ export class TrustedDocumentStore {
     return this.byId.get(id.startsWith(ID_PREFIX) ? id : `${ID_PREFIX}${id}`);
   }
 
-  /** Whether `query` is, byte for byte, one of the documents. */
+  /** Whether `query` is one of the documents: byte for byte, or as a client prints it (see canonicalDocument). */
   isTrusted(query: string): boolean {
-    return this.texts.has(query);
+    if (this.texts.has(query)) return true;
+    this.canonical ??= new Set([...this.texts].map((t) => canonicalDocument(parse(t))));
+    try {
+      return this.canonical.has(canonicalDocument(parse(query, { maxTokens: MAX_COMPARED_TOKENS })));
+    } catch {
+      return false; // not even a document: Apollo answers it as such where it is served
+    }
   }
 
   get size(): number {

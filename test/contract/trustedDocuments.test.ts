@@ -7,7 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApolloClient, HttpLink, InMemoryCache } from '@apollo/client';
+import { parse, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AssetModelDocument, ModelTrafficDocument } from '../../src/generated/client/graphql';
 import { startTestStack, type TestStack } from '../support/stack';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -100,6 +103,22 @@ describe('TRUSTED_DOCUMENTS=enforce', () => {
     // A wrong token is not authenticated: still refused.
     const wrong = await post(stack, { query: '{ about { version } }' }, 'not-a-token-0123456789');
     expect(wrong.errors?.[0]?.extensions?.code).toBe('TRUSTED_DOCUMENT_REQUIRED');
+  });
+
+  it('serves a generated document as Apollo Client sends it (printed as written, __typename added)', async () => {
+    const client = new ApolloClient({
+      link: new HttpLink({ uri: stack.server.graphqlUrl }),
+      cache: new InMemoryCache(),
+    });
+    const { data, error } = await client.query({ query: ModelTrafficDocument, variables: { id: 'etfs/SPY' } });
+    expect(error).toBeUndefined();
+    expect(data?.model?.traffic.__typename).toBe('Traffic');
+    // The same document asking one field more is not trusted.
+    const more = print(AssetModelDocument).replace('ticker\n', 'ticker\n    sector\n');
+    expect(more).not.toBe(print(AssetModelDocument));
+    const res = await post(stack, { query: more, variables: { ticker: 'SPY' } });
+    expect(res.errors?.[0]?.extensions?.code).toBe('TRUSTED_DOCUMENT_REQUIRED');
+    expect(parse(more)).toBeTruthy();
   });
 
   it('GraphiQL says on its page how to use it under enforce', async () => {
