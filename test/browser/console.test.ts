@@ -327,7 +327,36 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('console in Chromium', (
       await chart.locator('summary').click();
       await expectAccessible('model with chart');
       await shot('model');
-      await page.screenshot({ path: join(ROOT, 'docs/console-model.png'), fullPage: false });
+      await page.screenshot({ path: join(ARTIFACTS, 'model-viewport.png'), fullPage: false });
+      // The README's screenshot: refreshed on request only, so a test run leaves the working tree alone.
+      if (process.env.UPDATE_DOCS_SCREENSHOTS === '1') {
+        await page.screenshot({ path: join(ROOT, 'docs/console-model.png'), fullPage: false });
+      }
+      await collectCsp();
+    },
+    BROWSER_TIMEOUT,
+  );
+
+  it(
+    'enables only what the token may do, and a disabled button says why',
+    async () => {
+      const token = stack.server.principals.add('writer', ['models:write']);
+      await page.goto(`${base}/console/models/etfs/SPY`);
+      await page.getByRole('button', { name: 'Forget token' }).click();
+      await page.getByLabel(/^Token/).fill(token);
+      await page.getByRole('button', { name: 'Use token' }).click();
+      await page.getByText('Signed in as').waitFor();
+      expect(await page.locator('header .token').innerText()).toContain('writer');
+      // models:write: promoting is allowed, approving is not.
+      const promote = page.getByRole('button', { name: 'Promote v1.0.0 to production' });
+      await expect.poll(() => promote.getAttribute('aria-disabled')).toBe(null);
+      const approve = page.getByRole('button', { name: 'Approve v1.0.0' });
+      expect(await approve.getAttribute('aria-disabled')).toBe('true');
+      await approve.click({ force: true });
+      await expect
+        .poll(() => page.locator('tr[data-version="v1.0.0"] .why').first().innerText())
+        .toBe('writer lacks the models:approve scope.');
+      expect(await page.getByRole('dialog').count()).toBe(0);
       await collectCsp();
     },
     BROWSER_TIMEOUT,
