@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { BadUserInputError } from '../../errors';
 import { parseModelId, parseVersion, type Stage } from '../../registry/identifiers';
 import type { DeploymentRecord } from '../../registry/versionMetadata';
+import { parseReason as parseDomainReason } from '../../registry/reason';
 import { DEPLOYMENT_FIELDS, deploymentRecord, type DeploymentView } from '../operations';
 import { stageOption, withCommonOptions, type CommandRunner, type CommonFlags } from '../program';
 
@@ -12,15 +13,9 @@ interface DeployFlags extends CommonFlags {
   override?: boolean;
 }
 
-const MAX_REASON = 500;
-
-/** `--reason`: at most MAX_REASON printable characters (shared by promote, rollback and traffic). */
+/** `--reason`: the domain's rule (src/registry/reason.ts), named as the flag (shared by every command taking one). */
 export function parseReason(reason: string | undefined): string | null {
-  if (reason === undefined) return null;
-  if (reason.length > MAX_REASON || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(reason)) {
-    throw new BadUserInputError(`--reason must be at most ${MAX_REASON} printable characters`, { argument: 'reason' });
-  }
-  return reason;
+  return parseDomainReason(reason, '--reason');
 }
 
 function describe(record: DeploymentRecord): string {
