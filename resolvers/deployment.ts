@@ -1,13 +1,12 @@
 import { modelRef } from '../src/graphql/mappers';
 import type { Resolvers } from '../src/generated/resolvers-types';
 import { connectionByKey, pageSize, type PageArgs } from '../src/graphql/connections';
-import { fromGlobalId, NodeType } from '../src/graphql/globalIds';
 import type { Runtime } from '../src/runtime';
 import { requireScope, requireWrite, Scope } from '../src/graphql/auth';
 import { governanceGate } from '../src/release/promotionGate';
 import { parseModelId, parseVersion } from '../src/registry/identifiers';
 import { BadUserInputError } from '../src/errors';
-import { parseReason } from '../src/registry/reason';
+import { parseGeneration, parseReason } from '../src/registry/reason';
 
 const DEPLOYMENT_PAGES = { defaultFirst: 20, maxFirst: 500 };
 
@@ -19,17 +18,6 @@ export async function deploymentPage(runtime: Runtime, model: string, args: Page
   return connectionByKey(all, (d) => d.id, args, DEPLOYMENT_PAGES);
 }
 
-/** `after` of the deprecated `deployments`: a `deploymentId`, or the global `id` a client got since 0.2.0. */
-function deploymentIdOf(after: string): string {
-  try {
-    const { type, parts } = fromGlobalId(after);
-    if (type === NodeType.Deployment && parts[1]) return parts[1];
-  } catch {
-    // Not a global id: a deployment id.
-  }
-  return after;
-}
-
 export const deploymentResolvers: Resolvers = {
   Query: {
     deployments: async (_parent, args, { runtime }) => {
@@ -38,8 +26,7 @@ export const deploymentResolvers: Resolvers = {
       const first = Math.min(Math.max(args.first ?? 20, 0), 500);
       // Without a cursor only the newest `first` are needed (archived history stays unread).
       const all = await runtime.deployments.history(model, args.after ? Number.POSITIVE_INFINITY : first);
-      const after = args.after ? deploymentIdOf(args.after) : null;
-      const start = after ? all.findIndex((d) => d.id === after) + 1 : 0;
+      const start = args.after ? all.findIndex((d) => d.id === args.after) + 1 : 0;
       if (args.after && start === 0)
         throw new BadUserInputError(`No deployment with id "${args.after}" in ${model}`, { argument: 'after' });
       return all.slice(start, start + first);
@@ -67,6 +54,7 @@ export const deploymentResolvers: Resolvers = {
         stage: args.stage ?? 'PRODUCTION',
         by: caller.id,
         reason,
+        expectedGeneration: parseGeneration(args.expectedGeneration),
         gate: governanceGate(runtime, { override }),
       });
       return record;
@@ -82,6 +70,7 @@ export const deploymentResolvers: Resolvers = {
         stage: args.stage ?? 'PRODUCTION',
         by: caller.id,
         reason,
+        expectedGeneration: parseGeneration(args.expectedGeneration),
         gate: governanceGate(runtime, { override: false }),
       });
       return record;

@@ -4,6 +4,7 @@ import type { GraphQLContext } from '../src/graphql/context';
 import { fromGlobalId, NodeType, toGlobalId } from '../src/graphql/globalIds';
 import { AliasNameSchema } from '../src/registry/governance';
 import { modelTypeOf, parseArguments, parseModelId, parseTicker, parseVersion } from '../src/registry/identifiers';
+import { readDeploymentHistory } from '../src/registry/modelRegistryFeed';
 import * as z from 'zod';
 
 type NodeRef = ResolversInterfaceTypes<Record<string, unknown>>['Node'];
@@ -19,6 +20,24 @@ const tagged = <T extends object>(type: NodeType, ref: T | null): T | null => {
 };
 
 const isModelPrefix = (id: string) => id.includes('/');
+const isDeploymentId = (id: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
+
+/**
+ * A deployment by its UUID, which names no model: the newest 1,000 of all
+ * models (one cached document), then each model's unarchived history (its
+ * stage pointers, cached). Archived deployments are reached through
+ * `Model.historyConnection`; reading every archive for one id would let one
+ * request read the whole bucket's history.
+ */
+async function deploymentById(ctx: GraphQLContext, id: string) {
+  const recent = (await readDeploymentHistory(ctx.runtime.store)).find((d) => d.id === id);
+  if (recent) return recent;
+  for (const model of await ctx.runtime.registry.listModels()) {
+    const found = (await ctx.runtime.deployments.history(model.id, 0)).find((d) => d.id === id);
+    if (found) return found;
+  }
+  return null;
+}
 
 async function versionRef(ctx: GraphQLContext, model: string, version: string) {
   try {
@@ -36,6 +55,7 @@ async function modelRef(ctx: GraphQLContext, model: string) {
 /** The object a global id names, or null when it no longer exists. */
 async function resolveNode(ctx: GraphQLContext, id: string): Promise<NodeRef | null> {
   if (isModelPrefix(id)) return tagged(NodeType.Model, await modelRef(ctx, parseModelId(id)));
+  if (isDeploymentId(id)) return tagged(NodeType.Deployment, await deploymentById(ctx, id.toLowerCase()));
   const { type, parts } = fromGlobalId(id);
   const [first = '', second = ''] = parts;
   const { runtime, loaders } = ctx;
@@ -51,11 +71,9 @@ async function resolveNode(ctx: GraphQLContext, id: string): Promise<NodeRef | n
       if (!(await versionRef(ctx, model, version))) return null;
       return tagged(type, { model, version, doc: await loaders.approval.load(`${model}@${version}`) });
     }
-    case NodeType.Deployment: {
-      const model = parseModelId(first);
-      if (!(await runtime.registry.modelExists(model))) return null;
-      return tagged(type, (await runtime.deployments.history(model)).find((d) => d.id === second) ?? null);
-    }
+    case NodeType.Deployment:
+      // A deployment's global id is its UUID (above): no opaque form is ever answered.
+      return null;
     case NodeType.Alias: {
       const alias = parseArguments(z.object({ alias: AliasNameSchema }), { alias: second }).alias;
       return tagged(type, (await runtime.governance.alias(parseModelId(first), alias))?.value ?? null);
@@ -80,10 +98,7 @@ export const nodeResolvers: Resolvers = {
   Asset: { id: (a) => toGlobalId(NodeType.Asset, a.ticker) },
   Model: { id: (m) => m.id },
   Version: { id: (v) => toGlobalId(NodeType.Version, v.model, v.metadata.version) },
-  Deployment: {
-    id: (d) => toGlobalId(NodeType.Deployment, d.model, d.id),
-    deploymentId: (d) => d.id,
-  },
+  Deployment: { deploymentId: (d) => d.id },
   Approval: { id: (a) => toGlobalId(NodeType.Approval, a.model, a.version) },
   Alias: { id: (a) => toGlobalId(NodeType.Alias, a.model, a.alias) },
   PromotionPolicy: { id: (p) => toGlobalId(NodeType.PromotionPolicy, p.model) },

@@ -376,13 +376,20 @@ export type Deployment = Node & {
   at: Scalars['DateTime']['output'];
   /** Who did it (token name or JWT subject). */
   by: Scalars['String']['output'];
-  /** The deployment's own id (a UUID), as in the pointer history and in its event. */
+  /**
+   * The same UUID as `id`.
+   * @deprecated Use `id`, which stays the deployment's UUID.
+   */
   deploymentId: Scalars['ID']['output'];
   /** The version served before, or null for the first deployment. */
   fromVersion?: Maybe<Scalars['String']['output']>;
   /** The pointer's generation after this deployment (1 for the first). */
   generation: Scalars['Int']['output'];
-  /** Global id (opaque; it names the model and the deployment). Before 0.2.0 this was `deploymentId`. */
+  /**
+   * Unique id of this deployment: a UUID, as in the pointer history and in its
+   * event. It is also its global id (`node(id:)` finds a deployment among the
+   * newest 1,000 of all models and every model's unarchived history).
+   */
   id: Scalars['ID']['output'];
   /** The model whose pointer moved. */
   model: Model;
@@ -928,6 +935,7 @@ export type MutationApproveVersionArgs = {
  */
 export type MutationConfigureTrafficArgs = {
   canaryPercent?: InputMaybe<Scalars['Float']['input']>;
+  expectedGeneration?: InputMaybe<Scalars['Int']['input']>;
   model: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
   shadow?: InputMaybe<Scalars['Boolean']['input']>;
@@ -942,6 +950,7 @@ export type MutationConfigureTrafficArgs = {
  */
 export type MutationDeleteAliasArgs = {
   alias: Scalars['String']['input'];
+  expectedGeneration?: InputMaybe<Scalars['Int']['input']>;
   model: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
 };
@@ -968,6 +977,7 @@ export type MutationEvaluateVersionArgs = {
  * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationPromoteArgs = {
+  expectedGeneration?: InputMaybe<Scalars['Int']['input']>;
   model: Scalars['ID']['input'];
   override?: InputMaybe<Scalars['Boolean']['input']>;
   reason?: InputMaybe<Scalars['String']['input']>;
@@ -1053,6 +1063,7 @@ export type MutationRejectVersionArgs = {
  * UNAUTHENTICATED or FORBIDDEN and changes nothing.
  */
 export type MutationRollbackArgs = {
+  expectedGeneration?: InputMaybe<Scalars['Int']['input']>;
   model: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
   stage?: InputMaybe<Stage>;
@@ -1068,6 +1079,7 @@ export type MutationRollbackArgs = {
  */
 export type MutationSetAliasArgs = {
   alias: Scalars['String']['input'];
+  expectedGeneration?: InputMaybe<Scalars['Int']['input']>;
   model: Scalars['ID']['input'];
   reason?: InputMaybe<Scalars['String']['input']>;
   version: Scalars['String']['input'];

@@ -5,8 +5,9 @@ import { BadUserInputError } from '../errors';
  * composite key joins its parts with `|` (no model id, version, ticker, alias
  * name or deployment id can contain it). base64url, not graphql-relay's
  * standard base64, so an id goes into a URL path unescaped and never contains
- * `/` — which keeps it apart from a model's bucket prefix (`etfs/SPY`), the one
- * id kept readable for compatibility (see docs/design-notes.md).
+ * `/` or has a UUID's shape — which keeps it apart from the two ids that
+ * existed before and stay as they were: a model's bucket prefix (`etfs/SPY`)
+ * and a deployment's UUID (see docs/design-notes.md).
  */
 export const NodeType = {
   Asset: 'Asset',

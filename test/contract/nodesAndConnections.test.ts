@@ -47,7 +47,7 @@ describe('global ids and node(id:)', () => {
       model(id: "etfs/SPY") {
         __typename id
         production { __typename id version approval { __typename id status } }
-        historyConnection(first: 1) { edges { node { __typename id deploymentId } } }
+        historyConnection(first: 1) { edges { node { __typename id } } }
         alias(name: "champion") { __typename id name }
         policy { __typename id generation }
       }
@@ -73,17 +73,22 @@ describe('global ids and node(id:)', () => {
     for (const o of objects.filter((x) => x.__typename !== 'Model')) expect(o.id).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
-  it('Model.id stays the bucket prefix; Deployment keeps its UUID as deploymentId', async () => {
+  it('Model.id stays the bucket prefix and Deployment.id its UUID; node(id:) resolves both', async () => {
     const data = await ok(`{
       node(id: "etfs/SPY") { __typename id ... on Model { type } }
-      deployments(model: "etfs/SPY", first: 1) { id deploymentId }
+      deployments(model: "etfs/SPY", first: 1) { id deploymentId toVersion }
+      recentDeployments(first: 1) { id }
     }`);
     expect(data.node).toEqual({ __typename: 'Model', id: 'etfs/SPY', type: 'ETF_SPECIFIC' });
-    expect(data.deployments[0].deploymentId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-/);
-    const { node } = await ok(`query($id: ID!) { node(id: $id) { ... on Deployment { deploymentId } } }`, {
-      id: data.deployments[0].id,
+    const [latest] = data.deployments;
+    expect(latest.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(latest.deploymentId).toBe(latest.id);
+    const { node } = await ok(`query($id: ID!) { node(id: $id) { __typename id ... on Deployment { toVersion } } }`, {
+      id: latest.id,
     });
-    expect(node.deploymentId).toBe(data.deployments[0].deploymentId);
+    expect(node).toEqual({ __typename: 'Deployment', id: latest.id, toVersion: latest.toVersion });
+    const unknown = await ok(`{ node(id: "00000000-0000-4000-8000-000000000000") { id } }`);
+    expect(unknown.node).toBeNull();
   });
 
   it('a well-formed id of something gone is null; anything else is BAD_USER_INPUT', async () => {
@@ -126,12 +131,12 @@ describe('cursor connections answer what the deprecated lists answer', () => {
         { s: i % 2 === 0 },
         admin,
       );
-    const list = await ok(`{ deployments(model: "etfs/SPY", first: 500) { deploymentId } }`);
+    const list = await ok(`{ deployments(model: "etfs/SPY", first: 500) { id } }`);
     const query = `query($after: String) { model(id: "etfs/SPY") { historyConnection(first: 2, after: $after) {
-      totalCount edges { cursor node { deploymentId } } pageInfo { hasNextPage hasPreviousPage endCursor } } } }`;
+      totalCount edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } } }`;
     expect(await allPages(query, (d) => d.model.historyConnection)).toEqual(list.deployments);
     const byQuery = await allPages(
-      `query($after: String) { deploymentsConnection(model: "etfs/SPY", first: 2, after: $after) { edges { cursor node { deploymentId } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`,
+      `query($after: String) { deploymentsConnection(model: "etfs/SPY", first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`,
       (d) => d.deploymentsConnection,
     );
     expect(byQuery).toEqual(list.deployments);
@@ -140,25 +145,14 @@ describe('cursor connections answer what the deprecated lists answer', () => {
     const first = (await ok(query, { after: null })).model.historyConnection;
     await ok(`mutation { configureTraffic(model: "etfs/SPY", shadow: false, reason: "newer") { id } }`, {}, admin);
     const next = (await ok(query, { after: first.pageInfo.endCursor })).model.historyConnection;
-    expect(next.edges[0].node.deploymentId).toBe(list.deployments[2].deploymentId);
+    expect(next.edges[0].node.id).toBe(list.deployments[2].id);
 
-    const recent = await ok(`{ recentDeployments(first: 500) { deploymentId } }`);
+    const recent = await ok(`{ recentDeployments(first: 500) { id } }`);
     const recentPaged = await allPages(
-      `query($after: String) { recentDeploymentsConnection(first: 7, after: $after) { edges { cursor node { deploymentId } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`,
+      `query($after: String) { recentDeploymentsConnection(first: 7, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`,
       (d) => d.recentDeploymentsConnection,
     );
     expect(recentPaged).toEqual(recent.recentDeployments);
-  });
-
-  it('the deprecated deployments(after:) takes the new global id as well as the deploymentId', async () => {
-    const { deployments } = await ok(`{ deployments(model: "etfs/SPY", first: 3) { id deploymentId } }`);
-    const q = `query($a: ID) { deployments(model: "etfs/SPY", first: 1, after: $a) { deploymentId } }`;
-    expect((await ok(q, { a: deployments[0].id })).deployments).toEqual(
-      [deployments[1]].map(({ deploymentId }) => ({ deploymentId })),
-    );
-    expect((await ok(q, { a: deployments[0].deploymentId })).deployments[0].deploymentId).toBe(
-      deployments[1].deploymentId,
-    );
   });
 
   it('performance series and their days', async () => {

@@ -112,7 +112,7 @@ describe('TRUSTED_DOCUMENTS=enforce', () => {
     });
     const { data, error } = await client.query({ query: ModelTrafficDocument, variables: { id: 'etfs/SPY' } });
     expect(error).toBeUndefined();
-    expect(data?.model?.traffic.__typename).toBe('Traffic');
+    expect((data?.model?.traffic as { __typename?: string } | undefined)?.__typename).toBe('Traffic');
     // The same document asking one field more is not trusted.
     const more = print(AssetModelDocument).replace('ticker\n', 'ticker\n    sector\n');
     expect(more).not.toBe(print(AssetModelDocument));
