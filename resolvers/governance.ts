@@ -10,7 +10,7 @@ import { PromotionPolicySchema, type PromotionPolicy } from '../src/registry/gov
 import { parseArguments, parseModelId, parseVersion } from '../src/registry/identifiers';
 import { versionDaily, versionTotals } from '../src/registry/performanceTracking';
 import { diffFeatures } from '../src/registry/promotionPolicy';
-import { parseReason } from '../src/registry/reason';
+import { parseGeneration, parseReason } from '../src/registry/reason';
 import {
   cursorOf,
   matchesFilter,
@@ -211,14 +211,28 @@ export const governanceResolvers: Resolvers = {
       const alias = parseAlias(args.alias);
       const version = parseVersion(args.version);
       const reason = parseReason(args.reason);
-      return runtime.governance.moveAlias({ model, alias, version, by: caller.id, reason });
+      return runtime.governance.moveAlias({
+        model,
+        alias,
+        version,
+        by: caller.id,
+        reason,
+        expectedGeneration: parseGeneration(args.expectedGeneration),
+      });
     },
     deleteAlias: async (_parent, args, { runtime, caller }) => {
       requireWrite(caller);
       const model = parseModelId(args.model);
       const alias = parseAlias(args.alias);
       const reason = parseReason(args.reason);
-      return runtime.governance.moveAlias({ model, alias, version: null, by: caller.id, reason });
+      return runtime.governance.moveAlias({
+        model,
+        alias,
+        version: null,
+        by: caller.id,
+        reason,
+        expectedGeneration: parseGeneration(args.expectedGeneration),
+      });
     },
     setVersionTags: async (_parent, args, { runtime, caller }) => {
       requireWrite(caller);

@@ -25,6 +25,8 @@ export const modelResolvers: Resolvers = {
       const pointer = await loaders.stagePointer.load(`${model.id}|PRODUCTION`);
       return pointer ? { model: model.id, metadata: pointer.value } : null;
     },
+    generation: async (model, args, { loaders }) =>
+      (await loaders.stagePointer.load(`${model.id}|${args.stage ?? 'PRODUCTION'}`))?.value.generation ?? 0,
     staging: async (model, _args, { loaders }) => {
       const pointer = await loaders.stagePointer.load(`${model.id}|STAGING`);
       return pointer ? { model: model.id, metadata: pointer.value } : null;

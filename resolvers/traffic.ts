@@ -3,7 +3,7 @@ import { requireWrite } from '../src/graphql/auth';
 import { agreementRate } from '../src/inference/shadowTracker';
 import { parseModelId } from '../src/registry/identifiers';
 import { TRAFFIC_OFF } from '../src/registry/versionMetadata';
-import { parseReason } from '../src/registry/reason';
+import { parseGeneration, parseReason } from '../src/registry/reason';
 
 export const trafficResolvers: Resolvers = {
   Model: {
@@ -39,6 +39,7 @@ export const trafficResolvers: Resolvers = {
         canaryPercent: args.canaryPercent,
         by: caller.id,
         reason,
+        expectedGeneration: parseGeneration(args.expectedGeneration),
       });
       return record;
     },

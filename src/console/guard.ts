@@ -1,11 +1,11 @@
 /**
- * The API's moves take no expected generation, so the console checks, just
- * before it sends one, that the state its confirmation described is still the
- * state: a fresh read (never the cache) of the model's stages, traffic,
- * aliases and latest deployment. If anything the action depends on moved (a
- * promotion from the CLI, another console…), the action is not sent and the
- * user sees a CONFLICT with a refresh. The server's own compare-and-swap still
- * answers CONFLICT for a move that races in the remaining instant.
+ * Just before it sends a move, the console checks that the state its
+ * confirmation described is still the state: a fresh read (never the cache)
+ * of the model's stages, traffic, aliases and latest deployment. If anything
+ * the action depends on moved (a promotion from the CLI, another console…),
+ * the action is not sent and the user sees a CONFLICT with a refresh. The move
+ * then carries the generation that read saw (`expectedGeneration`), so one
+ * that lands in the remaining instant is the server's CONFLICT.
  */
 import type { ApolloClient } from '@apollo/client';
 import { ConsoleModelStateDocument, type ConsoleModelStateQuery } from '../generated/client/graphql';
@@ -47,9 +47,16 @@ export function whatMoved(expect: Expectation, now: ModelState): string | null {
   return moved.length ? `${moved.join('; ')}${by}.` : null;
 }
 
-export async function ensureUnchanged(client: ApolloClient, id: string, expect: Expectation): Promise<void> {
+/** The fresh state, when it still is what `expect` describes (else StateMoved). */
+export async function ensureUnchanged(client: ApolloClient, id: string, expect: Expectation): Promise<ModelState> {
   const { data } = await client.query({ query: ConsoleModelStateDocument, variables: { id }, fetchPolicy: 'no-cache' });
   if (!data?.model) throw new StateMoved(`${id} no longer exists.`);
   const moved = whatMoved(expect, data.model);
   if (moved) throw new StateMoved(moved);
+  return data.model;
+}
+
+/** The generation of `stage`'s pointer in a fresh state: what the move expects. */
+export function generationOf(state: ModelState, stage: 'PRODUCTION' | 'STAGING'): number {
+  return stage === 'PRODUCTION' ? state.productionGeneration : state.stagingGeneration;
 }

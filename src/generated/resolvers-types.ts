@@ -648,6 +648,8 @@ export type Model = Node & {
   assets: Array<Asset>;
   /** The assets this model serves, a page at a time, in registry order. */
   assetsConnection: AssetConnection;
+  /** A stage pointer's generation (0 when nothing was ever deployed there): pass it as `expectedGeneration` to move the stage only if nobody moved it since. */
+  generation: Scalars['Int']['output'];
   /**
    * Promotions and rollbacks of this model (both stages), newest first.
    * @deprecated Use `historyConnection` (Relay cursor paging); this list is removed in the release after 0.2.0.
@@ -703,6 +705,12 @@ export type ModelAliasesArgs = {
 export type ModelAssetsConnectionArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+
+/** A model: a folder of the bucket holding immutable versions and stage pointers. */
+export type ModelGenerationArgs = {
+  stage?: InputMaybe<Stage>;
 };
 
 
@@ -2445,6 +2453,7 @@ export type ModelResolvers<ContextType = GraphQLContext, ParentType extends Reso
   aliases?: Resolver<Array<ResolversTypes['Alias']>, ParentType, ContextType, RequireFields<ModelAliasesArgs, 'includeDeleted'>>;
   assets?: Resolver<Array<ResolversTypes['Asset']>, ParentType, ContextType>;
   assetsConnection?: Resolver<ResolversTypes['AssetConnection'], ParentType, ContextType, RequireFields<ModelAssetsConnectionArgs, 'first'>>;
+  generation?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<ModelGenerationArgs, 'stage'>>;
   history?: Resolver<Array<ResolversTypes['Deployment']>, ParentType, ContextType, RequireFields<ModelHistoryArgs, 'first'>>;
   historyConnection?: Resolver<ResolversTypes['DeploymentConnection'], ParentType, ContextType, RequireFields<ModelHistoryConnectionArgs, 'first'>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;

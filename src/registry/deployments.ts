@@ -25,6 +25,12 @@ export interface DeploymentRequest {
   by: string;
   reason?: string | null;
   /**
+   * The stage pointer's generation the caller saw (e.g. a console's confirmation):
+   * if the pointer has moved since, CONFLICT and nothing is written. Without it,
+   * the move applies to whatever the pointer holds when it is read.
+   */
+  expectedGeneration?: number | null;
+  /**
    * Governance: runs after the pointer this move replaces was read and before it
    * is written with If-Match that read. It refuses the move by throwing, or
    * answers what the record keeps as evidence (approval read, override).
@@ -115,6 +121,7 @@ export class Deployments {
     await this.registry.requireModel(req.model);
     const metadata = await this.registry.versionMetadata(req.model, req.version);
     const current = await this.currentPointer(req.model, req.stage);
+    expectGeneration(req, current);
     const evidence = await req.gate?.({
       model: req.model,
       stage: req.stage,
@@ -134,6 +141,7 @@ export class Deployments {
     await this.registry.requireModel(req.model);
     const current = await this.currentPointer(req.model, req.stage);
     if (!current) throw new ModelNotDeployedError(req.model, req.stage);
+    expectGeneration(req, current);
     let target = req.to ?? null;
     if (!target) {
       // The latest move of the version (traffic changes keep it).
@@ -172,6 +180,7 @@ export class Deployments {
     canaryPercent?: number | null;
     by: string;
     reason?: string | null;
+    expectedGeneration?: number | null;
   }): Promise<DeploymentResult> {
     if (
       req.canaryPercent != null &&
@@ -187,6 +196,7 @@ export class Deployments {
     await this.registry.requireModel(req.model);
     const current = await this.currentPointer(req.model, 'PRODUCTION');
     if (!current) throw new ModelNotDeployedError(req.model, 'PRODUCTION');
+    expectGeneration({ ...req, stage: 'PRODUCTION' }, current);
     const was = current.value.traffic ?? TRAFFIC_OFF;
     const traffic = { shadow: req.shadow ?? was.shadow, canary_percent: req.canaryPercent ?? was.canary_percent };
     const metadata = await this.registry.versionMetadata(req.model, current.value.version);
@@ -329,5 +339,24 @@ export class Deployments {
       records.push(...stageRecords);
     }
     return records.sort((a, b) => (a.at === b.at ? b.generation - a.generation : b.at.localeCompare(a.at)));
+  }
+}
+
+/**
+ * CONFLICT when the caller named the generation it saw and the pointer has
+ * moved since (a generation of 0 expects no pointer yet). The compare-and-swap
+ * write then also fails if it moves between this read and the write.
+ */
+export function expectGeneration(
+  req: { model: string; stage: Stage; expectedGeneration?: number | null },
+  current: Versioned<StagePointer> | null,
+): void {
+  if (req.expectedGeneration == null) return;
+  const generation = current?.value.generation ?? 0;
+  if (generation !== req.expectedGeneration) {
+    throw new ConflictError(
+      `${req.model} ${req.stage.toLowerCase()} is at generation ${generation}, not the expected ${req.expectedGeneration}: it moved since you read it; nothing was changed — read the current state and retry`,
+      { model: req.model, stage: req.stage, generation, expectedGeneration: req.expectedGeneration },
+    );
   }
 }

@@ -290,6 +290,8 @@ export class Governance {
     version: string | null;
     by: string;
     reason: string | null;
+    /** The alias document's generation the caller saw (0: none yet); CONFLICT if it moved. */
+    expectedGeneration?: number | null;
   }): Promise<AliasRecord> {
     if (req.version !== null) await this.registry.versionMetadata(req.model, req.version);
     else await this.registry.requireModel(req.model);
@@ -297,6 +299,12 @@ export class Governance {
     const current = await this.alias(req.model, req.alias);
     if (req.version === null && !current?.value.version) {
       throw new BadUserInputError(`${req.model} has no alias "${req.alias}"`, { model: req.model, alias: req.alias });
+    }
+    if (req.expectedGeneration != null && (current?.value.generation ?? 0) !== req.expectedGeneration) {
+      throw new ConflictError(
+        `Alias "${req.alias}" of ${req.model} is at generation ${current?.value.generation ?? 0}, not the expected ${req.expectedGeneration}: it moved since you read it; nothing was changed`,
+        { model: req.model, alias: req.alias, generation: current?.value.generation ?? 0 },
+      );
     }
     const generation = (current?.value.generation ?? 0) + 1;
     const record: AliasRecord = {

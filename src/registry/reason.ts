@@ -15,3 +15,14 @@ export function parseReason(reason: string | null | undefined, argument = 'reaso
   }
   return reason;
 }
+
+/** An expected generation as a client sends it: a non-negative integer, or absent. */
+export function parseGeneration(generation: number | null | undefined): number | null {
+  if (generation == null) return null;
+  if (!Number.isInteger(generation) || generation < 0) {
+    throw new BadUserInputError('expectedGeneration must be a non-negative integer', {
+      argument: 'expectedGeneration',
+    });
+  }
+  return generation;
+}

@@ -301,3 +301,74 @@ describe('approvals and promotion policies, enforced by the server', () => {
     });
   });
 });
+
+describe('expectedGeneration: a move applies only to the state its caller saw', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack();
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('promote, rollback, configureTraffic and setAlias with a stale generation are CONFLICT and change nothing', async () => {
+    // Prepare: SPY's production pointer as a console read it.
+    const read = await stack.gql(`{ model(id: "etfs/SPY") { generation staging: generation(stage: STAGING) } }`);
+    const seen = read.data!.model.generation as number;
+    expect(seen).toBeGreaterThan(0);
+    // Someone else moves production meanwhile.
+    const other = await stack.gql(
+      `mutation { rollback(model: "etfs/SPY", reason: "someone else") { generation } }`,
+      {},
+      { token: stack.server.writeToken },
+    );
+    expect(other.data!.rollback.generation).toBe(seen + 1);
+    const before = await snapshot(stack, ['etfs/SPY/']);
+    // Act
+    const stale = [
+      await stack.gql(
+        `mutation($g: Int) { promote(model: "etfs/SPY", version: "v1.1.0", expectedGeneration: $g) { generation } }`,
+        { g: seen },
+        { token: stack.server.writeToken },
+      ),
+      await stack.gql(
+        `mutation($g: Int) { rollback(model: "etfs/SPY", expectedGeneration: $g) { generation } }`,
+        { g: seen },
+        { token: stack.server.writeToken },
+      ),
+      await stack.gql(
+        `mutation($g: Int) { configureTraffic(model: "etfs/SPY", shadow: true, expectedGeneration: $g) { generation } }`,
+        { g: seen },
+        { token: stack.server.writeToken },
+      ),
+      await stack.gql(
+        `mutation { setAlias(model: "etfs/SPY", alias: "paper", version: "v1.0.0", expectedGeneration: 3) { generation } }`,
+        {},
+        { token: stack.server.writeToken },
+      ),
+    ];
+    // Assess
+    for (const res of stale) expect(codes(res)).toEqual(['CONFLICT']);
+    expect(stale[0].errors![0].extensions).toMatchObject({ generation: seen + 1, expectedGeneration: seen });
+    expect(await snapshot(stack, ['etfs/SPY/'])).toEqual(before);
+    // With the current generation the move goes through; a negative one is BAD_USER_INPUT.
+    const ok = await stack.gql(
+      `mutation($g: Int) { promote(model: "etfs/SPY", version: "v1.1.0", expectedGeneration: $g) { generation } }`,
+      { g: seen + 1 },
+      { token: stack.server.writeToken },
+    );
+    expect(ok.data!.promote.generation).toBe(seen + 2);
+    const alias = await stack.gql(
+      `mutation { setAlias(model: "etfs/SPY", alias: "paper", version: "v1.0.0", expectedGeneration: 0) { generation } }`,
+      {},
+      { token: stack.server.writeToken },
+    );
+    expect(alias.data!.setAlias.generation).toBe(1);
+    const negative = await stack.gql(
+      `mutation { rollback(model: "etfs/SPY", expectedGeneration: -1) { generation } }`,
+      {},
+      { token: stack.server.writeToken },
+    );
+    expect(codes(negative)).toEqual(['BAD_USER_INPUT']);
+  });
+});

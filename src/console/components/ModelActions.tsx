@@ -16,7 +16,7 @@ import {
   type Stage,
 } from '../../generated/client/graphql';
 import { inCanary } from '../canary';
-import { ensureUnchanged } from '../guard';
+import { ensureUnchanged, generationOf } from '../guard';
 import { usePermissions } from '../session';
 import { ActionDialog } from './ActionDialog';
 
@@ -93,13 +93,20 @@ export function PromoteAction({ model, refresh, version, stage }: Common & { ver
       }
       confirmLabel={`Promote to ${stageName(stage)}`}
       run={async (reason) => {
-        await ensureUnchanged(
+        const fresh = await ensureUnchanged(
           client,
           model.id,
           stage === 'PRODUCTION' ? { production: current } : { staging: current },
         );
         return promote({
-          variables: { model: model.id, version: version.version, stage, reason: reason || null, override },
+          variables: {
+            model: model.id,
+            version: version.version,
+            stage,
+            reason: reason || null,
+            override,
+            expectedGeneration: generationOf(fresh, stage),
+          },
         });
       }}
       refresh={refresh}
@@ -132,12 +139,20 @@ export function RollbackAction({ model, refresh, stage }: Common & { stage: Stag
       ]}
       confirmLabel="Roll back"
       run={async (reason) => {
-        await ensureUnchanged(
+        const fresh = await ensureUnchanged(
           client,
           model.id,
           stage === 'PRODUCTION' ? { production: current } : { staging: current },
         );
-        return rollback({ variables: { model: model.id, to, stage, reason: reason || null } });
+        return rollback({
+          variables: {
+            model: model.id,
+            to,
+            stage,
+            reason: reason || null,
+            expectedGeneration: generationOf(fresh, stage),
+          },
+        });
       }}
       refresh={refresh}
     />
@@ -229,9 +244,16 @@ export function AliasAction({ model, refresh, version }: Common & { version: Row
       ]}
       confirmLabel="Set alias"
       run={async (reason) => {
-        await ensureUnchanged(client, model.id, { alias: { name, version: current } });
+        const fresh = await ensureUnchanged(client, model.id, { alias: { name, version: current } });
         return setAlias({
-          variables: { model: model.id, alias: name, version: version.version, reason: reason || null },
+          variables: {
+            model: model.id,
+            alias: name,
+            version: version.version,
+            reason: reason || null,
+            // A deleted alias is not listed: then the server creates or revives it without an expectation.
+            expectedGeneration: fresh.aliases.find((a) => a.name === name)?.generation ?? null,
+          },
         });
       }}
       refresh={refresh}
@@ -295,11 +317,19 @@ export function TrafficAction({ model, refresh }: Common) {
       changes={changes}
       confirmLabel="Apply traffic"
       run={async (reason) => {
-        await ensureUnchanged(client, model.id, {
+        const fresh = await ensureUnchanged(client, model.id, {
           production: model.production?.version ?? null,
           traffic: { shadow: model.traffic.shadow, canaryPercent: model.traffic.canaryPercent },
         });
-        return configure({ variables: { model: model.id, shadow, canaryPercent: pct, reason: reason || null } });
+        return configure({
+          variables: {
+            model: model.id,
+            shadow,
+            canaryPercent: pct,
+            reason: reason || null,
+            expectedGeneration: generationOf(fresh, 'PRODUCTION'),
+          },
+        });
       }}
       refresh={refresh}
     />
