@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { BadUserInputError, ConflictError, InvalidModelError } from '../errors';
+import { BadUserInputError, ConflictError } from '../errors';
 import {
   listAssets,
   parseAssetRegistry,

@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import { DEMO_FEATURE_NAMES, OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { DEMO_ENSEMBLE_MEMBERS, DEMO_UNIVERSAL_MODEL } from '../../src/local/demoSeed';
 import { featuresFor, startTestStack, type TestStack } from '../support/stack';

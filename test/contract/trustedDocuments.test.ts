@@ -132,7 +132,7 @@ describe('TRUSTED_DOCUMENTS=allow and off', () => {
     const lines: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     const writeErr = process.stderr.write.bind(process.stderr);
-    const capture = (chunk: unknown, ...rest: unknown[]) => {
+    const capture = (chunk: unknown) => {
       lines.push(String(chunk));
       return true;
     };

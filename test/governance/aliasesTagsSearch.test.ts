@@ -8,7 +8,6 @@ const TAGS = `mutation($m: ID!, $v: String!, $t: JSONObject!, $d: String) { setV
 
 describe('aliases, tags, lineage, search and compare', () => {
   let stack: TestStack;
-  let admin: string;
   let writer: string;
   let reviewer: string;
   const A = 'universal/gov_search_a';
@@ -16,7 +15,6 @@ describe('aliases, tags, lineage, search and compare', () => {
 
   beforeAll(async () => {
     stack = await startTestStack({ env: { SHADOW_FLUSH_SECONDS: '0' } });
-    admin = stack.server.writeToken;
     writer = stack.server.principals.add('writer', ['models:write']);
     reviewer = stack.server.principals.add('reviewer', ['models:approve']);
     // Two models, six versions with known accuracy, creation time and training samples.

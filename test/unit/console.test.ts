@@ -118,7 +118,10 @@ describe('console state guard', () => {
   ])('%j → %s', (expectation, moved) => {
     const answer = whatMoved(expectation, state);
     if (moved === null) expect(answer).toBeNull();
-    else (expect(answer).toContain(moved), expect(answer).toContain('by cli-user'));
+    else {
+      expect(answer).toContain(moved);
+      expect(answer).toContain('by cli-user');
+    }
   });
 });
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushVersion } from '../../src/release/pushVersion';
 import { Deployments, type DeploymentResult } from '../../src/registry/deployments';
-import { Registry } from '../../src/registry/registry';
 import { VersionMetadataSchema, parseJsonDocument } from '../../src/registry/versionMetadata';
 import { startTestStack, type TestStack } from '../support/stack';
 import { FEATURES, LABELS, separateProcesses, smallModel, storedPointer, winsAndConflicts } from './support';

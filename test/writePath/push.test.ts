@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTreeEnsembleClassifier, treesForTargetSize } from '../../src/demo/treeEnsemble';
 import { pushVersion, uploadForRegistration } from '../../src/release/pushVersion';
