@@ -6,7 +6,7 @@
  *   node --openssl-legacy-provider --import tsx bench/run.ts --smoke    small sizes, few repetitions (< 60 s), bench/results/smoke.{json,md}
  *   … --out DIR      write the results to DIR instead of bench/results
  *   … --no-build     use dist/lambda as it is (default: build it with `npm run build:lambda` first)
- *   … --sections cold,warm,whatif,parts,portfolio,throughput,memory,http,features   run only these (writes *-partial.json, no table)
+ *   … --sections cold,warm,whatif,parts,portfolio,throughput,memory,http,features,evaluation   run only these (writes *-partial.json, no table)
  *   … --scenarios small/model.onnx/empty,…                          only these cold-start scenarios
  *   … --render bench/results/latest.json                            re-render the table of an earlier run
  *
@@ -33,6 +33,13 @@ import { runHttp } from './sections/http';
 import { runMemory } from './sections/memory';
 import { runPortfolio } from './sections/portfolio';
 import { runThroughput } from './sections/throughput';
+import {
+  FULL_EVALUATION,
+  renderEvaluationMarkdown,
+  runEvaluationBench,
+  SMOKE_EVALUATION,
+  type EvaluationBenchResult,
+} from './sections/evaluation';
 import { BULK_BINARY_GOAL, runBulkScoring } from './sections/bulkScoring';
 
 interface Plan {
@@ -307,18 +314,26 @@ async function main(): Promise<void> {
       lap('features', t);
     }
 
+    let evaluation: EvaluationBenchResult | undefined;
+    if (want('evaluation')) {
+      // Its own local server and bucket (bench/sections/evaluation.ts; runnable alone too).
+      t = performance.now();
+      evaluation = await runEvaluationBench(plan.mode === 'smoke' ? SMOKE_EVALUATION : FULL_EVALUATION, log);
+      lap('evaluation', t);
+    }
+
     if (only) {
       mkdirSync(outDir, { recursive: true });
       const file = join(outDir, `${plan.mode === 'smoke' ? 'smoke' : 'latest'}-partial.json`);
       writeFileSync(
         file,
-        `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, bulk, memory, http, features, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`,
+        `${JSON.stringify({ cold, whatIf, coldStartParts, portfolio, throughput, bulk, memory, http, features, evaluation, notes }, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`,
       );
       log(`wrote ${file} (sections ${only.join(', ')} only; no table)`);
       return;
     }
 
-    const results: BenchResults = {
+    const results: BenchResults & { evaluation?: EvaluationBenchResult } = {
       meta: {
         mode: plan.mode,
         machine,
@@ -376,10 +391,12 @@ async function main(): Promise<void> {
       memory: memory!,
       http: http!,
       features: features!,
+      evaluation,
       goals: [],
       notes,
     };
     results.goals = evaluateGoals(results);
+    if (evaluation) results.goals.push(evaluation.goal);
     lap('total', started);
     results.meta.durationsSec = Object.fromEntries(
       Object.entries(durations)
@@ -389,7 +406,7 @@ async function main(): Promise<void> {
 
     mkdirSync(outDir, { recursive: true });
     const base = plan.mode === 'smoke' ? 'smoke' : 'latest';
-    const markdown = renderMarkdown(results);
+    const markdown = renderMarkdown(results) + (evaluation ? `\n${renderEvaluationMarkdown(evaluation)}` : '');
     writeFileSync(
       join(outDir, `${base}.json`),
       `${JSON.stringify(results, (_k, v) => (typeof v === 'number' ? round(v) : v), 2)}\n`,

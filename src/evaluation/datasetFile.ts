@@ -121,7 +121,7 @@ export async function openParquet(file: AsyncBuffer, known?: FileMetaData): Prom
         );
       }
       await parquetRead({
-        file,
+        file: file instanceof ArrayBuffer ? file : await prefetchRows(file, metadata, rowStart, rowEnd, names),
         metadata,
         columns: [...names],
         rowStart,
@@ -150,6 +150,44 @@ export async function openParquet(file: AsyncBuffer, known?: FileMetaData): Prom
       });
       return out;
     },
+  };
+}
+
+/**
+ * One ranged GET for a read instead of one per column chunk: the bytes from
+ * the first to the last needed column chunk of the row groups the rows fall
+ * in. Slices inside it are served from it; anything else goes to the file.
+ */
+async function prefetchRows(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  rowStart: number,
+  rowEnd: number,
+  names: readonly string[],
+): Promise<AsyncBuffer> {
+  const wanted = new Set(names);
+  let start = Number.POSITIVE_INFINITY;
+  let end = 0;
+  let groupStart = 0;
+  for (const group of metadata.row_groups) {
+    const groupEnd = groupStart + Number(group.num_rows);
+    if (groupEnd > rowStart && groupStart < rowEnd) {
+      for (const column of group.columns) {
+        const meta = column.meta_data;
+        if (!meta || !wanted.has(meta.path_in_schema[0])) continue;
+        const first = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+        start = Math.min(start, first);
+        end = Math.max(end, first + Number(meta.total_compressed_size));
+      }
+    }
+    groupStart = groupEnd;
+  }
+  if (!(end > start)) return file;
+  const bytes = await file.slice(start, end);
+  return {
+    byteLength: file.byteLength,
+    slice: (from: number, to = file.byteLength) =>
+      from >= start && to <= end ? bytes.slice(from - start, to - start) : file.slice(from, to),
   };
 }
 

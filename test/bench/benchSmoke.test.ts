@@ -145,6 +145,21 @@ describe('npm run bench:smoke', () => {
     expect(stdout).toContain('Model.shadowAgreement` after');
   });
 
+  it('evaluates a Parquet dataset in-process and reports rows/s against bare session.run, with its goal checked', () => {
+    // Assess
+    const { evaluation } = results;
+    expect(evaluation.ratio.rows).toBeGreaterThan(0);
+    expect(evaluation.ratio.ratio).toBeGreaterThan(0);
+    expect(evaluation.ratio.ratio).toBeCloseTo(evaluation.ratio.bareMs / evaluation.ratio.inProcessMs, 2);
+    expect(evaluation.endToEnd.rows).toBeGreaterThan(evaluation.ratio.rows);
+    expect(evaluation.endToEnd.rssPeakMB).toBeGreaterThan(0);
+    expect(evaluation.projection.length).toBeGreaterThan(0);
+    const goal = results.goals.find((g: { name: string }) => g.name.startsWith('evaluation rows/s'));
+    expect(goal.met).toBe(evaluation.ratio.ratio >= 0.8);
+    expect(stdout).toContain('## 8. Evaluation on a Parquet dataset');
+    expect(stdout).toContain('a projection');
+  });
+
   it('shows eviction keeping the loaded models within the cache bound', () => {
     // Assess
     const { bounded } = results.memory;
