@@ -173,7 +173,7 @@ export async function tallyChunk(
   let timestamps: number[] | null = null;
   if (dataset.timestampColumn) {
     const ts = values.get(dataset.timestampColumn)!;
-    timestamps = Array.from({ length: n }, (_, r) => toEpochMs(ts[r]) ?? 0);
+    timestamps = Array.from({ length: n }, (_, r) => toEpochMs(ts[r]) ?? Number.NaN);
   }
   const pnl = dataset.pnlColumn ? Array.from(values.get(dataset.pnlColumn)!, (v) => Number(v)) : null;
   return tallyRows({ rowStart: chunk.rowStart, labels, predicted, comparisonPredicted, timestamps, pnl });

@@ -63,7 +63,7 @@ export interface ScoredRows {
   labels: readonly string[];
   predicted: readonly string[];
   comparisonPredicted?: readonly string[] | null;
-  /** Epoch milliseconds per row (null: no timestamp column). */
+  /** Epoch milliseconds per row (null: no timestamp column; NaN: the row has none, it counts in no month). */
   timestamps?: ArrayLike<number> | null;
   pnl?: ArrayLike<number> | null;
 }
@@ -119,7 +119,7 @@ export function tallyRows(rows: ScoredRows): Tally {
       if (cmp[i] === predicted) tally.comparison.agreements++;
       else disagreements.push(rows.rowStart + i);
     }
-    if (rows.timestamps && tally.months) {
+    if (rows.timestamps && tally.months && Number.isFinite(rows.timestamps[i])) {
       const month = monthOf(rows.timestamps[i]);
       const m = (tally.months[month] ??= { rows: 0, correct: 0, comparisonCorrect: 0 });
       m.rows++;

@@ -217,6 +217,19 @@ describe('disagreement sample', () => {
   });
 });
 
+describe('rows without a timestamp', () => {
+  it('count in accuracy but in no month', () => {
+    // Act
+    const m = summarize(
+      tallyRows({ rowStart: 0, labels: [A, A, B], predicted: [A, B, B], timestamps: [Date.UTC(2024, 4, 1), NaN, NaN] }),
+      [A, B],
+    );
+    // Assess
+    expect(m.accuracy).toBeCloseTo(2 / 3, 12);
+    expect(m.monthly).toEqual([{ month: '2024-05', rows: 1, accuracy: 1, comparisonAccuracy: null }]);
+  });
+});
+
 describe('monthOf', () => {
   it.each([
     [Date.UTC(2024, 0, 31, 23, 59, 59, 999), '2024-01'],
