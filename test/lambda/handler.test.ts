@@ -278,6 +278,7 @@ describe('the build', () => {
       'Makefile',
       'catchup.mjs', // the scheduled events catch-up (EventsCatchUpFunction)
       'chunks',
+      'console', // the console's static bundle, served by the function at /console
       'evaluate.mjs', // evaluation chunks and reduce (EvaluationFunction)
       'index.mjs',
       'index.mjs.LEGAL.txt',
@@ -307,17 +308,17 @@ describe('the build', () => {
       [
         'GraphQLFunction',
         String(fnProps.CodeUri),
-        ['catchup.mjs', 'chunks', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
+        ['catchup.mjs', 'chunks', 'console', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
       ],
       [
         'EventsCatchUpFunction',
         String((template.Resources.EventsCatchUpFunction.Properties as JsonObject).CodeUri),
-        ['catchup.mjs', 'chunks', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
+        ['catchup.mjs', 'chunks', 'console', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
       ],
       [
         'EvaluationFunction',
         String((template.Resources.EvaluationFunction.Properties as JsonObject).CodeUri),
-        ['catchup.mjs', 'chunks', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
+        ['catchup.mjs', 'chunks', 'console', 'evaluate.mjs', 'index.mjs', 'index.mjs.LEGAL.txt'],
       ],
       ['OnnxRuntimeLayer', String(layerProps.ContentUri), ['nodejs']],
     ] as const) {
