@@ -8,8 +8,8 @@
  *    rows in chunks of the same size, same session options, in the same run.
  *    Goal ≥ 80 %, checked below.
  *  - A 1,000,000-row dataset (100,000-row row groups) evaluated end to end
- *    against production (two models per row), with the wall time and the
- *    process's peak RSS (sampled every 20 ms).
+ *    against production (two models per row) in a child process
+ *    (bench/children/evaluationChild.ts), with the wall time and its peak RSS.
  *  - A projection of the wall time on AWS for N chunks in parallel, from the
  *    measured per-chunk time: a projection, not a measurement.
  *
@@ -21,12 +21,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { buildTreeEnsembleClassifier } from '../../src/demo/treeEnsemble';
-import { planChunks, reduceEvaluation, scoreChunk } from '../../src/evaluation/chunkScoring';
+import { planChunks } from '../../src/evaluation/chunkScoring';
 import { pushDataset } from '../../src/evaluation/datasets';
-import { Evaluations, readRun } from '../../src/evaluation/evaluations';
-import { evaluationRunKey } from '../../src/evaluation/layout';
+import { Evaluations } from '../../src/evaluation/evaluations';
 import { onnxRuntime } from '../../src/inference/onnxRuntime';
 import { startLocalServer, type LocalServer } from '../../src/local/server';
+import { cleanEnv, messageOf, runChild } from '../lib/child';
+import { REPO_ROOT } from '../lib/lambdaTarget';
 import type { Goal } from '../lib/report';
 
 const FEATURES = Array.from({ length: 20 }, (_, i) => `f${String(i).padStart(2, '0')}`);
@@ -175,19 +176,6 @@ async function publish(server: LocalServer, version: string, bytes: Uint8Array):
   );
 }
 
-/** Peak RSS while `work` runs, sampled every 20 ms. */
-async function withPeakRss<T>(work: () => Promise<T>): Promise<{ value: T; peak: number }> {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-  try {
-    const value = await work();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, peak };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 const MB = 1024 * 1024;
 
 export async function runEvaluationBench(
@@ -282,38 +270,38 @@ export async function runEvaluationBench(
     const datasetWriteMs = performance.now() - t;
     const datasetBytes = big.bytes.byteLength;
     t = performance.now();
-    const manifest = await pushDataset(runtime.store, { name: 'bench-1m', bytes: big.bytes, by: 'bench' });
+    await pushDataset(runtime.store, { name: 'bench-1m', bytes: big.bytes, by: 'bench' });
     const pushMs = performance.now() - t;
     (big as { rows?: unknown }).rows = undefined;
-    const rssBaseline = process.memoryUsage().rss;
-    const chunkMs: number[] = [];
-    let reduceMs = 0;
-    // The in-process executor's steps (Evaluations.runInProcess), driven here one chunk at a time so
-    // each is timed: the run document written by evaluateVersion's code path, each chunk scored and
-    // written once, then the reduce.
-    const planner = new Evaluations(deps, {
-      chunkRows: plan.rowGroupRows,
-      executor: { kind: 'IN_PROCESS', launch: async () => null },
+    // In a process of its own: its peak RSS is the evaluation's, not this process's (which made the dataset).
+    const child = await runChild({
+      script: join(REPO_ROOT, 'bench/children/evaluationChild.ts'),
+      execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],
+      cwd: REPO_ROOT,
+      env: cleanEnv({
+        MODEL_BUCKET: runtime.bucket,
+        S3_ENDPOINT: server.s3!.endpoint,
+        EVAL_MODEL: MODEL,
+        EVAL_VERSION: 'v2',
+        EVAL_DATASET: 'bench-1m',
+        EVALUATION_CHUNK_ROWS: String(plan.rowGroupRows),
+      }),
+      timeoutMs: 15 * 60_000,
     });
-    t = performance.now();
-    const measured = await withPeakRss(async () => {
-      await planner.start({ model: MODEL, version: 'v2', dataset: 'bench-1m', compareWith: 'PRODUCTION', by: 'bench' });
-      const run = (await readRun(runtime.store, evaluationRunKey(MODEL, 'v2', manifest.sha256)))!.run;
-      for (const chunk of run.chunks) {
-        const c0 = performance.now();
-        await scoreChunk(deps, run, chunk.index);
-        chunkMs.push(performance.now() - c0);
-      }
-      const r0 = performance.now();
-      const doc = await reduceEvaluation(deps, run);
-      reduceMs = performance.now() - r0;
-      return { run, doc };
-    });
-    const evaluateMs = performance.now() - t;
-    const doc = measured.value.doc;
+    const m = messageOf(child, 'evaluation', 'evaluation child') as unknown as {
+      evaluateMs: number;
+      chunkMs: number[];
+      reduceMs: number;
+      rssAtStartMB: number;
+      maxRssMB: number;
+      accuracy: number;
+      agreement: number;
+      chunks: number;
+    };
+    const { evaluateMs, chunkMs, reduceMs } = m;
     const endToEnd = {
       rows: plan.endToEndRows,
-      chunks: measured.value.run.chunks.length,
+      chunks: m.chunks,
       datasetBytes,
       datasetWriteMs,
       pushMs,
@@ -322,10 +310,10 @@ export async function runEvaluationBench(
       rowsPerSec: plan.endToEndRows / (evaluateMs / 1000),
       chunkMsMean: chunkMs.reduce((a, b) => a + b, 0) / chunkMs.length,
       chunkMsMax: Math.max(...chunkMs),
-      rssBaselineMB: rssBaseline / MB,
-      rssPeakMB: measured.peak / MB,
-      accuracy: doc.metrics.accuracy ?? 0,
-      agreement: doc.metrics.agreement?.rate ?? 0,
+      rssBaselineMB: m.rssAtStartMB,
+      rssPeakMB: m.maxRssMB,
+      accuracy: m.accuracy,
+      agreement: m.agreement,
     };
     log(
       `evaluation: ${plan.endToEndRows} rows end to end ${(evaluateMs / 1000).toFixed(1)} s (${endToEnd.chunks} chunks, ` +
@@ -402,7 +390,7 @@ export function renderEvaluationMarkdown(r: EvaluationBenchResult): string {
     `End to end, ${e.rows.toLocaleString('en-US')} rows (${e.chunks} chunks, against production: two models per row): ` +
       `${(e.evaluateMs / 1000).toFixed(1)} s (${Math.round(e.rowsPerSec).toLocaleString('en-US')} rows/s), ` +
       `${e.chunkMsMean.toFixed(0)} ms per chunk (max ${e.chunkMsMax.toFixed(0)}), reduce ${e.reduceMs.toFixed(0)} ms; ` +
-      `peak RSS ${e.rssPeakMB.toFixed(0)} MB (${e.rssBaselineMB.toFixed(0)} MB before). ` +
+      `peak RSS ${e.rssPeakMB.toFixed(0)} MB in a process of its own (${e.rssBaselineMB.toFixed(0)} MB after its imports). ` +
       `Dataset ${(e.datasetBytes / MB).toFixed(1)} MB of Parquet, written in ${(e.datasetWriteMs / 1000).toFixed(1)} s, pushed in ${(e.pushMs / 1000).toFixed(1)} s.`,
     '',
     'Projected wall time on AWS (Step Functions Distributed Map, N chunks at once) — a projection:',
