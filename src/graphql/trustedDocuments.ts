@@ -35,14 +35,30 @@ const MAX_COMPARED_TOKENS = 25_000;
 
 /**
  * One text for every spelling of a document: `__typename` selections dropped
- * (clients such as Apollo Client add them), selections and definitions sorted
- * (the client preset sorts them in the manifest; a client sends them as
- * written), printed by graphql-js. Dropping `__typename` and reordering never
- * ask for more than the trusted document does.
+ * (clients such as Apollo Client add them); selections, definitions, variable
+ * definitions and arguments sorted (the client preset sorts them in the
+ * manifest; a client sends them as written); printed by graphql-js.
+ * Dropping `__typename` and reordering never ask for more than the trusted
+ * document does.
  */
 export function canonicalDocument(document: DocumentNode): string {
   const key = (node: SelectionNode | { kind: string }) => print(node as SelectionNode);
   const sorted = visit(document, {
+    // The client preset also sorts variable definitions and arguments; a client sends them as written.
+    OperationDefinition: {
+      leave: (node) => ({
+        ...node,
+        variableDefinitions: [...(node.variableDefinitions ?? [])].sort((a, b) =>
+          a.variable.name.value.localeCompare(b.variable.name.value),
+        ),
+      }),
+    },
+    Field: {
+      leave: (node) => ({
+        ...node,
+        arguments: [...(node.arguments ?? [])].sort((a, b) => a.name.value.localeCompare(b.name.value)),
+      }),
+    },
     SelectionSet: {
       leave: (node) => ({
         ...node,
