@@ -88,13 +88,16 @@ export const AliasDocumentSchema = z.object({
 });
 export type AliasDocument = z.infer<typeof AliasDocumentSchema>;
 
+/** GraphQL's Int: counts in a policy must be readable back through the API. */
+const MAX_GRAPHQL_INT = 2_147_483_647;
+
 /** Each rule optional; absent = not required. */
 export const PromotionPolicySchema = z
   .object({
     requireApproval: z.boolean().optional(),
-    minShadowRows: z.number().int().min(0).max(1e12).optional(),
+    minShadowRows: z.number().int().min(0).max(MAX_GRAPHQL_INT).optional(),
     minShadowAgreement: z.number().min(0).max(1).optional(),
-    minRealizedPredictions: z.number().int().min(0).max(1e12).optional(),
+    minRealizedPredictions: z.number().int().min(0).max(MAX_GRAPHQL_INT).optional(),
     minRealizedAccuracy: z.number().min(0).max(1).optional(),
     maxFeatureChanges: z.number().int().min(0).max(100_000).optional(),
     /** The dataset (shared/datasets/{name}) the evaluation rules read: its current file's evaluations. */

@@ -372,8 +372,8 @@ const policy = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<unknown>(null, [], 'requireApproval', 1, [{ requireApproval: true }]) },
 );
 const INT_MAX: Record<string, number> = {
-  minShadowRows: 1e12,
-  minRealizedPredictions: 1e12,
+  minShadowRows: 2 ** 31 - 1,
+  minRealizedPredictions: 2 ** 31 - 1,
   maxFeatureChanges: 100_000,
 };
 /** The rules the server must store for `input` (as Model.policy.rules answers them), or null when it must refuse. */
