@@ -14,11 +14,14 @@
 //
 //   node scripts/build-lambda.mjs                 linux/x64 (template.yaml Architecture=x86_64)
 //   node scripts/build-lambda.mjs --arch arm64    linux/arm64 (Architecture=arm64)
+//   … --variant sdl-text,sdk-reads                a what-if build (VARIANTS below; env MODELGRAPH_BUILD_VARIANT)
+//   … --out DIR                                   write DIR instead of dist/lambda (what-if builds do)
 //
 // The build goes to a scratch directory that is swapped in at the end, so a
 // concurrent reader never sees half an artifact.
 
 import { build } from 'esbuild';
+import { parse } from 'graphql';
 import { execFileSync } from 'node:child_process';
 import {
   cpSync,
@@ -36,7 +39,6 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const outDir = join(root, 'dist/lambda');
 const require = createRequire(join(root, 'package.json'));
 
 /** Lambda's hard limit: function + all layers, unzipped. */
@@ -53,6 +55,52 @@ function parseArch(argv) {
     process.exit(2);
   }
   return arch;
+}
+
+/**
+ * What-if builds: each variant is the alternative to one cold-start lever that
+ * ships, so `npm run bench` (bench/lib/variantBuild.ts) measures every lever A/B
+ * in one run. A variant only changes `define`s the sources read; it never
+ * patches source text. The default build (no variant) is what deploys.
+ */
+const VARIANTS = {
+  'sdl-text': {
+    description: 'the schema parsed from its SDL text at start-up (ships: the document parsed at build time)',
+    define: {},
+  },
+};
+
+/** The schema the bundle carries: its document parsed here, as JSON (or, with `sdl-text`, the SDL). */
+function schemaDefines(variants) {
+  const sdl = readSdl();
+  if (variants.includes('sdl-text')) return { __MODELGRAPH_SDL__: JSON.stringify(sdl) };
+  const ast = JSON.stringify(parse(sdl, { noLocation: true }));
+  return { __MODELGRAPH_SCHEMA_AST__: JSON.stringify(ast) };
+}
+
+function parseVariants(argv) {
+  const i = argv.indexOf('--variant');
+  const raw = i >= 0 ? argv[i + 1] : (process.env.MODELGRAPH_BUILD_VARIANT ?? '');
+  if (argv.includes('--list-variants')) {
+    const list = Object.entries(VARIANTS).map(([name, v]) => ({ name, description: v.description }));
+    process.stdout.write(`${JSON.stringify(list)}\n`);
+    process.exit(0);
+  }
+  const names = raw
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const unknown = names.find((n) => !Object.hasOwn(VARIANTS, n));
+  if (unknown) {
+    console.error(`build-lambda: unknown --variant "${unknown}" (known: ${Object.keys(VARIANTS).join(', ')})`);
+    process.exit(2);
+  }
+  return names;
+}
+
+function parseOut(argv) {
+  const i = argv.indexOf('--out');
+  return i >= 0 ? resolve(argv[i + 1]) : join(root, 'dist/lambda');
 }
 
 /** schema/*.graphql in file-name order: the same text loadTypeDefs() reads from disk. */
@@ -167,8 +215,11 @@ function prunedOnnxRuntimeLayer(layerModules, arch) {
 }
 
 const arch = parseArch(process.argv.slice(2));
+const variants = parseVariants(process.argv.slice(2));
+const outDir = parseOut(process.argv.slice(2));
+const variantDefines = Object.assign({}, ...variants.map((v) => VARIANTS[v].define));
 const started = performance.now();
-const tmpDir = join(root, 'dist', `.lambda-build-${process.pid}`);
+const tmpDir = join(dirname(outDir), `.lambda-build-${process.pid}`);
 rmSync(tmpDir, { recursive: true, force: true });
 const functionDir = join(tmpDir, 'function');
 const layerModules = join(tmpDir, 'layer/nodejs/node_modules');
@@ -198,7 +249,7 @@ try {
     banner: {
       js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
     },
-    define: { __MODELGRAPH_SDL__: JSON.stringify(readSdl()) },
+    define: { ...schemaDefines(variants), ...variantDefines },
     plugins: [onnxruntimeFromLayer, oneCopyOfDualPackages],
     metafile: true,
     logLevel: 'warning',
@@ -295,6 +346,7 @@ try {
   const sizes = {
     builtAt: new Date().toISOString(),
     arch,
+    variants,
     lambdaArchitecture: arch === 'x64' ? 'x86_64' : 'arm64',
     esbuild: require('esbuild/package.json').version,
     onnxruntimeNode: JSON.parse(readFileSync(join(packageDir('onnxruntime-node'), 'package.json'), 'utf8')).version,
@@ -312,18 +364,20 @@ try {
   if (totalBytes > LAMBDA_UNZIPPED_LIMIT)
     throw new Error(`function + layer is ${sizes.totalMB} MB unzipped, over Lambda's 250 MB limit`);
 
-  const oldDir = join(root, 'dist', `.lambda-old-${process.pid}`);
+  const oldDir = join(dirname(outDir), `.lambda-old-${process.pid}`);
   if (existsSync(outDir)) renameSync(outDir, oldDir);
   renameSync(tmpDir, outDir);
   rmSync(oldDir, { recursive: true, force: true });
 
   const ms = performance.now() - started;
-  console.log(`build-lambda: built dist/lambda for linux/${arch} in ${(ms / 1000).toFixed(2)} s (unzipped sizes)`);
   console.log(
-    `  function  ${String(sizes.functionMB).padStart(7)} MB  dist/lambda/function (index.mjs ${mb(sizes.bundleBytes)} MB)`,
+    `build-lambda: built ${relative(root, outDir) || outDir} for linux/${arch}${variants.length ? ` (what-if variant ${variants.join(', ')}: not for deployment)` : ''} in ${(ms / 1000).toFixed(2)} s (unzipped sizes)`,
   );
   console.log(
-    `  layer     ${String(sizes.layerMB).padStart(7)} MB  dist/lambda/layer (onnxruntime-node ${sizes.onnxruntimeNode}, linux/${arch})`,
+    `  function  ${String(sizes.functionMB).padStart(7)} MB  ${relative(root, outDir) || outDir}/function (index.mjs ${mb(sizes.bundleBytes)} MB)`,
+  );
+  console.log(
+    `  layer     ${String(sizes.layerMB).padStart(7)} MB  ${relative(root, outDir) || outDir}/layer (onnxruntime-node ${sizes.onnxruntimeNode}, linux/${arch})`,
   );
   console.log(
     `  total     ${String(sizes.totalMB).padStart(7)} MB  (target < ${sizes.targetMB} MB, Lambda limit ${sizes.lambdaLimitMB} MB)`,

@@ -25,9 +25,9 @@ export interface ChildRun {
 
 /**
  * The environment of every child: nothing of this shell's but PATH/HOME/LANG.
- * In particular NODE_EXTRA_CA_CERTS (which this machine exports and Lambda does
- * not; Node spends ~80 ms parsing that bundle at start-up) and NODE_OPTIONS are
- * NOT passed on.
+ * In particular NODE_EXTRA_CA_CERTS (Lambda does not set it; when this machine
+ * exports it, Node parses that bundle at start-up — section 1b measures what it
+ * costs) and NODE_OPTIONS are NOT passed on.
  */
 export function cleanEnv(extra: Record<string, string | undefined>): Record<string, string> {
   const env: Record<string, string> = {};
@@ -47,6 +47,8 @@ export function writeSpec(dir: string, spec: unknown): string {
 
 export function runChild(opts: {
   script: string;
+  /** The node binary (default: this process's). */
+  node?: string;
   execArgv?: string[];
   env: Record<string, string>;
   cwd: string;
@@ -54,7 +56,7 @@ export function runChild(opts: {
 }): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [...(opts.execArgv ?? []), opts.script], {
+    const child = spawn(opts.node ?? process.execPath, [...(opts.execArgv ?? []), opts.script], {
       cwd: opts.cwd,
       env: opts.env,
       stdio: ['ignore', 'pipe', 'pipe'],

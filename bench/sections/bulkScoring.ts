@@ -12,7 +12,8 @@ import { onnxRuntime } from '../../src/inference/onnxRuntime';
 import type { BenchBucket, SizeName } from '../lib/benchBucket';
 import { featureRow, featureVector } from '../lib/graphqlPayloads';
 import type { BenchLocalServer } from '../lib/localStack';
-import { summarize, type Summary } from '../lib/stats';
+import { mb, table } from '../lib/markdown';
+import { fmtInt, ms, summarize, type Summary } from '../lib/stats';
 
 export const BULK_JSON_QUERY = `query PredictMatrixJson($ticker: String!, $featureNames: [String!]!, $rows: JSON) {
   predictMatrix(ticker: $ticker, featureNames: $featureNames, rows: $rows) { version strategies confidences probabilities }
@@ -127,4 +128,48 @@ function checked(res: { status: number; text: string }, what: string): number {
   if (res.status !== 200 || res.text.startsWith('{"errors"'))
     throw new Error(`predictMatrix (${what}) failed (${res.status}): ${res.text.slice(0, 400)}`);
   return Buffer.byteLength(res.text);
+}
+
+/** Bulk scoring: predictMatrix binary vs JSON vs bare session.run. */
+export function renderBulkScoring(bulk: BulkScoringRow[] | undefined): string {
+  const out: string[] = [];
+  if (!bulk?.length) return '';
+  out.push('### Bulk scoring: `predictMatrix` with binary rows vs JSON rows vs bare `session.run`');
+  out.push('');
+  out.push(
+    table(
+      [
+        'Model',
+        'Rows',
+        'Reps',
+        'Binary p50',
+        'Binary rows/s',
+        'Binary/bare',
+        'JSON p50',
+        'JSON/bare',
+        'Bare p50',
+        'Request binary / JSON',
+        'Response binary / JSON',
+      ],
+      bulk.map((b) => [
+        b.size,
+        fmtInt(b.rows),
+        String(b.repetitions),
+        ms(b.binary.median),
+        fmtInt(b.binaryRowsPerSec),
+        `${(b.binaryRatio * 100).toFixed(0)}%`,
+        ms(b.json.median),
+        `${(b.jsonRatio * 100).toFixed(0)}%`,
+        ms(b.bare.median),
+        `${mb(b.binaryRequestBytes)} / ${mb(b.jsonRequestBytes)}`,
+        `${mb(b.binaryResponseBytes)} / ${mb(b.jsonResponseBytes)}`,
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    'One `predictMatrix` over HTTP to the local server until the whole response text is read. Binary = `rowsF32` (little-endian float32, base64) in, `strategyIndexes` + `probabilitiesF32` out; JSON = `rows` (number arrays) in, `strategies` + `confidences` + `probabilities` out. Bare = `session.run` of the same float32 rows in the same process. The three cases alternate within each repetition (rotating order) after one unmeasured warm-up each; ratios are bare p50 ÷ case p50.',
+  );
+  out.push('');
+  return out.join('\n');
 }

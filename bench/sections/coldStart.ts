@@ -18,7 +18,8 @@ import { bucketEnv } from '../lib/benchBucket';
 import { cleanEnv, messageOf, runChild, writeSpec, type ChildMessage } from '../lib/child';
 import { featureVector, predictEvent } from '../lib/graphqlPayloads';
 import { REPO_ROOT, type LambdaTarget } from '../lib/lambdaTarget';
-import { summarize, type Summary } from '../lib/stats';
+import { n1, table } from '../lib/markdown';
+import { fmtRatio, ms, spread, summarize, type Summary } from '../lib/stats';
 
 export type DiskMode = 'off' | 'empty' | 'filled';
 
@@ -234,13 +235,17 @@ function argmax(xs: readonly number[]): number {
   return best;
 }
 
-export async function runColdStart(
+/**
+ * Spawns the cold-start children of one target: `handler` imports the function and answers
+ * `predict` events (then optionally warm ones), `floor` does the bare GET + session + run.
+ * Both run on `target.node`. Shared by sections 1–2 and the what-if section.
+ */
+export function coldStartChildren(
   bucket: BenchBucket,
   target: LambdaTarget,
-  opts: ColdStartOptions,
-): Promise<{ scenarios: ColdScenarioResult[]; warm: WarmResult[]; notes: string[] }> {
-  const notes: string[] = [];
-  const specDir = mkdtempSync(join(bucket.dataDir, '..', 'modelgraph-bench-specs-'));
+  sessionOptions: ColdStartOptions['sessionOptions'],
+  specDir: string,
+) {
   const handlerScript = join(REPO_ROOT, 'bench/children/handlerChild.mjs');
   const floorScript = join(REPO_ROOT, 'bench/children/floorChild.mjs');
   const requireFrom = `${target.cwd}/`;
@@ -260,7 +265,6 @@ export async function runColdStart(
   const floorEnv = { NODE_PATH: target.nodePath, MODELGRAPH_TRACE_COLDSTART: '1' };
   // The handler's events carry rows 0..15 (predictEvent); the floor predicts the same rows.
   const rows = Array.from({ length: 16 }, (_, i) => Array.from(featureVector(i)));
-  const classLabels = (await import('../../src/demo/strategies')).OPTION_STRATEGIES;
 
   const handlerRun = async (
     ticker: string,
@@ -273,9 +277,11 @@ export async function runColdStart(
     const spec = writeSpec(specDir, { entryUrl: target.entryUrl, events, warm });
     return runChild({
       script: handlerScript,
+      node: target.node,
       execArgv: target.execArgv,
       env: cleanEnv({
         ...lambdaEnv,
+        ...target.env,
         LOG_LEVEL: logLevel,
         DISK_CACHE_DIR: diskDir,
         WARM_MODELS: warmModels,
@@ -291,14 +297,27 @@ export async function runColdStart(
     warm?: { count: number; warmup: number },
   ) => {
     const compression = file.endsWith('.br') ? 'br' : file.endsWith('.gz') ? 'gz' : '';
-    const spec = writeSpec(specDir, { ...source, compression, requireFrom, session: opts.sessionOptions, rows, warm });
+    const spec = writeSpec(specDir, { ...source, compression, requireFrom, session: sessionOptions, rows, warm });
     return runChild({
       script: floorScript,
+      node: target.node,
       env: cleanEnv({ ...floorEnv, MGB_SPEC: spec }),
       cwd: target.cwd,
       timeoutMs: 120_000,
     });
   };
+  return { handlerRun, floorRun };
+}
+
+export async function runColdStart(
+  bucket: BenchBucket,
+  target: LambdaTarget,
+  opts: ColdStartOptions,
+): Promise<{ scenarios: ColdScenarioResult[]; warm: WarmResult[]; notes: string[] }> {
+  const notes: string[] = [];
+  const specDir = mkdtempSync(join(bucket.dataDir, '..', 'modelgraph-bench-specs-'));
+  const { handlerRun, floorRun } = coldStartChildren(bucket, target, opts.sessionOptions, specDir);
+  const classLabels = (await import('../../src/demo/strategies')).OPTION_STRATEGIES;
 
   const results: ColdScenarioResult[] = [];
   for (const sc of opts.scenarios) {
@@ -407,4 +426,141 @@ export async function runColdStart(
   }
   rmSync(specDir, { recursive: true, force: true });
   return { scenarios: results, warm, notes };
+}
+
+const HANDLER_SLICE_LABELS: Record<HandlerSlice, string> = {
+  processStart: 'process start (Node bootstrap)',
+  moduleLoadAndInit: 'import handler module (load + module-scope init)',
+  s3Metadata: 'S3: registry, pointer, feature names (not overlapped)',
+  modelFetch: 'S3: model GET',
+  diskRead: 'disk cache read + verify',
+  checksum: 'sha256 of the model',
+  decompress: 'decompress (.br / .gz)',
+  ortImport: 'import onnxruntime-node',
+  sessionCreate: 'onnxruntime session creation',
+  probe: 'probe run (load-time check)',
+  inference: 'inference (session.run)',
+  beforeFirstS3: 'invocation → first S3 request (integration, GraphQL parse/validate, resolver, SDK request set-up)',
+  otherDuringLoad: 'other work between S3 requests and the session (routing, parsing, SDK)',
+  afterInference: 'after inference (answer objects, GraphQL execution, JSON)',
+  spawnAndPipe: 'fork/exec + stdout pipe',
+};
+
+const FLOOR_SLICE_LABELS: Record<FloorSlice, string> = {
+  processStart: 'process start (Node bootstrap)',
+  fetch: 'GET model bytes (node:http) / read file',
+  ortImportNotOverlapped: 'require onnxruntime-node (beyond the GET)',
+  decompress: 'decompress (.br / .gz)',
+  sessionCreate: 'onnxruntime session creation',
+  inference: 'inference (session.run)',
+  other: 'other',
+  spawnAndPipe: 'fork/exec + stdout pipe',
+};
+
+export function scenarioLabel(s: { size: string; file: string; disk: string; warmModels?: boolean }): string {
+  const disk = s.disk === 'off' ? 'no disk cache' : s.disk === 'empty' ? 'empty disk cache' : 'filled disk cache';
+  return `${s.size}, ${s.file}, ${disk}${s.warmModels ? ', WARM_MODELS' : ''}`;
+}
+
+/** Section 1: cold start to first prediction, with the handler's and the floor's breakdown. */
+export function renderColdStart(scenarios: ColdScenarioResult[]): string {
+  const out: string[] = [];
+  out.push('## 1. Cold start to first prediction (fresh process → answered `predict`)');
+  out.push('');
+  out.push(
+    table(
+      ['Scenario', 'n', 'Modelgraph p50', 'p99', 'spread', 'Floor p50', 'Floor p99', 'Floor spread', 'Ratio', 'Δ p50'],
+      scenarios.map((s) => [
+        `${scenarioLabel(s)}${s.headline ? ' **(goal)**' : ''}`,
+        String(s.handler.n),
+        ms(s.handler.median),
+        ms(s.handler.p99),
+        spread(s.handler),
+        ms(s.floor.median),
+        ms(s.floor.p99),
+        spread(s.floor),
+        fmtRatio(s.ratio),
+        `+${ms(s.deltaMs)}`,
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    "Where the handler's time goes (medians; exclusive slices — overlapping work is counted once, under the first matching row):",
+  );
+  out.push('');
+  const scen = scenarios;
+  /** One column per scenario, one row per slice, then the total of the slices. */
+  const breakdownTable = <K extends string>(
+    labels: Record<K, string>,
+    of: (s: (typeof scen)[number]) => Record<K, number>,
+    extraRows: string[][] = [],
+  ) => {
+    const keys = Object.keys(labels) as K[];
+    return table(
+      ['Slice', ...scen.map((s) => scenarioLabel(s).replace(', ', ' ').replace('disk cache', 'disk'))],
+      [
+        ...keys.map((k) => [labels[k], ...scen.map((s) => ms(of(s)[k]))]),
+        ['**total (p50 of sums)**', ...scen.map((s) => ms(keys.reduce((a, k) => a + of(s)[k], 0)))],
+        ...extraRows,
+      ],
+    );
+  };
+  out.push(
+    breakdownTable(HANDLER_SLICE_LABELS as Record<HandlerSlice, string>, (s) => s.handlerBreakdown, [
+      ['S3 requests before the answer', ...scen.map((s) => String(s.handlerS3Requests))],
+    ]),
+  );
+  out.push('');
+  out.push("The floor's time (medians):");
+  out.push('');
+  out.push(breakdownTable(FLOOR_SLICE_LABELS as Record<FloorSlice, string>, (s) => s.floorBreakdown));
+  const first = scen.find((s) => s.headline) ?? scen[0];
+  if (first) {
+    out.push('');
+    out.push(
+      `S3 requests of one cold handler run (${scenarioLabel(first)}), in order: ${first.handlerS3Log.map((q) => `${q.method} ${q.path.split('/').slice(-3).join('/')} (${n1(q.ms)} ms)`).join(', ')}.`,
+    );
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+/** Section 2: warm single prediction through the handler vs bare session.run. */
+export function renderWarm(warm: WarmResult[]): string {
+  const out: string[] = [];
+  out.push('## 2. Warm single prediction');
+  out.push('');
+  out.push(
+    table(
+      [
+        'Model',
+        'n',
+        'Handler p50',
+        'Handler p99',
+        'Bare session.run p50',
+        'Bare p99',
+        'Overhead p50',
+        'Overhead p99',
+        'Handler p50, LOG_LEVEL=SILENT',
+      ],
+      warm.map((w) => [
+        w.size,
+        String(w.handler.n),
+        ms(w.handler.median),
+        ms(w.handler.p99),
+        ms(w.bare.median),
+        ms(w.bare.p99),
+        ms(w.overheadP50Ms),
+        ms(w.overheadP99Ms),
+        ms(w.handlerSilent.median),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    'Handler = `await handler(apiGatewayV2Event, context)` in the process that served the cold start (event body JSON → GraphQL → JSON result, LOG_LEVEL=INFO as template.yaml sets it: a log line and an EMF metrics line per invocation, written to a pipe); bare = `session.run` of one row (new input tensor each time) in a fresh process with the same session options.',
+  );
+  out.push('');
+  return out.join('\n');
 }

@@ -17,10 +17,13 @@ import type { BenchBucket } from '../lib/benchBucket';
 import { bucketEnv } from '../lib/benchBucket';
 import { cleanEnv, messageOf, runChild, writeSpec } from '../lib/child';
 import { REPO_ROOT, type LambdaTarget } from '../lib/lambdaTarget';
-import { summarize, type Summary } from '../lib/stats';
+import { mb, table } from '../lib/markdown';
+import { ms, spread, summarize, type Summary } from '../lib/stats';
 
 export interface ImportCost {
   name: string;
+  /** What the goals look for: the empty module, the handler with init, or anything else. */
+  kind: 'empty' | 'handler' | 'other';
   /** Bundle size in bytes (0 for the empty module). */
   bytes: number;
   /** spawn → module evaluated. */
@@ -68,7 +71,11 @@ const ENTRIES: Array<{ name: string; code: string }> = [
       "import { Logger } from '@aws-lambda-powertools/logger'; import { Metrics } from '@aws-lambda-powertools/metrics';" +
       "globalThis.k = [new Logger({ serviceName: 'x' }), new Metrics({ namespace: 'x', serviceName: 'x' })];",
   },
-  { name: 'zod', code: "import { z } from 'zod'; globalThis.k = z.object({ a: z.string() }).parse({ a: 'x' });" },
+  { name: 'zod', code: "import * as z from 'zod'; globalThis.k = z.object({ a: z.string() }).parse({ a: 'x' });" },
+  {
+    name: 'zod/mini',
+    code: "import * as z from 'zod/mini'; globalThis.k = z.object({ a: z.string() }).parse({ a: 'x' });",
+  },
 ];
 
 async function bundle(dir: string, name: string, code: string): Promise<{ file: string; bytes: number }> {
@@ -100,13 +107,37 @@ export async function runColdStartParts(
 ): Promise<ColdStartParts> {
   const dir = mkdtempSync(join(tmpdir(), 'modelgraph-bench-parts-'));
   try {
-    const files: Array<{ name: string; file: string; bytes: number; execArgv: string[] }> = [];
-    for (const e of ENTRIES) files.push({ name: e.name, ...(await bundle(dir, e.name, e.code)), execArgv: [] });
+    type Entry = {
+      name: string;
+      kind: ImportCost['kind'];
+      file: string;
+      bytes: number;
+      execArgv: string[];
+      env?: Record<string, string>;
+    };
+    const files: Entry[] = [];
+    for (const e of ENTRIES)
+      files.push({
+        name: e.name,
+        kind: e.code ? 'other' : 'empty',
+        ...(await bundle(dir, e.name, e.code)),
+        execArgv: [],
+      });
+    // Lambda does not set NODE_EXTRA_CA_CERTS; when this machine does, say what it would cost rather than assume.
+    const caBundle = process.env.NODE_EXTRA_CA_CERTS;
+    if (caBundle)
+      files.push({
+        ...files[0],
+        name: `empty module with this machine's NODE_EXTRA_CA_CERTS (${caBundle})`,
+        kind: 'other',
+        env: { NODE_EXTRA_CA_CERTS: caBundle },
+      });
     const handlerImport = join(dir, 'handler-import.mjs');
     writeFileSync(handlerImport, `await import(${JSON.stringify(target.entryUrl)});\n${LOADED}\n`);
     const handlerName = `the Lambda handler (${target.kind === 'built' ? 'built bundle' : 'sources via tsx'})`;
     files.push({
       name: `${handlerName}, import only`,
+      kind: 'handler',
       file: handlerImport,
       bytes: target.bundleBytes ?? 0,
       execArgv: target.execArgv,
@@ -115,6 +146,7 @@ export async function runColdStartParts(
     // evaluating the bundle's modules, without building the runtime, the schema and the Apollo server.
     files.push({
       name: `${handlerName}, import only, MODEL_BUCKET unset (module evaluation, no init)`,
+      kind: 'other',
       file: handlerImport,
       bytes: target.bundleBytes ?? 0,
       execArgv: target.execArgv,
@@ -126,14 +158,16 @@ export async function runColdStartParts(
       AWS_LAMBDA_FUNCTION_NAME: 'modelgraph-bench',
       DISK_CACHE_DIR: '',
       NODE_PATH: target.nodePath,
+      ...target.env,
     });
     const samples = new Map<string, number[]>(files.map((f) => [f.name, []]));
     // Interleaved, so drift on the machine hits every entry alike.
     for (let r = 0; r < opts.repetitions; r++) {
       for (const f of files) {
-        const childEnv = f.name.includes('MODEL_BUCKET unset') ? { ...env, MODEL_BUCKET: '' } : env;
+        const childEnv = { ...env, ...f.env, ...(f.name.includes('MODEL_BUCKET unset') ? { MODEL_BUCKET: '' } : {}) };
         const run = await runChild({
           script: f.file,
+          node: target.node,
           execArgv: f.execArgv,
           env: childEnv,
           cwd: target.cwd,
@@ -142,7 +176,12 @@ export async function runColdStartParts(
         samples.get(f.name)!.push(messageOf(run, 'loaded', f.name).atMs);
       }
     }
-    const imports = files.map((f) => ({ name: f.name, bytes: f.bytes, ms: summarize(samples.get(f.name)!) }));
+    const imports = files.map((f) => ({
+      name: f.name,
+      kind: f.kind,
+      bytes: f.bytes,
+      ms: summarize(samples.get(f.name)!),
+    }));
     for (const i of imports)
       opts.log(`module load: ${i.name}: ${i.ms.median.toFixed(0)} ms (${(i.bytes / 1e6).toFixed(2)} MB)`);
 
@@ -184,4 +223,34 @@ export async function runColdStartParts(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Section 1b: what the module load and the model fetch are made of. */
+export function renderColdStartParts(parts: ColdStartParts): string {
+  const out: string[] = [];
+  out.push('### What the module load and the model fetch are made of');
+  out.push('');
+  out.push(
+    'Each heavy dependency of the Lambda bundle bundled alone with the options of scripts/build-lambda.mjs, imported by a fresh process (spawn → module evaluated, medians):',
+  );
+  out.push('');
+  out.push(
+    table(
+      ['Module', 'Bundle', 'p50', 'p99', 'spread'],
+      parts.imports.map((i) => [i.name, i.bytes ? mb(i.bytes) : '–', ms(i.ms.median), ms(i.ms.p99), spread(i.ms)]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Fetching the large model (${mb(parts.fetchedBytes)}) from the embedded S3 server in a fresh process (plain node:http):`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['Strategy', 'Download p50', 'Download + sha256 p50', 'p99', 'spread'],
+      parts.fetches.map((f) => [f.name, ms(f.fetch.median), ms(f.total.median), ms(f.total.p99), spread(f.total)]),
+    ),
+  );
+  out.push('');
+  return out.join('\n');
 }

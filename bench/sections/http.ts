@@ -11,7 +11,8 @@ import { cleanEnv } from '../lib/child';
 import { featureRow, PREDICT_QUERY } from '../lib/graphqlPayloads';
 import { REPO_ROOT } from '../lib/lambdaTarget';
 import { localServerEnv } from '../lib/localStack';
-import { summarize } from '../lib/stats';
+import { table } from '../lib/markdown';
+import { fmtInt, ms, summarize } from '../lib/stats';
 
 export interface HttpLoad {
   connections: number;
@@ -118,4 +119,33 @@ export async function runHttp(
   } finally {
     await server.stop();
   }
+}
+
+/** Section 6: the local server under autocannon. */
+export function renderHttp(http: HttpResult): string {
+  const out: string[] = [];
+  out.push(`## 6. HTTP: local server under autocannon, one \`predict\` (${http.ticker}) on 127.0.0.1`);
+  out.push('');
+  out.push(
+    table(
+      ['Connections', 'Duration s', 'Requests', 'Req/s', 'Latency mean', 'p50', 'p99', 'max', 'Non-2xx', 'Errors'],
+      http.loads.map((l) => [
+        String(l.connections),
+        String(l.durationSec.toFixed(1)),
+        fmtInt(l.requests),
+        fmtInt(l.requestsPerSec),
+        ms(l.latencyMeanMs),
+        ms(l.latencyP50Ms),
+        ms(l.latencyP99Ms),
+        ms(l.latencyMaxMs),
+        String(l.non2xx),
+        String(l.errors),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    "The server runs in its own process (tsx, as `npm start` does, with NODE_ENV=production); autocannon runs in the benchmark process. Latencies are each 2xx response's own time as autocannon measures it (its histogram keeps whole milliseconds, so the percentiles are computed here).",
+  );
+  return out.join('\n');
 }

@@ -12,6 +12,7 @@ import { DEMO_ETFS, DEMO_UNIVERSAL_MODEL } from '../../src/local/demoSeed';
 import { bucketEnv, type BenchBucket } from '../lib/benchBucket';
 import { cleanEnv, messageOf, runChild, writeSpec } from '../lib/child';
 import { REPO_ROOT } from '../lib/lambdaTarget';
+import { n1, table } from '../lib/markdown';
 
 export interface MemorySample {
   label: string;
@@ -116,4 +117,62 @@ export async function runMemory(
       `unbounded → ${unbounded.rssFinalMB.toFixed(0)} MB`,
   );
   return result;
+}
+
+function loopRows(bounded: MemoryLoop, unbounded: MemoryLoop, every: number): string[][] {
+  const rows: string[][] = [];
+  const count = Math.max(bounded.samples.length, unbounded.samples.length);
+  for (let i = 0; i < count; i++) {
+    if (i !== 0 && i !== count - 1 && i % every !== 0) continue;
+    const b = bounded.samples[i];
+    const u = unbounded.samples[i];
+    rows.push([
+      i === 0 ? 'baseline' : String(i),
+      b ? n1(b.rssMB) : '–',
+      b ? `${b.loadedModels} (${n1(b.loadedMB)} MiB)` : '–',
+      b ? String(b.evictions) : '–',
+      u ? n1(u.rssMB) : '–',
+      u ? `${u.loadedModels} (${n1(u.loadedMB)} MiB)` : '–',
+    ]);
+  }
+  return rows;
+}
+
+/** Section 5: RSS per loaded model, and eviction under MODEL_CACHE_MAX_MB. */
+export function renderMemory(mem: MemoryResult): string {
+  const out: string[] = [];
+  out.push('## 5. Memory (RSS after a full GC, fresh process per run; MiB)');
+  out.push('');
+  out.push(
+    table(
+      ['After loading', 'RSS MiB', 'Loaded models', 'Loaded model MiB', 'RSS growth ÷ model size'],
+      mem.allModels.samples.map((s, i, all) => {
+        const prev = all[i - 1];
+        // The first model also pays onnxruntime's one-time environment set-up: no ratio for it.
+        const growth =
+          i >= 2 && s.loadedMB > prev.loadedMB
+            ? `${((s.rssMB - prev.rssMB) / (s.loadedMB - prev.loadedMB)).toFixed(1)}×`
+            : '–';
+        return [s.label, n1(s.rssMB), String(s.loadedModels), n1(s.loadedMB), growth];
+      }),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Eviction: ${mem.versionsLoaded} distinct versions of a ${n1(mem.versionModelMB)} MiB model loaded one after another (one prediction each), with MODEL_CACHE_MAX_MB=${mem.bounded.cacheBoundMB} (bounded) and ${mem.unbounded.cacheBoundMB} (unbounded):`,
+  );
+  out.push('');
+  const every = Math.max(1, Math.ceil(mem.versionsLoaded / 10));
+  out.push(
+    table(
+      ['Loads', 'Bounded RSS MiB', 'Bounded loaded', 'Evictions', 'Unbounded RSS MiB', 'Unbounded loaded'],
+      loopRows(mem.bounded, mem.unbounded, every),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Bounded: RSS ${n1(mem.bounded.rssAtBoundMB)} MiB when the bound filled, at most ${n1(mem.bounded.rssMaxAfterBoundMB)} MiB after, ${n1(mem.bounded.rssFinalMB)} MiB at the end (${mem.bounded.evictions} evictions). Unbounded: ${n1(mem.unbounded.rssFinalMB)} MiB at the end.`,
+  );
+  out.push('');
+  return out.join('\n');
 }

@@ -9,7 +9,8 @@ import { DEMO_ETFS, DEMO_STOCKS } from '../../src/local/demoSeed';
 import type { BenchBucket } from '../lib/benchBucket';
 import { featureRow, PREDICT_MANY_QUERY } from '../lib/graphqlPayloads';
 import type { BenchLocalServer } from '../lib/localStack';
-import { summarize, type Summary } from '../lib/stats';
+import { table } from '../lib/markdown';
+import { ms, summarize, type Summary } from '../lib/stats';
 
 export interface PortfolioPass {
   ms: Summary;
@@ -110,4 +111,37 @@ export async function runPortfolio(
       `warm ${result.warm.ms.median.toFixed(1)} ms, ${result.warm.s3Requests} S3 requests, ${result.warm.sessionRuns} runs`,
   );
   return result;
+}
+
+/** Section 3: the 50-ticker portfolio, cold and warm. */
+export function renderPortfolio(p: PortfolioResult): string {
+  const out: string[] = [];
+  out.push(
+    `## 3. Portfolio: one \`predictMany\` over ${p.tickers} tickers (${p.distinctModels} distinct models), local server over HTTP`,
+  );
+  out.push('');
+  out.push(
+    table(
+      ['Pass', 'n', 'Time p50', 'p99', 'S3 requests', 'Model fetches', 'Other S3', 'Session runs', 'Model loads'],
+      (['cold', 'warm'] as const).map((k) => [
+        k,
+        String(p[k].ms.n),
+        ms(p[k].ms.median),
+        ms(p[k].ms.p99),
+        String(p[k].s3Requests),
+        String(p[k].s3ModelFetches),
+        String(p[k].s3OtherRequests),
+        String(p[k].sessionRuns),
+        String(p[k].modelLoads),
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    `Cold S3 requests by kind: ${Object.entries(p.coldRequestKinds)
+      .map(([k, v]) => `${k} × ${v}`)
+      .join(', ')}.`,
+  );
+  out.push('');
+  return out.join('\n');
 }

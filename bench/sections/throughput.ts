@@ -19,7 +19,8 @@ import { onnxRuntime } from '../../src/inference/onnxRuntime';
 import type { BenchBucket, SizeName } from '../lib/benchBucket';
 import { featureRow, featureVector, PREDICT_MANY_QUERY, PREDICT_MATRIX_QUERY } from '../lib/graphqlPayloads';
 import type { BenchLocalServer } from '../lib/localStack';
-import { summarize, type Summary } from '../lib/stats';
+import { mb, table } from '../lib/markdown';
+import { fmtInt, ms, summarize, type Summary } from '../lib/stats';
 
 export interface ThroughputRow {
   size: SizeName;
@@ -182,4 +183,59 @@ export async function runThroughput(
   }
   await apollo.stop();
   return out;
+}
+
+/** Section 4: predictMany rows of one model vs bare session.run of the same batch. */
+export function renderThroughput(throughput: ThroughputRow[]): string {
+  const out: string[] = [];
+  out.push('## 4. Throughput: `predictMany` rows of one model vs bare `session.run` of the same batch');
+  out.push('');
+  out.push(
+    table(
+      [
+        'Model',
+        'Rows',
+        'n',
+        'Request',
+        'Response',
+        'GraphQL over HTTP p50',
+        'rows/s',
+        'In-process p50',
+        'Predictor p50',
+        'Validation p50',
+        'JSON only p50',
+        'Bare p50',
+        'Bare rows/s',
+        'HTTP/bare',
+        'predictMatrix p50',
+        'matrix request',
+        'matrix/bare',
+      ],
+      throughput.map((t) => [
+        t.size,
+        fmtInt(t.rows),
+        String(t.repetitions),
+        mb(t.requestBytes),
+        mb(t.responseBytes),
+        ms(t.graphql.median),
+        fmtInt(t.graphqlRowsPerSec),
+        ms(t.inProcess.median),
+        ms(t.predictor.median),
+        ms(t.validation.median),
+        ms(t.json.median),
+        ms(t.bare.median),
+        fmtInt(t.bareRowsPerSec),
+        `${(t.ratio * 100).toFixed(0)}%`,
+        t.matrix ? ms(t.matrix.median) : '–',
+        t.matrix ? mb(t.matrixRequestBytes) : '–',
+        t.matrix ? `${(t.matrixRatio * 100).toFixed(0)}%` : '–',
+      ]),
+    ),
+  );
+  out.push('');
+  out.push(
+    "GraphQL over HTTP = POST to the local server on loopback until the whole response text is read (server: JSON parse, GraphQL validation, variable coercion and execution, per-row validation, one session.run, answer objects, JSON serialization); the goal's ratio is bare p50 ÷ this p50. In-process = the same GraphQL server without the socket (createGraphQLServer + executeHTTPGraphQLRequest, body parsed from JSON) (the server disables the Apollo cache-control plugin, which wrapped every field). Predictor = `runtime.predictor.predictBatch` alone (routing, validation, session.run, answer objects). Validation = the feature validator over every row. JSON only = `JSON.parse` of the request body + `JSON.stringify` of the response object: what any JSON API of this shape pays. predictMatrix = the same rows as number arrays in feature-name order through the columnar operation, over HTTP.",
+  );
+  out.push('');
+  return out.join('\n');
 }

@@ -6,7 +6,7 @@ import {
 import { resolvers } from '../../resolvers';
 import type { GraphQLContext } from './context';
 import { createFormatError } from './errors';
-import { loadTypeDefs } from './typeDefs';
+import { schemaTypeDefs } from './typeDefs';
 import { queryLimits } from './limits';
 import { trustedDocumentsPlugin, type TrustedDocumentsOptions } from './trustedDocuments';
 import type { Config } from '../config';
@@ -36,7 +36,7 @@ const noStore: ApolloServerPlugin<GraphQLContext> = {
 export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<GraphQLContext> {
   const limits = queryLimits(opts.config);
   return new ApolloServer<GraphQLContext>({
-    typeDefs: loadTypeDefs(),
+    typeDefs: schemaTypeDefs(),
     resolvers,
     introspection: opts.introspection,
     // CSRF prevention is Apollo's default; stated here because it matters: it
