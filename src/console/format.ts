@@ -44,3 +44,14 @@ export function points(delta: number | null | undefined): string {
 export function count(n: number | null | undefined): string {
   return n === null || n === undefined ? '—' : n.toLocaleString('en-US');
 }
+
+/** A P&L in the dataset's units, signed, two decimals: 1234.5 → `+1,234.50`; null → `—`. */
+export function signed(n: number | null | undefined, digits = 2): string {
+  if (n === null || n === undefined) return '—';
+  const rounded = Number(n.toFixed(digits));
+  const text = Math.abs(rounded).toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+  return `${rounded > 0 ? '+' : rounded < 0 ? '−' : ''}${text}`;
+}

@@ -1,9 +1,10 @@
-/** One model: stages, actions, versions, deployment timeline, charts, comparison, ensemble members. */
+/** One model: stages, actions, versions, their evaluations, deployment timeline, charts, comparison, ensemble members. */
 import { useQuery } from '@apollo/client/react';
 import { useCallback, useState } from 'react';
 import { ConsoleModelDocument } from '../../generated/client/graphql';
 import { Version } from '../components/Badges';
 import { Compare } from '../components/Compare';
+import { Evaluations } from '../components/Evaluations';
 import { RealizedAccuracyChart, ShadowAgreementBars } from '../components/ModelCharts';
 import { RollbackAction, TrafficAction } from '../components/ModelActions';
 import { LoadError, Loading } from '../components/States';
@@ -144,6 +145,11 @@ export function ModelPage({ id }: { id: string }) {
       <section aria-labelledby="versions-h" className="panel">
         <h2 id="versions-h">Versions</h2>
         <VersionsTable model={m} refresh={refresh} refreshKey={refreshKey} />
+      </section>
+
+      <section aria-labelledby="evaluations-h" className="panel">
+        <h2 id="evaluations-h">Evaluations on history</h2>
+        <Evaluations model={m} />
       </section>
 
       <section aria-labelledby="compare-h" className="panel">
