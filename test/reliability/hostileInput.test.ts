@@ -405,6 +405,16 @@ describe('hostile input never crashes and never reaches a key', () => {
           expect(registeredVersions.has(w.key.slice(0, w.key.lastIndexOf('/') + 1)), w.key).toBe(true);
         continue;
       }
+      // ...and the approval document registering one creates (If-None-Match: *, for a version it answered)
+      if (/^ensembles\/[^/]+\/approvals\/[^/]+\.json$/.test(w.key)) {
+        expect(w.method).toBe('PUT');
+        expect(w.ifNoneMatch).toBe('*');
+        if (w.status >= 200 && w.status < 300) {
+          const version = w.key.replace(/\/approvals\/([^/]+)\.json$/, '/archive/$1/');
+          expect(registeredVersions.has(version), w.key).toBe(true);
+        }
+        continue;
+      }
       expect(w.key).toMatch(
         /^([^/]+\/[^/]+\/(production|staging)\/|metadata\/(model_registry|deployment_history|events\/watermark)\.json$|metadata\/shadow\/)/,
       );
