@@ -31,6 +31,7 @@ import {
   parameterDefaults,
   parseTemplate,
   resolveValue,
+  statesPayload,
   type JsonObject,
 } from '../lambda/support/cloudFormation';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -51,18 +52,6 @@ const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:123456789012:function:stack-Evalu
 function definition(): any {
   const text = JSON.stringify(machine.Definition).replaceAll('${EvaluationFunctionArn}', FUNCTION_ARN);
   return JSON.parse(text);
-}
-
-/** `.$` fields of a payload template resolved against `input` (`$.x`) and the Map context (`$$.Map.Item.Value`). */
-function payload(template: JsonObject, input: any, item?: unknown): any {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(template)) {
-    if (k.endsWith('.$')) {
-      const path = String(v);
-      out[k.slice(0, -2)] = path === '$$.Map.Item.Value' ? item : input[path.replace(/^\$\./, '')];
-    } else out[k] = v && typeof v === 'object' && !Array.isArray(v) ? payload(v as JsonObject, input, item) : v;
-  }
-  return out;
 }
 
 const policies = (resource: string) =>
@@ -248,8 +237,8 @@ describe('the state machine plan, run locally over the embedded S3 server', () =
     const attempts = new Map<number, number>();
     const outcomes: string[] = [];
     for (const item of input.chunks) {
-      const itemInput = payload(map.ItemSelector, input, item);
-      const event = payload(task.Parameters, itemInput).Payload;
+      const itemInput = statesPayload(map.ItemSelector, input, item);
+      const event = statesPayload(task.Parameters, itemInput).Payload;
       for (let attempt = 1; ; attempt++) {
         attempts.set(item, attempt);
         try {
@@ -260,11 +249,11 @@ describe('the state machine plan, run locally over the embedded S3 server', () =
         }
       }
     }
-    const reduced = await handler(payload(def.States.Reduce.Parameters, input).Payload);
+    const reduced = await handler(statesPayload(def.States.Reduce.Parameters, input).Payload);
     // A duplicated invocation (Step Functions delivers at least once) changes nothing.
     s3.resetRequests();
-    const again = await handler(payload(task.Parameters, payload(map.ItemSelector, input, 0)).Payload);
-    const reducedAgain = await handler(payload(def.States.Reduce.Parameters, input).Payload);
+    const again = await handler(statesPayload(task.Parameters, statesPayload(map.ItemSelector, input, 0)).Payload);
+    const reducedAgain = await handler(statesPayload(def.States.Reduce.Parameters, input).Payload);
 
     // Assess
     expect([...attempts.entries()]).toEqual([
@@ -320,7 +309,7 @@ describe('the state machine plan, run locally over the embedded S3 server', () =
     await handler({ action: 'chunk', run: runKey, chunk: 0 });
     // Act: the Catch's RecordFailure payload, as Step Functions builds it.
     await handler(
-      payload(definition().States.RecordFailure.Parameters, {
+      statesPayload(definition().States.RecordFailure.Parameters, {
         run: runKey,
         error: { Error: 'States.Timeout', Cause: '{"errorMessage":"chunk 1 timed out"}' },
       }).Payload,

@@ -4,11 +4,13 @@
  * repository) and the pruned onnxruntime layer (via NODE_PATH, as Lambda puts
  * /opt/nodejs/node_modules there) imports the handler and invokes it with real
  * API Gateway event JSON (test/lambda/events/*.json), against the embedded S3
- * server seeded with the demo models.
+ * server seeded with the demo models. The same way: the events catch-up
+ * (catchup.mjs) and the evaluation function (evaluate.mjs) with the chunk and
+ * reduce events the evaluation state machine's definition builds.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPTION_STRATEGIES } from '../../src/demo/strategies';
 import { buildTreeEnsembleClassifier } from '../../src/demo/treeEnsemble';
@@ -17,8 +19,17 @@ import { EMBEDDED_S3_CREDENTIALS } from '../../src/local/s3/credentials';
 import type { Prediction } from '../../src/inference/predictor';
 import { Deployments } from '../../src/registry/deployments';
 import { readDeploymentHistory, readModelRegistry } from '../../src/registry/modelRegistryFeed';
+import { readEvaluationDocument } from '../../src/evaluation/chunkScoring';
+import { pushDataset } from '../../src/evaluation/datasets';
+import { ChunkResultSchema } from '../../src/evaluation/evaluationRecords';
+import { Evaluations } from '../../src/evaluation/evaluations';
+import { evaluationChunkKey, evaluationKey, evaluationRunKey } from '../../src/evaluation/layout';
+import { EMPTY_TALLY, mergeTallies, summarize, tallyRows } from '../../src/evaluation/metrics';
+import type { EvaluationExecutionInput } from '../../src/evaluation/stepFunctionsExecutor';
+import { publishVersion } from '../../src/registry/versionPublisher';
+import { bareLabels, EVAL_FEATURES, EVAL_LABELS, knownRows, modelBytes, parquetOf } from '../evaluation/support';
 import { EventBridgeStandIn } from '../events/eventBridgeStandIn';
-import { parseTemplate, type JsonObject } from './support/cloudFormation';
+import { parseTemplate, statesPayload, type JsonObject } from './support/cloudFormation';
 import { startS3Fixture, TEST_BUCKET, type S3Fixture } from './support/s3Runtime';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -91,7 +102,8 @@ async function invoke(
       join(sandbox, 'invoke.mjs'),
       join(sandbox, 'task', `${entry.module}.mjs`),
       entry.export,
-      ...events.map((e) => join(EVENTS, `${e}.json`)),
+      // A name of test/lambda/events, or an event file written by the test (an absolute path).
+      ...events.map((e) => (isAbsolute(e) ? e : join(EVENTS, `${e}.json`))),
     ],
     {
       cwd: join(sandbox, 'task'),
@@ -381,6 +393,161 @@ describe('the built events catch-up (catchup.handler, run every minute on AWS)',
       await standIn.stop();
     }
   });
+});
+
+describe('the built evaluation function (evaluate.handler, invoked by the evaluation state machine)', () => {
+  const MODEL = 'universal/eval_lambda';
+  const N = 1_500;
+
+  it('scores the chunks the Distributed Map sends, in separate fresh processes, and its reduce writes the document the rows give', async () => {
+    // Prepare: v1 in production, v2 to evaluate, 1,500 known rows in row groups of 500 (three chunks).
+    const seeder = fx.runtime();
+    const { store } = seeder;
+    for (const [version, seed] of [
+      ['v1', 51],
+      ['v2', 52],
+    ] as const) {
+      await publishVersion(
+        store,
+        MODEL,
+        version,
+        {
+          'model.onnx': Buffer.from(modelBytes(seed)),
+          'feature_names.json': Buffer.from(JSON.stringify(EVAL_FEATURES)),
+        },
+        { strategies: EVAL_LABELS },
+      );
+    }
+    await seeder.deployments.promote({
+      model: MODEL,
+      version: 'v1',
+      stage: 'PRODUCTION',
+      by: 'test',
+      reason: 'baseline',
+    });
+    const rows = knownRows(N, 13);
+    const dataset = await pushDataset(store, { name: 'lambda-rows', bytes: parquetOf(rows, 500), by: 'test' });
+    // The API's side: the run document and the state machine's input (what stepFunctionsExecutor starts it with).
+    const launched: EvaluationExecutionInput[] = [];
+    const api = new Evaluations(seeder, {
+      executor: {
+        kind: 'STEP_FUNCTIONS',
+        launch: async (run, runKey) => {
+          launched.push({ run: runKey, chunks: run.chunks.map((c) => c.index) });
+          return 'arn:aws:states:us-east-1:123456789012:execution:stack-evaluation:test';
+        },
+      },
+    });
+    const view = await api.start({
+      model: MODEL,
+      version: 'v2',
+      dataset: 'lambda-rows',
+      compareWith: 'PRODUCTION',
+      by: 'admin',
+    });
+    expect(view).toMatchObject({ status: 'RUNNING', executor: 'STEP_FUNCTIONS', chunks: 3, comparisonVersion: 'v1' });
+    const input = launched[0];
+    expect(input).toEqual({ run: evaluationRunKey(MODEL, 'v2', dataset.sha256), chunks: [0, 1, 2] });
+    // The events, built from template.yaml's definition as Step Functions builds them.
+    const def = (template.Resources.EvaluationStateMachine.Properties as JsonObject).Definition as any;
+    const map = def.States.ScoreChunks;
+    const chunkEvent = (item: number) =>
+      statesPayload(map.ItemProcessor.States.ScoreChunk.Parameters, statesPayload(map.ItemSelector, input, item))
+        .Payload;
+    const dir = join(sandbox, 'evaluation-events');
+    mkdirSync(dir, { recursive: true });
+    const event = (name: string, body: unknown) => {
+      writeFileSync(join(dir, `${name}.json`), JSON.stringify(body));
+      return join(dir, `${name}.json`);
+    };
+    const reduceEvent = statesPayload(def.States.Reduce.Parameters, input).Payload;
+    expect(chunkEvent(1)).toEqual({ action: 'chunk', run: input.run, chunk: 1 });
+    expect(reduceEvent).toEqual({ action: 'reduce', run: input.run });
+    const evaluationFn = template.Resources.EvaluationFunction.Properties as JsonObject;
+    const [module, exportName] = String(evaluationFn.Handler).split('.');
+    const entry = { module, export: exportName };
+    const env = { AWS_LAMBDA_FUNCTION_NAME: 'modelgraph-evaluation' };
+    fx.s3.resetRequests();
+
+    // Act: the Map's items over two instances at once, then a third for a redelivered item and the reduce (twice).
+    const [first, second] = await Promise.all([
+      invoke('evaluate-a', [event('chunk-0', chunkEvent(0)), event('chunk-2', chunkEvent(2))], env, entry),
+      invoke('evaluate-b', [event('chunk-1', chunkEvent(1))], env, entry),
+    ]);
+    const last = await invoke(
+      'evaluate-c',
+      [event('chunk-0-redelivered', chunkEvent(0)), event('reduce', reduceEvent), event('reduce-retried', reduceEvent)],
+      env,
+      entry,
+    );
+
+    // Assess: every invocation answered, in processes that exited cleanly.
+    for (const run of [first, second, last]) {
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.init.exportType).toBe('function');
+      expect(run.order.filter((r) => r.kind === 'crash').map((r) => r.error)).toEqual([]);
+    }
+    const answer = (run: Run, name: string) => run.results.get(name)!.result as unknown;
+    expect(answer(first, 'chunk-0')).toEqual({ action: 'chunk', chunk: 0, outcome: 'written' });
+    expect(answer(first, 'chunk-2')).toEqual({ action: 'chunk', chunk: 2, outcome: 'written' });
+    expect(answer(second, 'chunk-1')).toEqual({ action: 'chunk', chunk: 1, outcome: 'written' });
+    expect(answer(last, 'chunk-0-redelivered')).toEqual({ action: 'chunk', chunk: 0, outcome: 'existed' });
+
+    // Each chunk's result is the tally of its rows as a bare onnxruntime session labels them.
+    const [candidate, production] = await Promise.all([
+      bareLabels(modelBytes(52), rows),
+      bareLabels(modelBytes(51), rows),
+    ]);
+    const tallies = [];
+    for (const chunk of [0, 1, 2]) {
+      const key = evaluationChunkKey(MODEL, 'v2', dataset.sha256, chunk);
+      const stored = ChunkResultSchema.parse(JSON.parse((await store.get(key)).body.toString('utf8')));
+      const [rowStart, rowEnd] = [chunk * 500, chunk * 500 + 500];
+      const expected = tallyRows({
+        rowStart,
+        labels: rows.labels.slice(rowStart, rowEnd),
+        predicted: candidate.slice(rowStart, rowEnd),
+        comparisonPredicted: production.slice(rowStart, rowEnd),
+        timestamps: rows.timestamps.slice(rowStart, rowEnd).map((d) => d.getTime()),
+        pnl: rows.pnl.slice(rowStart, rowEnd),
+      });
+      expect(stored).toEqual({ chunk, rowStart, rowEnd, comparisonVersion: 'v1', tally: expected });
+      tallies.push(expected);
+    }
+
+    // The reduce wrote the document write-once; the retried reduce answered from it.
+    const doc = (await readEvaluationDocument(store, MODEL, 'v2', dataset.sha256))!;
+    expect(doc).toMatchObject({
+      id: view.id,
+      model: MODEL,
+      version: 'v2',
+      dataset: { name: 'lambda-rows', sha256: dataset.sha256, rows: N },
+      candidate: { version: 'v2', featureNames: EVAL_FEATURES, labels: EVAL_LABELS },
+      comparison: { version: 'v1', stage: 'PRODUCTION' },
+      chunks: 3,
+      executor: 'STEP_FUNCTIONS',
+      attempts: 1,
+      startedBy: 'admin',
+    });
+    expect(doc.metrics).toEqual(summarize(tallies.reduce(mergeTallies, EMPTY_TALLY), EVAL_LABELS));
+    expect(doc.metrics.correct).toBe(candidate.filter((c, i) => c === rows.labels[i]).length);
+    expect(answer(last, 'reduce')).toEqual({ action: 'reduce', id: view.id, rows: N, accuracy: doc.metrics.accuracy });
+    expect(answer(last, 'reduce-retried')).toEqual(answer(last, 'reduce'));
+    expect(await api.get(view.id)).toMatchObject({ status: 'SUCCEEDED', rowsScored: N, chunksDone: 3 });
+
+    // It wrote only under the evaluation prefix (its IAM scope), each object once: three chunks and the document.
+    const puts = fx.s3.requests().filter((r) => r.method === 'PUT' && r.status === 200);
+    expect(puts.map((r) => r.key).sort()).toEqual(
+      [0, 1, 2]
+        .map((i) => evaluationChunkKey(MODEL, 'v2', dataset.sha256, i))
+        .concat(evaluationKey(MODEL, 'v2', dataset.sha256))
+        .sort(),
+    );
+    for (const put of puts) expect(put.ifNoneMatch).toBe('*');
+    // One structured log line per task.
+    const logged = [first, second, last].flatMap((run) => run.records.filter((r) => r.message === 'evaluation task'));
+    expect(logged.map((r) => r.action).sort()).toEqual(['chunk', 'chunk', 'chunk', 'chunk', 'reduce', 'reduce']);
+  }, 120_000);
 });
 
 describe('the built handler with API Gateway events', () => {

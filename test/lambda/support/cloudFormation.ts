@@ -615,3 +615,21 @@ export function iamPatternMatches(pattern: string, value: string): boolean {
   );
   return re.test(value);
 }
+
+/**
+ * A Step Functions payload template (`Parameters`, `ItemSelector`) applied the
+ * way the state machine does for the few paths our definitions use: `key.$`
+ * fields read `$.x` from `input`, or `$$.Map.Item.Value` (the Map item);
+ * nested objects are applied too, other values copied.
+ */
+export function statesPayload(template: JsonObject, input: object, item?: unknown): any {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(template)) {
+    if (k.endsWith('.$')) {
+      const path = String(v);
+      out[k.slice(0, -2)] =
+        path === '$$.Map.Item.Value' ? item : (input as Record<string, unknown>)[path.replace(/^\$\./, '')];
+    } else out[k] = v && typeof v === 'object' && !Array.isArray(v) ? statesPayload(v as JsonObject, input, item) : v;
+  }
+  return out;
+}
