@@ -21,7 +21,7 @@
 // concurrent reader never sees half an artifact.
 
 import { build } from 'esbuild';
-import { parse } from 'graphql';
+import { buildASTSchema, parse } from 'graphql';
 import { execFileSync } from 'node:child_process';
 import {
   cpSync,
@@ -64,17 +64,28 @@ function parseArch(argv) {
  * patches source text. The default build (no variant) is what deploys.
  */
 const VARIANTS = {
-  'sdl-text': {
-    description: 'the schema parsed from its SDL text at start-up (ships: the document parsed at build time)',
-    define: {},
+  'sdk-reads': {
+    description:
+      'S3 reads through the SDK client, imported with the function (ships: SigV4-signed node:http reads, SDK on first write)',
+    define: { __MODELGRAPH_S3_READ_PATH__: JSON.stringify('sdk') },
+  },
+  'schema-at-startup': {
+    description:
+      'Apollo builds the schema from the SDL text at start-up (ships: the document parsed and validated at build time, resolvers attached in place)',
+    define: { __MODELGRAPH_SCHEMA_BY_APOLLO__: 'true' },
   },
 };
 
-/** The schema the bundle carries: its document parsed here, as JSON (or, with `sdl-text`, the SDL). */
+/**
+ * The schema the bundle carries: its document parsed and validated here, as JSON (or, with
+ * `schema-at-startup`, the SDL text). An invalid schema fails the build, not the cold start.
+ */
 function schemaDefines(variants) {
   const sdl = readSdl();
-  if (variants.includes('sdl-text')) return { __MODELGRAPH_SDL__: JSON.stringify(sdl) };
-  const ast = JSON.stringify(parse(sdl, { noLocation: true }));
+  if (variants.includes('schema-at-startup')) return { __MODELGRAPH_SDL__: JSON.stringify(sdl) };
+  const document = parse(sdl, { noLocation: true });
+  buildASTSchema(document);
+  const ast = JSON.stringify(document);
   return { __MODELGRAPH_SCHEMA_AST__: JSON.stringify(ast) };
 }
 

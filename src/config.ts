@@ -6,6 +6,10 @@ import * as z from 'zod';
 // the interpreter is faster (first pointer parse 1.8 ms instead of 3.7–5.7 ms).
 z.config({ jitless: true });
 
+/** A what-if build (scripts/build-lambda.mjs --variant sdk-reads) changes the default read path. */
+declare const __MODELGRAPH_S3_READ_PATH__: 'signed' | 'sdk' | undefined;
+const DEFAULT_READ_PATH = typeof __MODELGRAPH_S3_READ_PATH__ === 'string' ? __MODELGRAPH_S3_READ_PATH__ : 'signed';
+
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
   z
@@ -26,6 +30,11 @@ export const ConfigSchema = z.object({
   S3_MAX_ATTEMPTS: int(3, 1),
   S3_CONNECT_TIMEOUT_MS: int(3_000, 1),
   S3_REQUEST_TIMEOUT_MS: int(15_000, 1),
+  /**
+   * How GETs and HEADs reach S3: `signed` (SigV4 over node:http, no SDK client; needs static credentials such as
+   * Lambda's environment gives, else reads use the SDK) or `sdk` (the SDK client, as writes always do).
+   */
+  S3_READ_PATH: z.enum(['signed', 'sdk']).default(DEFAULT_READ_PATH),
   /**
    * Bound on the summed file size of loaded models (MiB). A loaded tree ensemble
    * takes 8–15× its file size in memory, so 256 MiB of models is ~2–4 GiB of RSS.

@@ -46,10 +46,25 @@ export function lambdaEnvironment(env: Record<string, string | undefined>): Reco
   return { ...env, DISK_CACHE_DIR: LAMBDA_DISK_CACHE_DIR };
 }
 
+/** The execution role's credentials, which Lambda puts in the function's environment. */
+export function credentialsFromEnvironment(
+  env: Record<string, string | undefined>,
+): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | undefined {
+  if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) return undefined;
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+    sessionToken: env.AWS_SESSION_TOKEN || undefined,
+  };
+}
+
 function start(env: Record<string, string | undefined>): Started {
   try {
     const config = loadConfig(lambdaEnvironment(env));
-    const runtime = createRuntime(config, { onWarning: (message, details) => logger.warn(message, details) });
+    const runtime = createRuntime(config, {
+      credentials: credentialsFromEnvironment(env),
+      onWarning: (message, details) => logger.warn(message, details),
+    });
     runtime.models.onLoad = (key, ms) => {
       const loadMs = Math.round(ms * 100) / 100;
       metrics.addMetric(MetricName.ModelLoadTime, MetricUnit.Milliseconds, loadMs);

@@ -14,7 +14,7 @@ import { Governance } from './registry/governance';
 import { modelRegistryFeed } from './registry/modelRegistryFeed';
 import { Registry } from './registry/registry';
 import { ObjectStore } from './storage/objectStore';
-import { createS3Client } from './storage/s3Client';
+import { signedReader, type ObjectReader } from './storage/s3Reads';
 
 /**
  * Process-wide state, created once per process (module scope on Lambda) and
@@ -47,26 +47,38 @@ export interface Runtime {
 }
 
 export interface RuntimeOverrides {
+  /** The SDK client for writes and listings (and for reads without `credentials` or with S3_READ_PATH=sdk). */
   s3Client?: S3Client;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Static credentials (Lambda: the role's, from its environment); with them reads are signed without the SDK. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   diskCache?: ArtifactDiskCache;
   /** Receives problems that were swallowed so a request could succeed (e.g. the disk cache is full). */
   onWarning?: (message: string, details: Record<string, unknown>) => void;
 }
 
+/** Signed reads (no SDK) when configured and the credentials are known; else reads go through the SDK client. */
+function readerFor(
+  config: Config,
+  connection: { region: string; credentials?: RuntimeOverrides['credentials'] } & Record<string, unknown>,
+): ObjectReader | undefined {
+  if (config.S3_READ_PATH !== 'signed' || !connection.credentials) return undefined;
+  return signedReader({ ...connection, credentials: connection.credentials });
+}
+
 export function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Runtime {
   if (!config.MODEL_BUCKET) throw new Error('MODEL_BUCKET is not set');
+  const connection = {
+    region: config.AWS_REGION,
+    endpoint: config.S3_ENDPOINT,
+    credentials: overrides.credentials,
+    maxAttempts: config.S3_MAX_ATTEMPTS,
+    connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
+    requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
+  };
+  // The SDK client is imported when the first write or listing needs it: a first prediction only reads.
   const client =
-    overrides.s3Client ??
-    createS3Client({
-      region: config.AWS_REGION,
-      endpoint: config.S3_ENDPOINT,
-      credentials: overrides.credentials,
-      maxAttempts: config.S3_MAX_ATTEMPTS,
-      connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
-      requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
-    });
-  const store = new ObjectStore(client, config.MODEL_BUCKET);
+    overrides.s3Client ?? (() => import('./storage/s3Client').then(({ createS3Client }) => createS3Client(connection)));
+  const store = new ObjectStore(client, config.MODEL_BUCKET, { reader: readerFor(config, connection) });
   const registry = new Registry(store, {
     pointerTtlMs: config.POINTER_TTL_SECONDS * 1000,
     maxStaleMs: config.POINTER_MAX_STALE_SECONDS * 1000,

@@ -6,7 +6,8 @@ import {
 import { resolvers } from '../../resolvers';
 import type { GraphQLContext } from './context';
 import { createFormatError } from './errors';
-import { schemaTypeDefs } from './typeDefs';
+import { executableSchema } from './schema';
+import { loadTypeDefs } from './typeDefs';
 import { queryLimits } from './limits';
 import { trustedDocumentsPlugin, type TrustedDocumentsOptions } from './trustedDocuments';
 import type { Config } from '../config';
@@ -32,12 +33,15 @@ const noStore: ApolloServerPlugin<GraphQLContext> = {
   },
 };
 
+/** A what-if build (`--variant schema-at-startup`) lets Apollo build the schema from the SDL text, as it used to. */
+declare const __MODELGRAPH_SCHEMA_BY_APOLLO__: boolean | undefined;
+const schemaByApollo = typeof __MODELGRAPH_SCHEMA_BY_APOLLO__ === 'boolean' && __MODELGRAPH_SCHEMA_BY_APOLLO__;
+
 /** The Apollo Server shared by the local server and the Lambda handler. */
 export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<GraphQLContext> {
   const limits = queryLimits(opts.config);
   return new ApolloServer<GraphQLContext>({
-    typeDefs: schemaTypeDefs(),
-    resolvers,
+    ...(schemaByApollo ? { typeDefs: loadTypeDefs(), resolvers } : { schema: executableSchema() }),
     introspection: opts.introspection,
     // CSRF prevention is Apollo's default; stated here because it matters: it
     // stops a browser page elsewhere from firing simple GET/POST mutations.

@@ -120,7 +120,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
       connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
     });
-    runtime = createRuntime(config, { s3Client });
+    runtime = createRuntime(config, { s3Client, credentials: EMBEDDED_S3_CREDENTIALS });
   }
   const seeded = s3 && opts.seed !== false ? await seedDemoBucket(runtime.store, runtime.deployments) : false;
   // The seed wrote documents (the asset registry last) that reads during the seed may have cached as missing.

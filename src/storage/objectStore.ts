@@ -1,20 +1,10 @@
 import { createHash } from 'node:crypto';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { IntegrityError } from '../errors';
 import { ObjectNotFoundError, PreconditionFailedError, StorageUnavailableError } from './errors';
+import { sdkReader, type ObjectReader, type ObjectReadResult } from './s3Reads';
+
+type S3Sdk = typeof import('@aws-sdk/client-s3');
 
 export interface StoredObject {
   body: Buffer;
@@ -80,16 +70,43 @@ export const NOT_MODIFIED = Symbol('NOT_MODIFIED');
 
 /**
  * The only code that talks to S3. Knows keys and bytes, nothing of models.
- * Every SDK failure becomes one of: ObjectNotFoundError, PreconditionFailedError,
- * StorageUnavailableError (after the SDK's own retries).
+ * Every failure becomes one of: ObjectNotFoundError, PreconditionFailedError,
+ * StorageUnavailableError (after the retries).
+ *
+ * Reads (GET, conditional and ranged GET, HEAD) go through an ObjectReader
+ * (src/storage/s3Reads.ts: SigV4-signed node:http, or the SDK client); writes,
+ * deletes and listings through the SDK client, which `client` may give lazily
+ * so that a process that only reads never loads `@aws-sdk/client-s3`.
  */
 export class ObjectStore {
   readonly counters: StorageCounters = { gets: 0, notModified: 0, puts: 0, heads: 0, lists: 0, deletes: 0, bytesIn: 0 };
+  private readonly reader: ObjectReader;
+  private sdkLoaded?: Promise<{ client: S3Client; s3: S3Sdk }>;
 
   constructor(
-    private readonly client: S3Client,
+    private readonly client: S3Client | (() => Promise<S3Client>),
     readonly bucket: string,
-  ) {}
+    opts: { reader?: ObjectReader } = {},
+  ) {
+    this.reader = opts.reader ?? sdkReader(() => this.sdk());
+  }
+
+  /** How this store reads: `signed` (SigV4 over node:http) or `sdk` (the SDK client). */
+  get readPath(): ObjectReader['kind'] {
+    return this.reader.kind;
+  }
+
+  /** The SDK client and its commands: the one place writes, deletes and listings are built. */
+  private sdk(): Promise<{ client: S3Client; s3: S3Sdk }> {
+    this.sdkLoaded ??= (async () => {
+      const [client, s3] = await Promise.all([
+        typeof this.client === 'function' ? this.client() : this.client,
+        import('@aws-sdk/client-s3'),
+      ]);
+      return { client, s3 };
+    })();
+    return this.sdkLoaded;
+  }
 
   async get(key: string): Promise<StoredObject> {
     const result = await this.getIfChanged(key, undefined);
@@ -107,12 +124,12 @@ export class ObjectStore {
    * never returned.
    */
   async getIfChanged(key: string, etag: string | undefined): Promise<StoredObject | typeof NOT_MODIFIED> {
-    const attempts = await this.client.config.maxAttempts();
+    const attempts = await this.reader.maxAttempts();
     for (let attempt = 1; ; attempt++) {
       this.counters.gets++;
-      let out: GetObjectCommandOutput;
+      let out: ObjectReadResult;
       try {
-        out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfNoneMatch: etag }));
+        out = await this.reader.read(this.bucket, { method: 'GET', key, ifNoneMatch: etag });
       } catch (err) {
         if (status(err) === 304) {
           this.counters.notModified++;
@@ -121,14 +138,14 @@ export class ObjectStore {
         throw translate(err, key);
       }
       try {
-        const { body, sha256 } = await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
-        if (out.ContentLength !== undefined && out.ContentLength !== body.byteLength) {
+        const { body, sha256 } = await readBody(out.body!, out.contentLength);
+        if (out.contentLength !== undefined && out.contentLength !== body.byteLength) {
           throw new StorageUnavailableError(
-            `S3 returned ${body.byteLength} of ${out.ContentLength} bytes for "${key}"`,
+            `S3 returned ${body.byteLength} of ${out.contentLength} bytes for "${key}"`,
           );
         }
         this.counters.bytesIn += body.byteLength;
-        return { body, etag: out.ETag ?? '', sha256 };
+        return { body, etag: out.etag ?? '', sha256 };
       } catch (err) {
         if (attempt >= attempts) throw translate(err, key);
         await new Promise((resolve) => setTimeout(resolve, Math.random() * BODY_RETRY_BASE_MS * 2 ** attempt));
@@ -171,10 +188,13 @@ export class ObjectStore {
   async getRange(key: string, start: number, end: number, etag?: string): Promise<Buffer> {
     this.counters.gets++;
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${end - 1}`, IfMatch: etag }),
-      );
-      const { body } = await readBody(out.Body as AsyncIterable<Uint8Array>, out.ContentLength);
+      const out = await this.reader.read(this.bucket, {
+        method: 'GET',
+        key,
+        range: `bytes=${start}-${end - 1}`,
+        ifMatch: etag,
+      });
+      const { body } = await readBody(out.body!, out.contentLength);
       if (body.byteLength !== end - start)
         throw new StorageUnavailableError(`S3 returned ${body.byteLength} of ${end - start} bytes of "${key}"`);
       this.counters.bytesIn += body.byteLength;
@@ -187,8 +207,9 @@ export class ObjectStore {
   async put(key: string, body: Buffer | string, opts: PutOptions = {}): Promise<{ etag: string }> {
     this.counters.puts++;
     try {
-      const out = await this.client.send(
-        new PutObjectCommand({
+      const { client, s3 } = await this.sdk();
+      const out = await client.send(
+        new s3.PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
           Body: body,
@@ -219,10 +240,11 @@ export class ObjectStore {
       return out;
     }
     let uploadId: string | undefined;
+    const { client, s3 } = await this.sdk();
     try {
       this.counters.puts++;
-      const created = await this.client.send(
-        new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }),
+      const created = await client.send(
+        new s3.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }),
       );
       uploadId = created.UploadId!;
       const count = Math.ceil(body.byteLength / partSize);
@@ -234,8 +256,8 @@ export class ObjectStore {
           const index = next++;
           const part = body.subarray(index * partSize, Math.min(body.byteLength, (index + 1) * partSize));
           this.counters.puts++;
-          const out = await this.client.send(
-            new UploadPartCommand({
+          const out = await client.send(
+            new s3.UploadPartCommand({
               Bucket: this.bucket,
               Key: key,
               UploadId: uploadId,
@@ -250,8 +272,8 @@ export class ObjectStore {
       };
       await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
       this.counters.puts++;
-      const done = await this.client.send(
-        new CompleteMultipartUploadCommand({
+      const done = await client.send(
+        new s3.CompleteMultipartUploadCommand({
           Bucket: this.bucket,
           Key: key,
           UploadId: uploadId,
@@ -264,8 +286,8 @@ export class ObjectStore {
       return { etag: done.ETag ?? '' };
     } catch (err) {
       if (uploadId) {
-        await this.client
-          .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+        await client
+          .send(new s3.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
           .catch(() => undefined);
       }
       throw translate(err, key);
@@ -275,8 +297,8 @@ export class ObjectStore {
   async head(key: string): Promise<{ etag: string; size: number } | undefined> {
     this.counters.heads++;
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { etag: out.ETag ?? '', size: out.ContentLength ?? 0 };
+      const out = await this.reader.read(this.bucket, { method: 'HEAD', key });
+      return { etag: out.etag ?? '', size: out.contentLength ?? 0 };
     } catch (err) {
       const e = translate(err, key);
       if (e instanceof ObjectNotFoundError) return undefined;
@@ -286,7 +308,8 @@ export class ObjectStore {
 
   async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      const { client, s3 } = await this.sdk();
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     } catch (err) {
       throw translate(err, key);
     }
@@ -303,8 +326,9 @@ export class ObjectStore {
       const batch = keys.slice(i, i + 1_000);
       this.counters.deletes++;
       try {
-        const out = await this.client.send(
-          new DeleteObjectsCommand({
+        const { client, s3 } = await this.sdk();
+        const out = await client.send(
+          new s3.DeleteObjectsCommand({
             Bucket: this.bucket,
             Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
           }),
@@ -321,7 +345,8 @@ export class ObjectStore {
   async hasKeysUnder(prefix: string): Promise<boolean> {
     this.counters.lists++;
     try {
-      const out = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1 }));
+      const { client, s3 } = await this.sdk();
+      const out = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: 1 }));
       return (out.KeyCount ?? out.Contents?.length ?? 0) > 0;
     } catch (err) {
       throw translate(err, prefix);
@@ -344,8 +369,9 @@ export class ObjectStore {
     do {
       this.counters.lists++;
       try {
-        const out = await this.client.send(
-          new ListObjectsV2Command({
+        const { client, s3 } = await this.sdk();
+        const out = await client.send(
+          new s3.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: prefix,
             ContinuationToken: token,

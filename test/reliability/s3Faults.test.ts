@@ -4,7 +4,7 @@ import { demoModel } from '../../src/demo/treeEnsemble';
 import { publishVersion } from '../../src/registry/versionPublisher';
 import type { EmbeddedS3, S3RequestInfo } from '../../src/local/s3/embeddedS3';
 import type { Runtime } from '../../src/runtime';
-import { featuresFor, startTestStack, type TestStack } from '../support/stack';
+import { featuresFor, startTestStack, type TestStack, READ_PATHS } from '../support/stack';
 import { PREDICT, codesOf, expectTypedFailure, sleep } from './support';
 
 /**
@@ -18,7 +18,7 @@ const REQUEST_TIMEOUT_MS = 300;
 const QQQ_MODEL = 'etfs/QQQ/archive/v1.0.0/model.onnx';
 const getOf = (key: string) => (r: S3RequestInfo) => r.method === 'GET' && r.key === key;
 
-describe('S3 faults on the read path', () => {
+describe.each(READ_PATHS)('S3 faults on the read path (%s reads)', (readPath) => {
   let stack: TestStack;
   let s3: EmbeddedS3;
   let runtime: Runtime;
@@ -31,11 +31,13 @@ describe('S3 faults on the read path', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       env: {
+        S3_READ_PATH: readPath,
         S3_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
         S3_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
         S3_CONNECT_TIMEOUT_MS: '300',
       },
     });
+    expect(stack.server.runtime.store.readPath).toBe(readPath);
     s3 = stack.server.s3!;
     runtime = stack.server.runtime;
     const res = await predictQqq();

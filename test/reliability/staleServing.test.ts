@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEMO_FEATURE_NAMES } from '../../src/demo/strategies';
 import type { EmbeddedS3 } from '../../src/local/s3/embeddedS3';
-import { featuresFor, startTestStack, type TestStack } from '../support/stack';
+import { featuresFor, startTestStack, type TestStack, READ_PATHS } from '../support/stack';
 import { PREDICT, expectTypedFailure, sleep } from './support';
 
 /**
@@ -15,7 +15,7 @@ const MAX_STALE_SECONDS = 2.5;
 const MAX_ATTEMPTS = 2;
 const REQUEST_TIMEOUT_MS = 250;
 
-describe('serving through an S3 outage', () => {
+describe.each(READ_PATHS)('serving through an S3 outage (%s reads)', (readPath) => {
   let stack: TestStack;
   let s3: EmbeddedS3;
   const predict = (ticker: string, i = 0) =>
@@ -32,6 +32,7 @@ describe('serving through an S3 outage', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       env: {
+        S3_READ_PATH: readPath,
         POINTER_TTL_SECONDS: String(TTL_SECONDS),
         POINTER_MAX_STALE_SECONDS: String(MAX_STALE_SECONDS),
         S3_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
@@ -39,6 +40,7 @@ describe('serving through an S3 outage', () => {
         S3_CONNECT_TIMEOUT_MS: '250',
       },
     });
+    expect(stack.server.runtime.store.readPath).toBe(readPath);
     s3 = stack.server.s3!;
   });
   afterAll(() => stack?.close());
@@ -138,7 +140,7 @@ describe('serving through an S3 outage', () => {
   });
 });
 
-describe('serving through a stalled S3 with production-like timeouts', () => {
+describe.each(READ_PATHS)('serving through a stalled S3 with production-like timeouts (%s reads)', (readPath) => {
   // A stalled revalidation costs S3_MAX_ATTEMPTS × S3_REQUEST_TIMEOUT_MS (45 s with the defaults):
   // requests that have a verified copy within POINTER_MAX_STALE_SECONDS must not wait for it.
   const TIMEOUT_MS = 4_000;
@@ -146,12 +148,14 @@ describe('serving through a stalled S3 with production-like timeouts', () => {
   beforeAll(async () => {
     stack = await startTestStack({
       env: {
+        S3_READ_PATH: readPath,
         POINTER_TTL_SECONDS: '0.2',
         POINTER_MAX_STALE_SECONDS: '60',
         S3_MAX_ATTEMPTS: '3',
         S3_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
       },
     });
+    expect(stack.server.runtime.store.readPath).toBe(readPath);
   });
   afterAll(() => stack?.close());
 

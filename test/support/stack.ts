@@ -28,6 +28,9 @@ export interface TestStack {
  * conditional-write front) in a fresh temp folder, seeded with the demo models,
  * and the local GraphQL server on an ephemeral loopback port.
  */
+/** Both ways ObjectStore reads S3 (S3_READ_PATH): storage tests run against each. */
+export const READ_PATHS = ['signed', 'sdk'] as const;
+
 export async function startTestStack(
   opts: { env?: Record<string, string | undefined>; seed?: boolean; dataDir?: string } = {},
 ): Promise<TestStack> {

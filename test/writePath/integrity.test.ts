@@ -2,10 +2,10 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedS3ClientConfig } from '../../src/local/s3/embeddedS3';
 import { pushVersion } from '../../src/release/pushVersion';
-import { startTestStack, featuresFor, type TestStack } from '../support/stack';
+import { startTestStack, featuresFor, type TestStack, READ_PATHS } from '../support/stack';
 import { FEATURES, LABELS, smallModel } from './support';
 
-describe('integrity of archived artifacts', () => {
+describe.each(READ_PATHS)('integrity of archived artifacts (%s reads)', (readPath) => {
   let stack: TestStack;
   let s3: S3Client;
   const original = Buffer.from(smallModel({ seed: 404 }));
@@ -18,7 +18,8 @@ describe('integrity of archived artifacts', () => {
     });
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack({ env: { S3_READ_PATH: readPath } });
+    expect(stack.server.runtime.store.readPath).toBe(readPath);
     s3 = new S3Client(embeddedS3ClientConfig(stack.server.s3!.endpoint));
     await pushVersion(stack.server.runtime, {
       model: 'etfs/XLF',

@@ -2,7 +2,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedS3ClientConfig } from '../../src/local/s3/embeddedS3';
 import { pushVersion } from '../../src/release/pushVersion';
-import { startTestStack, type TestStack } from '../support/stack';
+import { startTestStack, type TestStack, READ_PATHS } from '../support/stack';
 import { FEATURES, LABELS, smallModel } from './support';
 
 /**
@@ -11,14 +11,15 @@ import { FEATURES, LABELS, smallModel } from './support';
  * precondition (412) because of our first write. That must count as success —
  * not CONFLICT — and be recorded exactly once.
  */
-describe('conditional writes whose answer is lost', () => {
+describe.each(READ_PATHS)('conditional writes whose answer is lost (%s reads)', (readPath) => {
   let stack: TestStack;
   const lose = (key: string) =>
     stack.server.s3!.injectFault({ match: (r) => r.method === 'PUT' && r.key === key, kind: 'truncate', times: 1 });
   const putsTo = (key: string) => stack.server.s3!.requests().filter((r) => r.method === 'PUT' && r.key === key);
 
   beforeAll(async () => {
-    stack = await startTestStack();
+    stack = await startTestStack({ env: { S3_READ_PATH: readPath } });
+    expect(stack.server.runtime.store.readPath).toBe(readPath);
   });
   afterAll(() => stack?.close());
 
