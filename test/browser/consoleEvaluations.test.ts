@@ -5,8 +5,9 @@
  * console shows — rows scored, accuracy, the comparison version and its
  * accuracy, agreement, the P&L of following each version, and per class
  * precision, recall, F1 and support — is the write-once evaluation document's,
- * as the console formats it. A version without an evaluation says how to start
- * one. axe-core on the view; screenshots in test-artifacts/console/.
+ * as the console formats it. A failed evaluation shows how far it got and why;
+ * a version without an evaluation says how to start one. axe-core on the view;
+ * screenshots in test-artifacts/console/.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -26,6 +27,7 @@ const ROOT = join(import.meta.dirname, '../..');
 const ARTIFACTS = join(ROOT, 'test-artifacts/console');
 const MODEL = 'universal/eval_console';
 const DATASET = 'console-probe';
+const BROKEN = 'console-broken';
 const BROWSER_TIMEOUT = 90_000;
 
 describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('the console shows a version’s evaluations', () => {
@@ -34,6 +36,7 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('the console shows a ver
   let browser: Browser;
   let page: Page;
   let doc: EvaluationDocument;
+  let failed: { status: string; progress: number; chunks: number; chunksDone: number; error: string };
   const blocked: string[] = [];
   const pageErrors: string[] = [];
 
@@ -61,23 +64,32 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('the console shows a ver
     });
 
     // Evaluate v2 against production as the CLI does: start it, then poll until it is no longer RUNNING.
-    const started = await stack.gql(
-      `mutation($m: ID!, $v: String!, $d: String!) { evaluateVersion(model: $m, version: $v, dataset: $d) { id status } }`,
-      { m: MODEL, v: 'v2', d: DATASET },
-      { token: admin },
-    );
-    expect(started.errors).toBeUndefined();
-    let status = started.data!.evaluateVersion.status as string;
-    for (let i = 0; status === 'RUNNING' && i < 600; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      const read = await stack.gql(`query($id: ID!) { evaluation(id: $id) { status error } }`, {
-        id: started.data!.evaluateVersion.id,
-      });
-      status = read.data!.evaluation.status;
-    }
-    expect(status).toBe('SUCCEEDED');
+    const evaluate = async (dataset: string) => {
+      const started = await stack.gql(
+        `mutation($m: ID!, $v: String!, $d: String!) { evaluateVersion(model: $m, version: $v, dataset: $d) { id status } }`,
+        { m: MODEL, v: 'v2', d: dataset },
+        { token: admin },
+      );
+      expect(started.errors).toBeUndefined();
+      for (let i = 0; i < 600; i++) {
+        const read = await stack.gql(
+          `query($id: ID!) { evaluation(id: $id) { status progress chunks chunksDone error } }`,
+          { id: started.data!.evaluateVersion.id },
+        );
+        if (read.data!.evaluation.status !== 'RUNNING') return read.data!.evaluation;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`the evaluation on ${dataset} did not finish`);
+    };
+    expect((await evaluate(DATASET)).status).toBe('SUCCEEDED');
     doc = (await readEvaluationDocument(stack.server.runtime.store, MODEL, 'v2', manifest.sha256))!;
     expect(doc.metrics.rows).toBe(900);
+    // A dataset whose row 450 (in the second chunk) has no finite vix: that chunk fails, and so the run.
+    const brokenRows = knownRows(900, 6);
+    brokenRows.features.vix[450] = Number.NaN;
+    await pushDataset(stack.server.runtime.store, { name: BROKEN, bytes: parquetOf(brokenRows, 400), by: 'test' });
+    failed = await evaluate(BROKEN);
+    expect(failed.status).toBe('FAILED');
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, timezoneId: 'UTC' });
@@ -137,6 +149,32 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('the console shows a ver
       expect(await seriousViolations(page), 'axe on the evaluations').toEqual([]);
       await section().screenshot({ path: join(ARTIFACTS, 'model-evaluations.png') });
       await page.screenshot({ path: join(ARTIFACTS, 'model-evaluations-page.png'), fullPage: true });
+    },
+    BROWSER_TIMEOUT,
+  );
+
+  it(
+    'a failed evaluation shows how far it got and why it failed',
+    async () => {
+      // Act
+      await page.goto(`${base}/console/models/${MODEL}`);
+      await section().getByLabel('Version').selectOption('v2');
+      const row = section().locator(`tr[data-dataset="${BROKEN}"]`);
+      await row.waitFor();
+
+      // Assess: the API's figures for the run (no result document: no figures, no per-class table).
+      expect(await row.locator('.badge').innerText()).toBe('failed');
+      const meter = row.getByRole('meter', { name: `Progress of v2 on ${BROKEN}` });
+      expect(Number(await meter.getAttribute('value'))).toBe(failed.progress);
+      expect(await row.locator('td').first().innerText()).toContain(
+        `${percent(failed.progress, 0)} (${failed.chunksDone} of ${failed.chunks} chunks)`,
+      );
+      expect(failed.error).toMatch(/feature vix is not a finite number/);
+      expect(await row.locator('.why').innerText()).toBe(failed.error);
+      expect(await row.locator('[data-field="accuracy"]').innerText()).toBe('—');
+      expect(await section().locator('table.classes').count()).toBe(1);
+      expect(await seriousViolations(page), 'axe on a failed evaluation').toEqual([]);
+      await section().screenshot({ path: join(ARTIFACTS, 'model-evaluations-failed.png') });
     },
     BROWSER_TIMEOUT,
   );

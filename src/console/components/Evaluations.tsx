@@ -36,7 +36,7 @@ function StatusCell({ e }: { e: Evaluation }) {
           </span>
         </span>
       )}
-      {e.error ? <div className="why">{e.error}</div> : null}
+      {e.error ? <div className="why error">{e.error}</div> : null}
     </>
   );
 }
@@ -130,7 +130,8 @@ export function Evaluations({ model }: { model: Model }) {
         </p>
       ) : null}
       {evaluations && evaluations.length > 0 ? (
-        <div className="scroll">
+        // Focusable and named: a keyboard can scroll it when the columns are wider than the page.
+        <div className="scroll" tabIndex={0} role="region" aria-label={`Evaluations of ${version}`}>
           <table className="dense evaluations">
             <caption className="sr-only">Evaluations of {version}</caption>
             <thead>
@@ -195,7 +196,7 @@ export function Evaluations({ model }: { model: Model }) {
                       ) : null}
                     </td>
                     <td className="num" data-field="pnlFollowing">
-                      {r?.pnl ? signed(r.pnl.following) : <span className="muted">no pnl column</span>}
+                      {r && !r.pnl ? <span className="muted">no pnl column</span> : signed(r?.pnl?.following)}
                     </td>
                     <td className="num" data-field="pnlComparisonFollowing">
                       {signed(r?.pnl?.comparisonFollowing)}
@@ -209,12 +210,13 @@ export function Evaluations({ model }: { model: Model }) {
               })}
             </tbody>
           </table>
-          <p className="note">
-            Following a version earns a row’s <code>pnl</code> where it named the row’s label and loses |pnl| where it
-            named another strategy (in the dataset’s units). Agreement: rows where both versions named the same
-            strategy.
-          </p>
         </div>
+      ) : null}
+      {evaluations && evaluations.length > 0 ? (
+        <p className="note">
+          Following a version earns a row’s <code>pnl</code> where it named the row’s label and loses |pnl| where it
+          named another strategy (in the dataset’s units). Agreement: rows where both versions named the same strategy.
+        </p>
       ) : null}
       {done.length ? (
         <div className="class-tables">
