@@ -14,7 +14,7 @@
 //
 //   node scripts/build-lambda.mjs                 linux/x64 (template.yaml Architecture=x86_64)
 //   node scripts/build-lambda.mjs --arch arm64    linux/arm64 (Architecture=arm64)
-//   … --variant sdl-text,sdk-reads                a what-if build (VARIANTS below; env MODELGRAPH_BUILD_VARIANT)
+//   … --variant schema-at-startup,sdk-reads       a what-if build (VARIANTS below; env MODELGRAPH_BUILD_VARIANT)
 //   … --out DIR                                   write DIR instead of dist/lambda (what-if builds do)
 //
 // The build goes to a scratch directory that is swapped in at the end, so a

@@ -8,7 +8,7 @@ declare const __MODELGRAPH_SDL__: string | undefined;
 /**
  * The Lambda build's schema: JSON of the DocumentNode that graphql's `parse` gives for the SDL
  * (no locations), made at build time. JSON.parse of it costs less than parsing 31 KB of SDL at
- * every cold start (scripts/build-lambda.mjs; the `sdl-text` variant measures the difference).
+ * every cold start (scripts/build-lambda.mjs; the `schema-at-startup` variant measures the difference).
  */
 declare const __MODELGRAPH_SCHEMA_AST__: string | undefined;
 
