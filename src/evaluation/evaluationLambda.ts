@@ -18,9 +18,7 @@ import { DiskArtifactCache } from '../inference/diskCache';
 import { ModelCache } from '../inference/modelCache';
 import { logger } from '../observability/logger';
 import { parseModelId, parseVersion } from '../registry/identifiers';
-import { Registry } from '../registry/registry';
-import { ObjectStore } from '../storage/objectStore';
-import { createS3Client } from '../storage/s3Client';
+import { openBucket } from '../registry/openBucket';
 import { reduceEvaluation, scoreChunk, type ScoringDeps } from './chunkScoring';
 import { markRunFailed, readRun } from './evaluations';
 import type { EvaluationTask } from './stepFunctionsExecutor';
@@ -81,19 +79,8 @@ function describeError(error: unknown): string {
 
 function start(env: Record<string, string | undefined>): ReturnType<typeof createEvaluationTaskHandler> {
   const config = loadConfig(env);
-  if (!config.MODEL_BUCKET) throw new Error('MODEL_BUCKET is not set');
-  const client = createS3Client({
-    region: config.AWS_REGION,
-    endpoint: config.S3_ENDPOINT,
-    maxAttempts: config.S3_MAX_ATTEMPTS,
-    connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
-    requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
-  });
-  const store = new ObjectStore(client, config.MODEL_BUCKET);
-  const registry = new Registry(store, {
-    pointerTtlMs: config.POINTER_TTL_SECONDS * 1000,
-    maxStaleMs: config.POINTER_MAX_STALE_SECONDS * 1000,
-  });
+  const { store, registry } = openBucket(config);
+
   const disk = config.DISK_CACHE_DIR
     ? new DiskArtifactCache({ dir: config.DISK_CACHE_DIR, maxBytes: config.DISK_CACHE_MAX_MB * 1024 * 1024 })
     : undefined;

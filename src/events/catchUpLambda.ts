@@ -15,26 +15,13 @@
 import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config';
 import { logger } from '../observability/logger';
-import { Registry } from '../registry/registry';
-import { ObjectStore } from '../storage/objectStore';
-import { createS3Client } from '../storage/s3Client';
+import { openBucket } from '../registry/openBucket';
 import { createEventDelivery, type CatchUpReport, type EventDelivery } from './eventDelivery';
 
 function start(env: Record<string, string | undefined>): EventDelivery {
   const config = loadConfig(env);
-  if (!config.MODEL_BUCKET) throw new Error('MODEL_BUCKET is not set');
-  const client = createS3Client({
-    region: config.AWS_REGION,
-    endpoint: config.S3_ENDPOINT,
-    maxAttempts: config.S3_MAX_ATTEMPTS,
-    connectionTimeoutMs: config.S3_CONNECT_TIMEOUT_MS,
-    requestTimeoutMs: config.S3_REQUEST_TIMEOUT_MS,
-  });
-  const store = new ObjectStore(client, config.MODEL_BUCKET);
-  const registry = new Registry(store, {
-    pointerTtlMs: config.POINTER_TTL_SECONDS * 1000,
-    maxStaleMs: config.POINTER_MAX_STALE_SECONDS * 1000,
-  });
+  const { store, registry } = openBucket(config);
+
   return createEventDelivery(config, {
     store,
     registry,
