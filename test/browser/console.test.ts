@@ -129,8 +129,11 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('console in Chromium', (
       // Read-only without a token: the button says why.
       const promote = page.getByRole('button', { name: 'Promote v1.0.0 to production' });
       expect(await promote.getAttribute('aria-disabled')).toBe('true');
-      // aria-disabled (not disabled): it stays focusable and a click explains itself.
-      await promote.click({ force: true });
+      // aria-disabled (not disabled): it stays focusable and activating it explains itself. Pressed from the
+      // keyboard, not clicked at coordinates: Playwright counts aria-disabled as disabled, and a forced click
+      // at a point computed while the charts above still lay out could land beside the button.
+      await promote.focus();
+      await page.keyboard.press('Enter');
       await expect
         .poll(() => page.locator('tr[data-version="v1.0.0"] .why').first().innerText())
         .toContain('Enter a token with models:write');
@@ -319,7 +322,8 @@ describe.skipIf(process.env.SKIP_BROWSER_TESTS === '1')('console in Chromium', (
       await expect.poll(() => promote.getAttribute('aria-disabled')).toBe(null);
       const approve = page.getByRole('button', { name: 'Approve v1.0.0' });
       expect(await approve.getAttribute('aria-disabled')).toBe('true');
-      await approve.click({ force: true });
+      await approve.focus();
+      await page.keyboard.press('Enter');
       await expect
         .poll(() => page.locator('tr[data-version="v1.0.0"] .why').first().innerText())
         .toBe('writer lacks the models:approve scope.');
