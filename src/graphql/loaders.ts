@@ -16,6 +16,15 @@ import { readPerformanceDocument, type PerformanceDocument } from '../registry/p
 export function createLoaders(runtime: Runtime) {
   const predictionLoaders = new Map<string, DataLoader<PredictionRequest, Prediction>>();
   let performance: Promise<PerformanceDocument> | undefined;
+  // Each loader is made on first use: a predict needs none of them (seven per request cost ≈ 10 µs).
+  const made: {
+    stagePointer?: DataLoader<`${string}|${Stage}`, Versioned<StagePointer> | null>;
+    versionMetadata?: DataLoader<string, VersionMetadata>;
+    approval?: DataLoader<string, ApprovalDocument | null>;
+    tags?: DataLoader<string, VersionTagsDocument | null>;
+    aliases?: DataLoader<string, AliasDocument[]>;
+    versions?: DataLoader<string, string[]>;
+  } = {};
   return {
     /** metadata/performance_tracking.json, read once per request however many fields need it. */
     performanceDocument(): Promise<PerformanceDocument> {
@@ -38,47 +47,62 @@ export function createLoaders(runtime: Runtime) {
       }
       return loader;
     },
-    stagePointer: new DataLoader<`${string}|${Stage}`, Versioned<StagePointer> | null>((keys) =>
-      Promise.all(
-        keys.map((k) => {
-          const [model, stage] = k.split('|') as [string, Stage];
-          return runtime.registry.stagePointer(model, stage);
-        }),
-      ),
-    ),
-    versionMetadata: new DataLoader<string, VersionMetadata>((keys) =>
-      Promise.all(
-        keys.map((k) => {
-          const at = k.lastIndexOf('@');
-          return runtime.registry.versionMetadata(k.slice(0, at), k.slice(at + 1)).catch((e: Error) => e);
-        }),
-      ),
-    ),
+    /** `{model}|{stage}` → its stage pointer. */
+    get stagePointer() {
+      return (made.stagePointer ??= new DataLoader<`${string}|${Stage}`, Versioned<StagePointer> | null>((keys) =>
+        Promise.all(
+          keys.map((k) => {
+            const [model, stage] = k.split('|') as [string, Stage];
+            return runtime.registry.stagePointer(model, stage);
+          }),
+        ),
+      ));
+    },
+    /** `{model}@{version}` → its metadata (an Error when it cannot be read). */
+    get versionMetadata() {
+      return (made.versionMetadata ??= new DataLoader<string, VersionMetadata>((keys) =>
+        Promise.all(
+          keys.map((k) => {
+            const at = k.lastIndexOf('@');
+            return runtime.registry.versionMetadata(k.slice(0, at), k.slice(at + 1)).catch((e: Error) => e);
+          }),
+        ),
+      ));
+    },
     /** `{model}@{version}` → its approval document (null: never registered through the API). */
-    approval: new DataLoader<string, ApprovalDocument | null>((keys) =>
-      Promise.all(
-        keys.map(async (k) => {
-          const at = k.lastIndexOf('@');
-          return (await runtime.governance.approval(k.slice(0, at), k.slice(at + 1)))?.value ?? null;
-        }),
-      ),
-    ),
+    get approval() {
+      return (made.approval ??= new DataLoader<string, ApprovalDocument | null>((keys) =>
+        Promise.all(
+          keys.map(async (k) => {
+            const at = k.lastIndexOf('@');
+            return (await runtime.governance.approval(k.slice(0, at), k.slice(at + 1)))?.value ?? null;
+          }),
+        ),
+      ));
+    },
     /** `{model}@{version}` → its tags document (null: never tagged). */
-    tags: new DataLoader<string, VersionTagsDocument | null>((keys) =>
-      Promise.all(
-        keys.map((k) => {
-          const at = k.lastIndexOf('@');
-          return runtime.governance.tags(k.slice(0, at), k.slice(at + 1));
-        }),
-      ),
-    ),
+    get tags() {
+      return (made.tags ??= new DataLoader<string, VersionTagsDocument | null>((keys) =>
+        Promise.all(
+          keys.map((k) => {
+            const at = k.lastIndexOf('@');
+            return runtime.governance.tags(k.slice(0, at), k.slice(at + 1));
+          }),
+        ),
+      ));
+    },
     /** model → its alias documents (deleted ones included). */
-    aliases: new DataLoader<string, AliasDocument[]>((models) =>
-      Promise.all(models.map((m) => runtime.governance.aliases(m))),
-    ),
-    versions: new DataLoader<string, string[]>((models) =>
-      Promise.all(models.map((m) => runtime.registry.listVersions(m))),
-    ),
+    get aliases() {
+      return (made.aliases ??= new DataLoader<string, AliasDocument[]>((models) =>
+        Promise.all(models.map((m) => runtime.governance.aliases(m))),
+      ));
+    },
+    /** model → its versions. */
+    get versions() {
+      return (made.versions ??= new DataLoader<string, string[]>((models) =>
+        Promise.all(models.map((m) => runtime.registry.listVersions(m))),
+      ));
+    },
   };
 }
 export type Loaders = ReturnType<typeof createLoaders>;

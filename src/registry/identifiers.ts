@@ -56,6 +56,26 @@ export const Stage = { PRODUCTION: 'PRODUCTION', STAGING: 'STAGING' } as const;
 export type Stage = (typeof Stage)[keyof typeof Stage];
 
 export function modelTypeOf(id: string): ModelType | undefined {
+  // Called per answered row (Prediction.model, .modelType): remembered, since
+  // the zod ticker check costs microseconds and a request names few models.
+  const known = modelTypes.get(id);
+  if (known !== undefined || modelTypes.has(id)) return known;
+  const type = modelTypeOfUncached(id);
+  remember(modelTypes, id, type);
+  return type;
+}
+
+/** Most distinct strings a memo of this module keeps; it starts over when full (hostile input cannot grow it). */
+const MEMO_LIMIT = 4096;
+const modelTypes = new Map<string, ModelType | undefined>();
+const tickers = new Map<string, string>();
+
+function remember<V>(memo: Map<string, V>, key: string, value: V): void {
+  if (memo.size >= MEMO_LIMIT) memo.clear();
+  memo.set(key, value);
+}
+
+function modelTypeOfUncached(id: string): ModelType | undefined {
   const [family, name, ...rest] = id.split('/');
   if (rest.length > 0 || name === undefined) return undefined;
   switch (family) {
@@ -122,7 +142,16 @@ function parseWith<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
   return result.data;
 }
 
-export const parseTicker = (v: unknown): string => parseWith(TickerSchema, 'ticker', v);
+/** A ticker as served (trimmed, upper-cased); a valid one is remembered (predictMany parses one per row). */
+export function parseTicker(v: unknown): string {
+  if (typeof v === 'string') {
+    const known = tickers.get(v);
+    if (known !== undefined) return known;
+  }
+  const ticker = parseWith(TickerSchema, 'ticker', v);
+  if (typeof v === 'string') remember(tickers, v, ticker);
+  return ticker;
+}
 export const parseModelId = (v: unknown): string => parseWith(ModelIdSchema, 'model id', v);
 export const parseVersion = (v: unknown): string => parseWith(VersionSchema, 'version', v);
 export const parseSharedPrefix = (v: unknown): string => parseWith(SharedPrefixSchema, 'prefix', v);

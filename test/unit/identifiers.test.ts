@@ -35,4 +35,23 @@ describe('identifiers are parsed before they become keys', () => {
       expect(() => parseTicker(t)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
     }
   });
+
+  it('answers the same when asked again (the memo of tickers and model types), also past its size limit', () => {
+    for (let round = 0; round < 2; round++) {
+      expect(parseTicker(' spy ')).toBe('SPY');
+      expect(parseTicker('SPY')).toBe('SPY');
+      expect(() => parseTicker('A..B')).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+      expect(() => parseTicker(42)).toThrow(expect.objectContaining({ code: 'BAD_USER_INPUT' }));
+      expect(modelTypeOf('etfs/SMH')).toBe('ETF_SPECIFIC');
+      expect(modelTypeOf('etfs/smh')).toBeUndefined();
+      expect(modelTypeOf('experimental/x')).toBe('EXPERIMENTAL');
+    }
+    // More distinct strings than the memo keeps: it starts over and every answer stays right.
+    for (let i = 0; i < 5000; i++) {
+      expect(parseTicker(`t${i}`)).toBe(`T${i}`);
+      expect(modelTypeOf(`universal/m${i}`)).toBe('UNIVERSAL');
+    }
+    expect(parseTicker(' spy ')).toBe('SPY');
+    expect(modelTypeOf('etfs/smh')).toBeUndefined();
+  });
 });
