@@ -60,39 +60,47 @@ function text(status: number, body: string): ConsoleResponse {
 }
 
 /**
- * The console's files, read once: the bundle is small (a few hundred KiB) and
- * immutable for the life of the process, so every answer is a memory lookup.
+ * The console's files, read once, on the first console request (not at start-up: a
+ * cold start that answers `predict` never reads them): the bundle is small (a few
+ * hundred KiB) and immutable for the life of the process, so every answer is a
+ * memory lookup.
  */
 export class ConsoleBundle {
-  private readonly index: string | null;
-  private readonly assets = new Map<string, string>();
+  private files: { index: string | null; assets: Map<string, string> } | undefined;
 
   constructor(
     readonly distDir: string,
     private readonly config: ConsoleConfig,
-  ) {
-    const indexFile = join(distDir, 'index.html');
-    this.index = existsSync(indexFile)
-      ? readFileSync(indexFile, 'utf8').replace(CONFIG_PLACEHOLDER, jsonForScript(config))
+  ) {}
+
+  private load(): { index: string | null; assets: Map<string, string> } {
+    if (this.files) return this.files;
+    const indexFile = join(this.distDir, 'index.html');
+    const index = existsSync(indexFile)
+      ? readFileSync(indexFile, 'utf8').replace(CONFIG_PLACEHOLDER, jsonForScript(this.config))
       : null;
-    const assetDir = join(distDir, '_');
+    const assets = new Map<string, string>();
+    const assetDir = join(this.distDir, '_');
     if (existsSync(assetDir)) {
       for (const name of readdirSync(assetDir)) {
-        if (ASSET_NAME.test(name)) this.assets.set(name, readFileSync(join(assetDir, name), 'utf8'));
+        if (ASSET_NAME.test(name)) assets.set(name, readFileSync(join(assetDir, name), 'utf8'));
       }
     }
+    this.files = { index, assets };
+    return this.files;
   }
 
   get built(): boolean {
-    return this.index !== null;
+    return this.load().index !== null;
   }
 
   /** The answer to a GET or HEAD of `pathname`, or null when the path is not the console's. */
   respond(pathname: string): ConsoleResponse | null {
     if (pathname !== CONSOLE_PATH && !pathname.startsWith(`${CONSOLE_PATH}/`)) return null;
+    const { index, assets } = this.load();
     if (pathname.startsWith(CONSOLE_ASSET_PREFIX)) {
       const name = pathname.slice(CONSOLE_ASSET_PREFIX.length);
-      const body = ASSET_NAME.test(name) ? this.assets.get(name) : undefined;
+      const body = ASSET_NAME.test(name) ? assets.get(name) : undefined;
       if (body === undefined) return text(404, 'No such console file.\n');
       return {
         status: 200,
@@ -104,7 +112,7 @@ export class ConsoleBundle {
         body,
       };
     }
-    if (this.index === null) {
+    if (index === null) {
       return text(503, 'The console is not built: run `node scripts/build-console.mjs` (npm start does).\n');
     }
     return {
@@ -118,7 +126,7 @@ export class ConsoleBundle {
         // Also in a <meta> of index.html; the header covers clients that ignore it.
         'content-security-policy': CONSOLE_CSP,
       },
-      body: this.index,
+      body: index,
     };
   }
 }
