@@ -1,6 +1,17 @@
-import { parquetMetadata, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import type { AsyncBuffer, FileMetaData } from 'hyparquet';
 import { BadUserInputError } from '../errors';
+
+let hyparquetModule: Promise<typeof import('hyparquet')> | undefined;
+/**
+ * hyparquet is imported with the first Parquet file, not with the module: the API
+ * function carries evaluation for the `evaluate` mutation, and a cold start that
+ * answers `predict` should not compile a Parquet reader (the Lambda build puts it
+ * in a chunk of its own).
+ */
+function hyparquet(): Promise<typeof import('hyparquet')> {
+  hyparquetModule ??= import('hyparquet');
+  return hyparquetModule;
+}
 
 /**
  * A dataset file, Parquet or CSV, as evaluation reads it: its columns and
@@ -85,6 +96,7 @@ function normalise(value: unknown): number | string | null {
 
 /** Opens a Parquet file from an AsyncBuffer (an S3 object read by ranges, or bytes in memory). */
 export async function openParquet(file: AsyncBuffer, known?: FileMetaData): Promise<DatasetFile> {
+  const { parquetMetadataAsync, parquetRead, parquetSchema } = await hyparquet();
   let metadata: FileMetaData;
   try {
     metadata = known ?? (await parquetMetadataAsync(file));
@@ -192,7 +204,8 @@ async function prefetchRows(
 }
 
 /** Parquet bytes already in memory. */
-export function openParquetBytes(bytes: Uint8Array): Promise<DatasetFile> {
+export async function openParquetBytes(bytes: Uint8Array): Promise<DatasetFile> {
+  const { parquetMetadata } = await hyparquet();
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   let metadata: FileMetaData;
   try {
