@@ -15,6 +15,19 @@ export interface ArtifactDiskCache {
   /** The verified bytes for this sha256, or undefined (a corrupt entry is dropped). */
   read(sha256: string, size: number): Promise<Buffer | undefined>;
   write(sha256: string, bytes: Buffer): Promise<void>;
+  /**
+   * Readies the entry while its bytes download (optional): `commit` then stores them
+   * without waiting on the file system first, `abandon` when they never come.
+   */
+  prepare?(sha256: string, size: number): PreparedWrite | undefined;
+}
+
+/** A disk-cache entry made ready before its bytes arrive (ArtifactDiskCache.prepare). */
+export interface PreparedWrite {
+  /** Stores the verified bytes; resolves when they are in place (never rejects). */
+  commit(bytes: Buffer): Promise<void>;
+  /** The bytes will not come (the download failed): the prepared file is removed. */
+  abandon(): void;
 }
 
 export interface ArtifactCounters {
@@ -47,11 +60,15 @@ export class ArtifactSource {
       }
     }
     this.counters.s3Fetches++;
+    // The disk entry is readied while the GET runs, so the verified bytes go to disk at
+    // once and the write overlaps session creation instead of following it.
+    const prepared = this.disk?.prepare?.(expected.sha256, expected.size);
     const getStart = performance.now();
     let body: Buffer;
     try {
       body = await this.store.getVerified(expected.key, expected);
     } catch (err) {
+      prepared?.abandon();
       if (err instanceof IntegrityError) this.counters.integrityFailures++;
       throw err;
     }
@@ -59,7 +76,9 @@ export class ArtifactSource {
     if (this.disk) {
       // Off the critical path: the write overlaps session creation; ModelCache
       // awaits settleWrites() before it reports a load as done.
-      const write: Promise<void> = this.disk.write(expected.sha256, body).catch(() => undefined);
+      const write: Promise<void> = (prepared ? prepared.commit(body) : this.disk.write(expected.sha256, body)).catch(
+        () => undefined,
+      );
       this.pendingWrites.add(write);
       void write.finally(() => this.pendingWrites.delete(write));
     }

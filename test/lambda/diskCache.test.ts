@@ -130,6 +130,46 @@ describe('DiskArtifactCache', () => {
     expect(sha(await readFile(join(dir, sha(bytes))))).toBe(sha(bytes));
   });
 
+  it('prepares an entry while its bytes download: commit stores it, abandon leaves nothing', async () => {
+    // Prepare
+    const dir = join(freshDir(), 'nested');
+    const cache = new DiskArtifactCache({ dir, maxBytes: 1 << 24 });
+    const bytes = randomBytes(3 << 20);
+    const gone = randomBytes(100);
+    // Act
+    const prepared = cache.prepare(sha(bytes), bytes.length)!;
+    const dropped = cache.prepare(sha(gone), gone.length)!;
+    const tooBig = cache.prepare(sha(randomBytes(8)), (1 << 24) + 1);
+    dropped.abandon();
+    await prepared.commit(bytes);
+    await sleep(20); // the abandoned temp file is closed and deleted in the background
+    // Assess: only the committed entry, complete, under its name; no temp file left
+    expect(tooBig).toBeUndefined();
+    expect(await readdir(dir)).toEqual([sha(bytes)]);
+    expect((await cache.read(sha(bytes), bytes.length))?.equals(bytes)).toBe(true);
+    expect(cache.counters).toMatchObject({ writes: 1, writeFailures: 0 });
+    // A second commit of the same entry, prepared meanwhile, is not a second file either.
+    await cache.prepare(sha(bytes), bytes.length)?.commit(bytes);
+    expect(await readdir(dir)).toEqual([sha(bytes)]);
+  });
+
+  it('reports a prepared entry that cannot be written as a write failure, and answers a miss', async () => {
+    const base = freshDir();
+    await mkdir(base, { recursive: true });
+    await writeFile(join(base, 'file-not-dir'), 'x');
+    const warnings: Array<Record<string, unknown>> = [];
+    const cache = new DiskArtifactCache({
+      dir: join(base, 'file-not-dir', 'cache'),
+      maxBytes: 1 << 20,
+      onWarning: (_message, details) => warnings.push(details),
+    });
+    const bytes = randomBytes(10);
+    await expect(cache.prepare(sha(bytes), 10)!.commit(bytes)).resolves.toBeUndefined();
+    expect(await cache.read(sha(bytes), 10)).toBeUndefined();
+    expect(cache.counters.writeFailures).toBe(1);
+    expect(warnings.map((w) => w.code)).toContain('ENOTDIR');
+  });
+
   it('creates a missing directory on first write', async () => {
     const dir = join(freshDir(), 'nested', 'cache');
     const cache = new DiskArtifactCache({ dir, maxBytes: 1 << 20 });
