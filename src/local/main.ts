@@ -23,7 +23,7 @@ async function main(): Promise<void> {
 
   Try:
     curl -s ${server.graphqlUrl} -H 'content-type: application/json' \\
-      -d '{"query":"{ assets { ticker kind model { id production { version } } } }"}'
+      -d '{"query":"{ assetsConnection(first: 5) { totalCount edges { node { ticker kind model { id production { version } } } } } }"}'
 
   The modelgraph CLI finds this server through ${dataDir}/server-url (npm run modelgraph -- --help).
   Mutations need a principal's token. The admin principal (every scope) has the one in ${dataDir}/admin-token

@@ -42,11 +42,12 @@ query PredictSpy {
 #                                     ensemble { voting members { model { id } version weight strategy confidence } }
 #   predict(ticker: "SPY", …, model: "universal/volatility_predictor") { task outputs { name value } }
 #   { models { id type production { version task labels targets } } }
-#   { model(id: "etfs/SPY") { traffic { shadow canaryPercent } shadowAgreement { rows rate } history { action toVersion at } } }
+#   { model(id: "etfs/SPY") { traffic { shadow canaryPercent } shadowAgreement { rows rate }
+#       historyConnection(first: 5) { edges { node { action toVersion by at } } } } }
 #
 # Governance: who published each version, who approved it, what the policy asks before production.
 #   { model(id: "etfs/SPY") { policy { rules { requireApproval minShadowAgreement } }
-#       versions { version approval { status publishedBy by } tags aliases lineage { gitCommit } } } }
+#       versionsConnection { edges { node { version approval { status publishedBy by } tags aliases lineage { gitCommit } } } } } }
 #   mutation { approveVersion(model: "etfs/SPY", version: "v1.1.0", note: "backtest ok") { status by } }
 #     (needs a models:approve principal other than the publisher; Headers tab: {"Authorization": "Bearer <token>"})
 `;

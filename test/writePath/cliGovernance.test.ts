@@ -267,7 +267,8 @@ describe('modelgraph through the API: principals, governance, no bucket fallback
       expect((await admin('tag', 'etfs/SMH', 'v5', 'novalue')).code).toBe(2);
 
       const all = await admin('versions', 'etfs/SMH', '--json');
-      expect(all.json.versions.map((v: { version: string }) => v.version)).toEqual(['v1.0.0', 'v5', 'v6']);
+      // Newest first, as versionsConnection orders by default.
+      expect(all.json.versions.map((v: { version: string }) => v.version)).toEqual(['v6', 'v5', 'v1.0.0']);
       const approvedVol = await admin('versions', 'etfs/SMH', '--filter', 'approval=APPROVED,tag.team=vol', '--json');
       expect(approvedVol.json.versions).toEqual([
         expect.objectContaining({

@@ -564,6 +564,15 @@ function firstOption(v: string): number {
   return n;
 }
 
+interface VersionsPage {
+  model: {
+    versionsConnection: {
+      edges: Array<{ node: VersionListRow }>;
+      pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    };
+  } | null;
+}
+
 interface VersionListRow {
   version: string;
   createdAt: string | null;
@@ -601,18 +610,28 @@ function addVersionsCommand(program: Command, run: CommandRunner): void {
       const model = parseModelId(modelArg);
       const filter = parseVersionFilter(flags.filter);
       const paged = flags.filter.length > 0 || flags.orderBy !== undefined || flags.first !== undefined;
-      const { model: found } = await api().request<{ model: { versions: VersionListRow[] } | null }>(
-        `query Versions($model: ID!, $filter: VersionFilter, $orderBy: VersionOrder, $first: Int) {
-          model(id: $model) {
-            versions(filter: $filter, orderBy: $orderBy, first: $first) {
-              version createdAt accuracy stages approval { status publishedBy } tags aliases
+      // versionsConnection a page at a time: --first is one page; without it, every version (pages of 200).
+      const client = api();
+      const versions: VersionListRow[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page: VersionsPage = await client.request<VersionsPage>(
+          `query Versions($model: ID!, $filter: VersionFilter, $orderBy: VersionOrder, $first: Int, $after: String) {
+            model(id: $model) {
+              versionsConnection(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
+                edges { node { version createdAt accuracy stages approval { status publishedBy } tags aliases } }
+                pageInfo { hasNextPage endCursor }
+              }
             }
-          }
-        }`,
-        paged ? { model, filter, orderBy: flags.orderBy, first: flags.first ?? 200 } : { model },
-      );
-      if (!found) throw new ModelNotFoundError(model);
-      const versions = found.versions;
+          }`,
+          { model, filter: paged ? filter : undefined, orderBy: flags.orderBy, first: flags.first ?? 200, after },
+        );
+        if (!page.model) throw new ModelNotFoundError(model);
+        const conn = page.model.versionsConnection;
+        versions.push(...conn.edges.map((e) => e.node));
+        if (flags.first !== undefined || !conn.pageInfo.hasNextPage || !conn.pageInfo.endCursor) break;
+        after = conn.pageInfo.endCursor;
+      }
       out.result(
         () =>
           versions.length === 0
