@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PREDICT_MANY_GOAL } from '../../bench/sections/throughput';
 
 const run = promisify(execFile);
 const repo = join(import.meta.dirname, '../..');
@@ -76,6 +77,14 @@ describe('npm run bench:smoke', () => {
     // predictMatrix binary vs JSON vs bare, both sizes, with its goal computed by the bench.
     expect(results.bulk.map((b: { size: string }) => b.size)).toEqual(['small', 'large']);
     expect(results.goals.filter((g: { name: string }) => g.name.includes('predictMatrix, binary'))).toHaveLength(2);
+    // predictMany: 40 % of bare for the small model (issue 15), 50 % for the large one, each a check that can fail.
+    const largest = Math.max(...results.throughput.map((t: { rows: number }) => t.rows));
+    for (const t of results.throughput.filter((x: { rows: number }) => x.rows === largest)) {
+      const goal = results.goals.find((g: { name: string }) => g.name.includes(`predictMany throughput (${t.size})`));
+      expect(goal.target).toBe(`≥ ${PREDICT_MANY_GOAL[t.size as 'small' | 'large'] * 100}% of bare session.run`);
+      expect(goal.met).toBe(t.ratio >= PREDICT_MANY_GOAL[t.size as 'small' | 'large']);
+    }
+    expect(PREDICT_MANY_GOAL).toEqual({ small: 0.4, large: 0.5 });
     expect(results.memory.bounded.samples.length).toBeGreaterThan(1);
     expect(results.http.loads.map((l: { connections: number }) => l.connections)).toEqual([1, 50]);
     for (const scenario of results.coldStart.scenarios) {
