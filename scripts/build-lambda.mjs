@@ -16,6 +16,8 @@
 //   node scripts/build-lambda.mjs --arch arm64    linux/arm64 (Architecture=arm64)
 //   … --variant schema-at-startup,sdk-reads       a what-if build (VARIANTS below; env MODELGRAPH_BUILD_VARIANT)
 //   … --out DIR                                   write DIR instead of dist/lambda (what-if builds do)
+//   … --metafile FILE                             also write esbuild's metafile of index.mjs and its chunks to FILE
+//                                                 (what each output holds: esbuild's analyzer or `npx esbuild --analyze`)
 //
 // The build goes to a scratch directory that is swapped in at the end, so a
 // concurrent reader never sees half an artifact.
@@ -109,6 +111,11 @@ function parseVariants(argv) {
   return names;
 }
 
+function parseMetafile(argv) {
+  const i = argv.indexOf('--metafile');
+  return i >= 0 ? resolve(argv[i + 1]) : undefined;
+}
+
 function parseOut(argv) {
   const i = argv.indexOf('--out');
   return i >= 0 ? resolve(argv[i + 1]) : join(root, 'dist/lambda');
@@ -178,6 +185,35 @@ const oneCopyOfDualPackages = {
   },
 };
 
+/**
+ * Node 22's ESM facade of node:http (and of node:https, node:http2) reads every export
+ * of the module when it is first imported, and one of them is a lazy getter that
+ * compiles undici (with node:http2): ≈ 15–45 ms that a CommonJS require of the same
+ * module never pays. Our own code requires node:http (src/storage/s3Reads.ts); the
+ * bundled dependencies (the SDK's node-http-handler, its credential providers) and
+ * src/storage/s3Client.ts import them, so their imports become requires too (through
+ * the banner's `require`): the first write or listing (which loads the SDK client) and
+ * any start without static credentials (which reads through it) no longer compile
+ * undici — import of the handler without credentials: 227 → 209 ms CPU, 251 → 229 ms
+ * wall (p50 of 30, interleaved, loaded 2-core machine, 2026-12-04). Only these three:
+ * every builtin by require was measured too and is no faster than imports (227 ms).
+ * The catch-up and evaluation functions read and write through SDK clients: theirs too.
+ */
+const httpBuiltinsByRequire = {
+  name: 'http-builtins-by-require',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?(http|https|http2)$/ }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? { path: args.path.replace(/^node:/, ''), namespace: 'builtin-by-require' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-by-require' }, (args) => ({
+      contents: `module.exports = require('node:${args.path}');`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** A package's folder as Node resolves it from onnxruntime-node (works without a `./package.json` export). */
 function packageDir(name) {
   const ortRequire = createRequire(require.resolve('onnxruntime-node'));
@@ -228,6 +264,7 @@ function prunedOnnxRuntimeLayer(layerModules, arch) {
 const arch = parseArch(process.argv.slice(2));
 const variants = parseVariants(process.argv.slice(2));
 const outDir = parseOut(process.argv.slice(2));
+const metafileOut = parseMetafile(process.argv.slice(2));
 const variantDefines = Object.assign({}, ...variants.map((v) => VARIANTS[v].define));
 const started = performance.now();
 const tmpDir = join(dirname(outDir), `.lambda-build-${process.pid}`);
@@ -261,12 +298,13 @@ try {
       js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
     },
     define: { ...schemaDefines(variants), ...variantDefines },
-    plugins: [onnxruntimeFromLayer, oneCopyOfDualPackages],
+    plugins: [onnxruntimeFromLayer, oneCopyOfDualPackages, httpBuiltinsByRequire],
     metafile: true,
     logLevel: 'warning',
   });
   const bundledOrt = Object.keys(result.metafile.inputs).filter((f) => f.includes('node_modules/onnxruntime-'));
   if (bundledOrt.length) throw new Error(`onnxruntime must stay external, but the bundle contains ${bundledOrt[0]}`);
+  if (metafileOut) writeFileSync(metafileOut, JSON.stringify(result.metafile));
 
   // The scheduled events catch-up (template.yaml EventsCatchUpFunction, handler catchup.handler):
   // the same sources, its own single file beside index.mjs — S3 and the event targets only,
@@ -286,6 +324,7 @@ try {
     banner: {
       js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
     },
+    plugins: [httpBuiltinsByRequire],
     metafile: true,
     logLevel: 'warning',
   });
@@ -312,7 +351,7 @@ try {
     banner: {
       js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
     },
-    plugins: [onnxruntimeFromLayer],
+    plugins: [onnxruntimeFromLayer, httpBuiltinsByRequire],
     metafile: true,
     logLevel: 'warning',
   });
