@@ -1,11 +1,14 @@
 import type { Evaluation, EvaluationResult, Resolvers } from '../src/generated/resolvers-types';
 import { requireWrite } from '../src/graphql/auth';
 import type { ModelRef } from '../src/graphql/mappers';
-import { listDatasets, parseDatasetName, readDatasetManifest, type DatasetManifest } from '../src/evaluation/datasets';
+import type { DatasetManifest } from '../src/evaluation/datasets';
 import type { EvaluationDocument } from '../src/evaluation/evaluationRecords';
 import type { EvaluationView } from '../src/evaluation/evaluations';
 import { evaluationKey } from '../src/evaluation/layout';
 import { modelTypeOf, parseModelId, parseVersion } from '../src/registry/identifiers';
+
+/** Datasets are read on their first query, not at start-up (the module is not on a prediction's path). */
+const datasets = () => import('../src/evaluation/datasets');
 
 const modelRef = (id: string): ModelRef => ({ id, type: modelTypeOf(id)! });
 
@@ -57,8 +60,12 @@ function evaluation(v: EvaluationView): Omit<Evaluation, 'model'> & { model: Mod
 
 export const evaluationResolvers: Resolvers = {
   Query: {
-    datasets: async (_parent, _args, { runtime }) => (await listDatasets(runtime.store)).map(dataset),
+    datasets: async (_parent, _args, { runtime }) => {
+      const { listDatasets } = await datasets();
+      return (await listDatasets(runtime.store)).map(dataset);
+    },
     dataset: async (_parent, args, { runtime }) => {
+      const { parseDatasetName, readDatasetManifest } = await datasets();
       const m = await readDatasetManifest(runtime.store, parseDatasetName(args.name));
       return m ? dataset(m) : null;
     },
@@ -72,7 +79,7 @@ export const evaluationResolvers: Resolvers = {
       requireWrite(caller);
       const model = parseModelId(args.model);
       const version = parseVersion(args.version);
-      const name = parseDatasetName(args.dataset);
+      const name = (await datasets()).parseDatasetName(args.dataset);
       const view = await runtime.evaluations.start({
         model,
         version,

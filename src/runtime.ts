@@ -6,8 +6,8 @@ import { ModelCache } from './inference/modelCache';
 import { Predictor } from './inference/predictor';
 import { ShadowTracker } from './inference/shadowTracker';
 import { createEventDelivery, type EventDelivery } from './events/eventDelivery';
-import { Evaluations } from './evaluation/evaluations';
-import { stepFunctionsExecutor } from './evaluation/stepFunctionsExecutor';
+import type { Evaluations, EvaluationsOptions } from './evaluation/evaluations';
+import type { ScoringDeps } from './evaluation/chunkScoring';
 import { logger } from './observability/logger';
 import { Deployments } from './registry/deployments';
 import { Governance } from './registry/governance';
@@ -43,7 +43,43 @@ export interface Runtime {
   /** The artifact disk cache (config DISK_CACHE_DIR), if any. */
   diskCache?: ArtifactDiskCache;
   /** Evaluations of versions on datasets (in-process, or Step Functions with EVALUATION_STATE_MACHINE_ARN). */
-  evaluations: Evaluations;
+  evaluations: EvaluationsApi;
+}
+
+/** What the rest of the process uses of Evaluations (src/evaluation/evaluations.ts). */
+export type EvaluationsApi = Pick<Evaluations, 'start' | 'get' | 'forVersion' | 'idle'>;
+
+/**
+ * Evaluations, loaded on first use: the module (its record schemas, the chunk scoring, the
+ * Step Functions executor) is not needed to answer a prediction, and the Lambda build puts
+ * it in a chunk that a cold start then neither compiles nor evaluates. Same methods, same
+ * errors: each call waits for the module, then delegates.
+ */
+function lazyEvaluations(deps: ScoringDeps, config: Config, opts: EvaluationsOptions): EvaluationsApi {
+  let loading: Promise<Evaluations> | undefined;
+  const loaded = () =>
+    (loading ??= Promise.all([
+      import('./evaluation/evaluations'),
+      config.EVALUATION_STATE_MACHINE_ARN ? import('./evaluation/stepFunctionsExecutor') : undefined,
+    ]).then(
+      ([{ Evaluations }, sfn]) =>
+        new Evaluations(deps, {
+          ...opts,
+          executor: sfn?.stepFunctionsExecutor({
+            stateMachineArn: config.EVALUATION_STATE_MACHINE_ARN!,
+            region: config.AWS_REGION,
+          }),
+        }),
+    ));
+  return {
+    start: async (input) => (await loaded()).start(input),
+    get: async (id) => (await loaded()).get(id),
+    forVersion: async (model, version) => (await loaded()).forVersion(model, version),
+    // Nothing runs before the module is loaded, so nothing to wait for.
+    idle: async () => {
+      if (loading) await (await loading).idle();
+    },
+  };
 }
 
 export interface RuntimeOverrides {
@@ -117,17 +153,11 @@ export function createRuntime(config: Config, overrides: RuntimeOverrides = {}):
   deployments.addListener(events.deploymentListener); // returns at once: delivery never delays a move
   const governance = new Governance(registry);
   governance.addListener((key) => events.changed(key)); // approval, alias and policy documents
-  const evaluations = new Evaluations(
-    { store, registry, models },
-    {
-      chunkRows: config.EVALUATION_CHUNK_ROWS,
-      concurrency: config.EVALUATION_CONCURRENCY,
-      executor: config.EVALUATION_STATE_MACHINE_ARN
-        ? stepFunctionsExecutor({ stateMachineArn: config.EVALUATION_STATE_MACHINE_ARN, region: config.AWS_REGION })
-        : undefined,
-      onWarning: overrides.onWarning,
-    },
-  );
+  const evaluations = lazyEvaluations({ store, registry, models }, config, {
+    chunkRows: config.EVALUATION_CHUNK_ROWS,
+    concurrency: config.EVALUATION_CONCURRENCY,
+    onWarning: overrides.onWarning,
+  });
   return {
     config,
     bucket: config.MODEL_BUCKET,

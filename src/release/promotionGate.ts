@@ -1,6 +1,4 @@
 import { ForbiddenError, PolicyViolationError } from '../errors';
-import { readEvaluationDocument } from '../evaluation/chunkScoring';
-import { readDatasetManifest } from '../evaluation/datasets';
 import type { ShadowTracker } from '../inference/shadowTracker';
 import type { DeploymentGate, GateEvidence } from '../registry/deployments';
 import type { Governance } from '../registry/governance';
@@ -141,6 +139,11 @@ async function evaluationEvidence(
   production: string | null,
   dataset: string,
 ): Promise<NonNullable<PromotionEvidence['evaluation']>> {
+  // Imported here, not with the module: evaluation's records and datasets are not on a prediction's path.
+  const [{ readEvaluationDocument }, { readDatasetManifest }] = await Promise.all([
+    import('../evaluation/chunkScoring'),
+    import('../evaluation/datasets'),
+  ]);
   const manifest = await readDatasetManifest(store, dataset);
   if (!manifest)
     return {
