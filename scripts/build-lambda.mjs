@@ -76,6 +76,16 @@ const VARIANTS = {
       'Apollo builds the schema from the SDL text at start-up (ships: the document parsed and validated at build time, resolvers attached in place)',
     define: { __MODELGRAPH_SCHEMA_BY_APOLLO__: 'true' },
   },
+  'apollo-inline-trace': {
+    description:
+      "Apollo's default inline-trace plugin installed, which imports the usage-reporting protobuf at start-up (ships: disabled; it only acts for a federated subgraph)",
+    define: { __MODELGRAPH_APOLLO_INLINE_TRACE__: 'true' },
+  },
+  'disk-write-after-download': {
+    description:
+      'the disk-cache write starts when the bytes are in (fs.promises.writeFile) and finishes after session creation (ships: temp file opened during the GET, one write that overlaps session creation)',
+    define: { __MODELGRAPH_DISK_WRITE_AFTER_DOWNLOAD__: 'true' },
+  },
 };
 
 /**

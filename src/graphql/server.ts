@@ -38,6 +38,11 @@ const noStore: ApolloServerPlugin<GraphQLContext> = {
 declare const __MODELGRAPH_SCHEMA_BY_APOLLO__: boolean | undefined;
 const schemaByApollo = typeof __MODELGRAPH_SCHEMA_BY_APOLLO__ === 'boolean' && __MODELGRAPH_SCHEMA_BY_APOLLO__;
 
+/** A what-if build (`--variant apollo-inline-trace`) leaves Apollo's default inline-trace plugin installed. */
+declare const __MODELGRAPH_APOLLO_INLINE_TRACE__: boolean | undefined;
+const inlineTraceByDefault =
+  typeof __MODELGRAPH_APOLLO_INLINE_TRACE__ === 'boolean' && __MODELGRAPH_APOLLO_INLINE_TRACE__;
+
 /** The Apollo Server shared by the local server and the Lambda handler. */
 export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<GraphQLContext> {
   const limits = queryLimits(opts.config);
@@ -59,7 +64,7 @@ export function createGraphQLServer(opts: GraphQLServerOptions): ApolloServer<Gr
       // Apollo installs its inline-trace plugin by default, which only does anything for a
       // federated subgraph (this schema is not one) but still imports, at start-up and before
       // the first request is served, the usage-reporting protobuf (≈ 130 KB to compile).
-      ApolloServerPluginInlineTraceDisabled(),
+      ...(inlineTraceByDefault ? [] : [ApolloServerPluginInlineTraceDisabled()]),
       noStore,
       trustedDocumentsPlugin({ mode: opts.config.TRUSTED_DOCUMENTS, onUntrusted: opts.onUntrustedDocument }),
       ...limits.plugins,

@@ -4,6 +4,12 @@ import { IntegrityError } from '../errors';
 import type { ObjectStore } from '../storage/objectStore';
 import { tracePhase } from './loadTrace';
 
+/** A what-if build (`--variant disk-write-after-download`) writes the disk cache only once the bytes are in. */
+declare const __MODELGRAPH_DISK_WRITE_AFTER_DOWNLOAD__: boolean | undefined;
+const prepareDiskWrites = !(
+  typeof __MODELGRAPH_DISK_WRITE_AFTER_DOWNLOAD__ === 'boolean' && __MODELGRAPH_DISK_WRITE_AFTER_DOWNLOAD__
+);
+
 export interface ExpectedArtifact {
   key: string;
   sha256: string;
@@ -62,7 +68,7 @@ export class ArtifactSource {
     this.counters.s3Fetches++;
     // The disk entry is readied while the GET runs, so the verified bytes go to disk at
     // once and the write overlaps session creation instead of following it.
-    const prepared = this.disk?.prepare?.(expected.sha256, expected.size);
+    const prepared = prepareDiskWrites ? this.disk?.prepare?.(expected.sha256, expected.size) : undefined;
     const getStart = performance.now();
     let body: Buffer;
     try {
