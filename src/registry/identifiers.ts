@@ -65,12 +65,18 @@ export function modelTypeOf(id: string): ModelType | undefined {
   return type;
 }
 
-/** Most distinct strings a memo of this module keeps; it starts over when full (hostile input cannot grow it). */
+/**
+ * Most distinct strings a memo of this module keeps; it starts over when full.
+ * Only short strings are kept (ids and tickers are at most 80 characters), so
+ * hostile input can neither grow a memo nor make it hold a long string.
+ */
 const MEMO_LIMIT = 4096;
+const MEMO_KEY_MAX_LENGTH = 100;
 const modelTypes = new Map<string, ModelType | undefined>();
 const tickers = new Map<string, string>();
 
 function remember<V>(memo: Map<string, V>, key: string, value: V): void {
+  if (key.length > MEMO_KEY_MAX_LENGTH) return;
   if (memo.size >= MEMO_LIMIT) memo.clear();
   memo.set(key, value);
 }

@@ -53,5 +53,10 @@ describe('identifiers are parsed before they become keys', () => {
     }
     expect(parseTicker(' spy ')).toBe('SPY');
     expect(modelTypeOf('etfs/smh')).toBeUndefined();
+    // A long string (a valid ticker padded with blanks; the memo keeps only short ones) is answered, and again.
+    const padded = `SPY${' '.repeat(10_000)}`;
+    expect(parseTicker(padded)).toBe('SPY');
+    expect(parseTicker(padded)).toBe('SPY');
+    expect(modelTypeOf(`universal/${'a'.repeat(10_000)}`)).toBeUndefined();
   });
 });
