@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { InvalidModelError } from '../errors';
 import type { Registry } from '../registry/registry';
 import type { VersionMetadata, VotingMethod } from '../registry/versionMetadata';
-import { featureValidator } from './features';
+import { featureValidator, type FeatureValidator } from './features';
 import type { ModelBundle } from './modelBundle';
 
 export interface EnsemblePlanMember {
@@ -23,7 +23,7 @@ export interface EnsemblePlan {
   labels: string[];
   /** The union of the members' feature names: what a request gives. */
   featureNames: string[];
-  validate: (features: unknown, where?: string) => Float32Array;
+  validate: FeatureValidator;
   members: EnsemblePlanMember[];
   partFor(
     index: number,

@@ -11,7 +11,7 @@ import {
   type VersionMetadata,
 } from '../registry/versionMetadata';
 import { decompressModel, type ArtifactSource } from './artifactSource';
-import { featureValidator } from './features';
+import { featureValidator, type FeatureValidator } from './features';
 import { tracePhase } from './loadTrace';
 import { onnxRuntime } from './onnxRuntime';
 
@@ -36,7 +36,7 @@ export interface RowPrediction {
  */
 export class ModelBundle {
   readonly key: string;
-  readonly validateFeatures: (features: unknown, where?: string) => Float32Array;
+  readonly validateFeatures: FeatureValidator;
   readonly task: ModelTask;
   /** The output tensor `run` answers: `probabilities` (classifier) or the regressor's output. */
   readonly outputName: string;

@@ -10,6 +10,7 @@ import { EnsemblePlans } from './ensemblePlan';
 import type { ShadowTracker } from './shadowTracker';
 import { routeRows, shadowsStaging, type RowGroup, type StageTraffic } from './batchRouting';
 import { vote } from './voting';
+import type { FeatureValidator } from './features';
 
 export interface PredictionRequest {
   ticker: string;
@@ -103,7 +104,7 @@ interface ServingUnit {
   columns: readonly string[];
   /** The feature names a request gives, in the order `validate` lays them out. */
   featureNames: readonly string[];
-  validate: (features: unknown, where?: string) => Float32Array;
+  validate: FeatureValidator;
   parts: UnitPart[];
   voting?: VotingMethod;
 }
@@ -470,14 +471,20 @@ export class Predictor {
     const { requests, results } = batch;
     const planned: PlannedGroup = { group, indexes: [], works: [], shadows: shadowUnit ? [] : undefined };
     const sameFeatures = shadowUnit !== undefined && sameNames(unit.featureNames, shadowUnit.featureNames);
+    // The group's rows are validated into one matrix, row after row (a failed row's slot is reused):
+    // no array per row, and runJob hands the rows of a job that are its consecutive slots to onnxruntime as they are.
+    const width = unit.featureNames.length;
+    const matrix = new Float32Array(group.indexes.length * width);
+    let slot = 0;
     for (const i of group.indexes) {
       let row: Float32Array;
       try {
-        row = unit.validate(requests[i].features, requests[i].where);
+        row = unit.validate(requests[i].features, requests[i].where, matrix.subarray(slot * width, (slot + 1) * width));
       } catch (err) {
         results[i] = asError(err);
         continue;
       }
+      slot++;
       planned.indexes.push(i);
       planned.works.push(jobs.addRow(unit, row));
       if (!shadowUnit) continue;
@@ -597,10 +604,7 @@ export class Predictor {
       let bundle = job.bundle;
       // Loaded at the start of the batch; another request's load may have evicted it since.
       if (bundle.isReleased) bundle = await this.liveBundle(bundle.model, bundle.version, bundle.metadata);
-      const width = bundle.featureNames.length;
-      const input = new Float32Array(job.rows.length * width);
-      job.rows.forEach((row, i) => input.set(row, i * width));
-      const out = await this.models.run(bundle, input, job.rows.length);
+      const out = await this.models.run(bundle, jobInput(job.rows, bundle.featureNames.length), job.rows.length);
       const columns = bundle.labels.length;
       for (let r = 0; r < job.works.length; r++)
         job.works[r].outputs[job.parts[r]] = out.subarray(r * columns, (r + 1) * columns);
@@ -734,6 +738,25 @@ function inUnitOrder(own: Float32Array, labels: Int32Array | null, count: number
   const mapped = new Float64Array(count);
   labels.forEach((to, from) => (mapped[to] = own[from]));
   return mapped;
+}
+
+/**
+ * A job's rows as one row-major matrix: when they are consecutive slices of one
+ * buffer (the rows of one group, validated in place, see layOut), a view on it;
+ * else a copy.
+ */
+export function jobInput(rows: readonly Float32Array[], width: number): Float32Array {
+  const first = rows[0];
+  let contiguous = first !== undefined && first.length === width;
+  for (let r = 1; contiguous && r < rows.length; r++) {
+    const row = rows[r];
+    contiguous =
+      row.buffer === first.buffer && row.length === width && row.byteOffset === first.byteOffset + r * width * 4;
+  }
+  if (contiguous) return new Float32Array(first.buffer, first.byteOffset, rows.length * width);
+  const input = new Float32Array(rows.length * width);
+  rows.forEach((row, i) => input.set(row, i * width));
+  return input;
 }
 
 function project(row: Float32Array, inputs: Int32Array): Float32Array {

@@ -75,3 +75,39 @@ describe('feature validation', () => {
     }
   });
 });
+
+describe('featureValidator writing into a given row', () => {
+  const validate = featureValidator(NAMES);
+  const row = (i: number) => Object.fromEntries(NAMES.map((n, k) => [n, i * 10 + k]));
+
+  it('writes the values into the row it is given and answers that row (fast path and schema path)', () => {
+    const matrix = new Float32Array(3 * NAMES.length);
+    const slot = (k: number) => matrix.subarray(k * NAMES.length, (k + 1) * NAMES.length);
+    const target0 = slot(0);
+    expect(validate(row(1), undefined, target0)).toBe(target0);
+    // Keys in another order, and a null-prototype object: the same values land in the slot.
+    const reversed = Object.fromEntries(NAMES.map((n, k) => [n, 20 + k]).reverse());
+    const target1 = slot(1);
+    expect(validate(reversed, undefined, target1)).toBe(target1);
+    const bare = Object.assign(Object.create(null), row(3)) as Record<string, number>;
+    const target2 = slot(2);
+    expect(validate(bare, undefined, target2)).toBe(target2);
+    expect(Array.from(matrix)).toEqual([
+      ...NAMES.map((_, k) => 10 + k),
+      ...NAMES.map((_, k) => 20 + k),
+      ...NAMES.map((_, k) => 30 + k),
+    ]);
+    // Without a row: a new array with the same values.
+    expect(Array.from(validate(row(1)))).toEqual(Array.from(slot(0)));
+  });
+
+  it('refuses what it refused before, whether or not it is given a row', () => {
+    const bad = { ...row(0), rsi_14: Number.NaN };
+    expect(() => validate(bad, 'requests[4]', new Float32Array(NAMES.length))).toThrow(
+      /requests\[4\]: invalid features \(not a finite number: rsi_14\)/,
+    );
+    expect(() => validate(bad, 'requests[4]')).toThrow(
+      /requests\[4\]: invalid features \(not a finite number: rsi_14\)/,
+    );
+  });
+});
