@@ -271,6 +271,38 @@ function prunedOnnxRuntimeLayer(layerModules, arch) {
   }
 }
 
+/** A real `require` for the ESM bundles (CommonJS dependencies and the builtins made requires above). */
+const REQUIRE_BANNER =
+  "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);";
+
+/**
+ * A scheduled function's entry as one file beside index.mjs (no chunks), with the API bundle's
+ * options; `onnxruntime-node` only from the layer, and never Apollo Server or graphql-js in it.
+ */
+async function buildSingleFileFunction(entry, file, plugins, what) {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [join(root, entry)],
+    outfile: join(functionDir, file),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    minify: true,
+    sourcemap: 'external',
+    legalComments: 'none',
+    mainFields: ['module', 'main'],
+    banner: { js: REQUIRE_BANNER },
+    plugins,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  const extras = Object.keys(result.metafile.inputs).filter((f) =>
+    /node_modules\/(onnxruntime-|@apollo\/server|graphql\/)/.test(f),
+  );
+  if (extras.length) throw new Error(`the ${what} bundle must not contain ${extras[0]}`);
+}
+
 const arch = parseArch(process.argv.slice(2));
 const variants = parseVariants(process.argv.slice(2));
 const outDir = parseOut(process.argv.slice(2));
@@ -304,9 +336,7 @@ try {
     legalComments: 'external',
     // Prefer packages' ESM builds (better tree shaking); CommonJS ones get a real `require`.
     mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
-    },
+    banner: { js: REQUIRE_BANNER },
     define: { ...schemaDefines(variants), ...variantDefines },
     plugins: [onnxruntimeFromLayer, oneCopyOfDualPackages, httpBuiltinsByRequire],
     metafile: true,
@@ -319,56 +349,17 @@ try {
   // The scheduled events catch-up (template.yaml EventsCatchUpFunction, handler catchup.handler):
   // the same sources, its own single file beside index.mjs — S3 and the event targets only,
   // no GraphQL and no onnxruntime, and nothing that changes what index.mjs loads.
-  const catchUp = await build({
-    absWorkingDir: root,
-    entryPoints: [join(root, 'src/events/catchUpLambda.ts')],
-    outfile: join(functionDir, 'catchup.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    sourcemap: 'external',
-    legalComments: 'none',
-    mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
-    },
-    plugins: [httpBuiltinsByRequire],
-    metafile: true,
-    logLevel: 'warning',
-  });
-  const catchUpExtras = Object.keys(catchUp.metafile.inputs).filter((f) =>
-    /node_modules\/(onnxruntime-|@apollo\/server|graphql\/)/.test(f),
-  );
-  if (catchUpExtras.length) throw new Error(`the catch-up bundle must not contain ${catchUpExtras[0]}`);
+  await buildSingleFileFunction('src/events/catchUpLambda.ts', 'catchup.mjs', [httpBuiltinsByRequire], 'catch-up');
 
   // Evaluation chunks and their reduce (template.yaml EvaluationFunction, handler evaluate.handler, invoked by
   // the EvaluationStateMachine's Distributed Map): its own single file beside index.mjs, onnxruntime from the
   // layer like the API, no GraphQL.
-  const evaluate = await build({
-    absWorkingDir: root,
-    entryPoints: [join(root, 'src/evaluation/evaluationLambda.ts')],
-    outfile: join(functionDir, 'evaluate.mjs'),
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    sourcemap: 'external',
-    legalComments: 'none',
-    mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire as __mgCreateRequire } from 'node:module'; const require = __mgCreateRequire(import.meta.url);",
-    },
-    plugins: [onnxruntimeFromLayer, httpBuiltinsByRequire],
-    metafile: true,
-    logLevel: 'warning',
-  });
-  const evaluateExtras = Object.keys(evaluate.metafile.inputs).filter((f) =>
-    /node_modules\/(onnxruntime-|@apollo\/server|graphql\/)/.test(f),
+  await buildSingleFileFunction(
+    'src/evaluation/evaluationLambda.ts',
+    'evaluate.mjs',
+    [onnxruntimeFromLayer, httpBuiltinsByRequire],
+    'evaluation',
   );
-  if (evaluateExtras.length) throw new Error(`the evaluation bundle must not contain ${evaluateExtras[0]}`);
 
   // The console (GET /console and /console/{proxy+} in template.yaml): the function serves
   // dist/console/ from beside index.mjs (src/console/serve.ts), hashed files with a one-year cache.
