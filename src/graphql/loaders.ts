@@ -60,35 +60,20 @@ export function createLoaders(runtime: Runtime) {
     },
     /** `{model}@{version}` → its metadata (an Error when it cannot be read). */
     get versionMetadata() {
-      return (made.versionMetadata ??= new DataLoader<string, VersionMetadata>((keys) =>
-        Promise.all(
-          keys.map((k) => {
-            const at = k.lastIndexOf('@');
-            return runtime.registry.versionMetadata(k.slice(0, at), k.slice(at + 1)).catch((e: Error) => e);
-          }),
-        ),
+      return (made.versionMetadata ??= new DataLoader<string, VersionMetadata>(
+        perVersion((model, version) => runtime.registry.versionMetadata(model, version).catch((e: Error) => e)),
       ));
     },
     /** `{model}@{version}` → its approval document (null: never registered through the API). */
     get approval() {
-      return (made.approval ??= new DataLoader<string, ApprovalDocument | null>((keys) =>
-        Promise.all(
-          keys.map(async (k) => {
-            const at = k.lastIndexOf('@');
-            return (await runtime.governance.approval(k.slice(0, at), k.slice(at + 1)))?.value ?? null;
-          }),
-        ),
+      return (made.approval ??= new DataLoader<string, ApprovalDocument | null>(
+        perVersion(async (model, version) => (await runtime.governance.approval(model, version))?.value ?? null),
       ));
     },
     /** `{model}@{version}` → its tags document (null: never tagged). */
     get tags() {
-      return (made.tags ??= new DataLoader<string, VersionTagsDocument | null>((keys) =>
-        Promise.all(
-          keys.map((k) => {
-            const at = k.lastIndexOf('@');
-            return runtime.governance.tags(k.slice(0, at), k.slice(at + 1));
-          }),
-        ),
+      return (made.tags ??= new DataLoader<string, VersionTagsDocument | null>(
+        perVersion((model, version) => runtime.governance.tags(model, version)),
       ));
     },
     /** model → its alias documents (deleted ones included). */
@@ -105,4 +90,16 @@ export function createLoaders(runtime: Runtime) {
     },
   };
 }
+
+/** A batch function over `{model}@{version}` keys (the version is what follows the last `@`). */
+function perVersion<V>(load: (model: string, version: string) => Promise<V>) {
+  return (keys: readonly string[]): Promise<V[]> =>
+    Promise.all(
+      keys.map((k) => {
+        const at = k.lastIndexOf('@');
+        return load(k.slice(0, at), k.slice(at + 1));
+      }),
+    );
+}
+
 export type Loaders = ReturnType<typeof createLoaders>;
