@@ -142,10 +142,10 @@ describe('DiskArtifactCache', () => {
     const tooBig = cache.prepare(sha(randomBytes(8)), (1 << 24) + 1);
     dropped.abandon();
     await prepared.commit(bytes);
-    await sleep(20); // the abandoned temp file is closed and deleted in the background
-    // Assess: only the committed entry, complete, under its name; no temp file left
+    // Assess: only the committed entry, complete, under its name; no temp file left (the abandoned
+    // one is closed and deleted in the background: wait for that state, not for a time).
     expect(tooBig).toBeUndefined();
-    expect(await readdir(dir)).toEqual([sha(bytes)]);
+    await expect.poll(() => readdir(dir)).toEqual([sha(bytes)]);
     expect((await cache.read(sha(bytes), bytes.length))?.equals(bytes)).toBe(true);
     expect(cache.counters).toMatchObject({ writes: 1, writeFailures: 0 });
     // A second commit of the same entry, prepared meanwhile, is not a second file either.
